@@ -1,0 +1,201 @@
+//! Resource ids and scopes.
+//!
+//! ARM matches ids case-insensitively but answers with the casing the resource was created
+//! with. azemu stores every resource under [`key`] (lower case, single slashes, no trailing
+//! slash) and keeps the canonical id inside the record.
+//!
+//! A path is split at its LAST `/providers/{Namespace}` segment, so extension resources work
+//! under any scope: `{identity-id}/providers/Microsoft.Authorization/roleAssignments/{guid}` is
+//! a role assignment whose scope is the identity, not an identity.
+
+use percent_encoding::percent_decode_str;
+
+/// Collapses repeated slashes, drops a trailing slash and decodes each segment.
+/// `//metadata/endpoints` (az with a trailing slash in the cloud URL) becomes `/metadata/endpoints`.
+pub fn normalize_path(raw: &str) -> String {
+    let segs = segments(raw);
+    if segs.is_empty() {
+        return "/".to_string();
+    }
+    let mut out = String::with_capacity(raw.len());
+    for s in segs {
+        out.push('/');
+        out.push_str(&s);
+    }
+    out
+}
+
+/// The decoded, non-empty segments of a path.
+pub fn segments(raw: &str) -> Vec<String> {
+    raw.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect()
+}
+
+/// The lookup key of an id: lower case, normalized.
+pub fn key(id: &str) -> String {
+    normalize_path(id).to_ascii_lowercase()
+}
+
+/// True when `scope` is `id` itself or one of its ancestors (`/` is above everything).
+/// Compares whole segments: `/subscriptions/a/resourceGroups/rg` is not above `.../rg2`.
+pub fn is_at_or_above(scope: &str, id: &str) -> bool {
+    let s = key(scope);
+    let i = key(id);
+    s == "/" || i == s || (i.starts_with(&s) && i.as_bytes().get(s.len()) == Some(&b'/'))
+}
+
+/// Same ids, ignoring case and slashes.
+pub fn same(a: &str, b: &str) -> bool {
+    key(a) == key(b)
+}
+
+/// A request path split at its last `/providers/{Namespace}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderPath {
+    /// Everything before `/providers/` (`""` at tenant level), casing as sent.
+    pub scope: String,
+    /// The namespace as sent, e.g. `Microsoft.ContainerService`.
+    pub namespace: String,
+    /// The segments after the namespace: `[type, name, childType, childName, action?]`.
+    pub rest: Vec<String>,
+}
+
+/// Splits `segs` at the last `providers` segment that is followed by a namespace.
+pub fn split_provider_path(segs: &[String]) -> Option<ProviderPath> {
+    let idx = (0..segs.len().saturating_sub(1))
+        .rev()
+        .find(|&i| segs[i].eq_ignore_ascii_case("providers"))?;
+    let scope = if idx == 0 {
+        String::new()
+    } else {
+        format!("/{}", segs[..idx].join("/"))
+    };
+    Some(ProviderPath {
+        scope,
+        namespace: segs[idx + 1].clone(),
+        rest: segs[idx + 2..].to_vec(),
+    })
+}
+
+/// The parts of a scope that ARM cares about.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScopeParts {
+    pub subscription: Option<String>,
+    pub resource_group: Option<String>,
+    /// True when the scope goes below the resource group (a resource or a child resource).
+    pub is_resource: bool,
+}
+
+impl ScopeParts {
+    pub fn parse(scope: &str) -> ScopeParts {
+        let segs = segments(scope);
+        let mut parts = ScopeParts::default();
+        if segs.len() >= 2 && segs[0].eq_ignore_ascii_case("subscriptions") {
+            parts.subscription = Some(segs[1].clone());
+            if segs.len() >= 4 && segs[2].eq_ignore_ascii_case("resourceGroups") {
+                parts.resource_group = Some(segs[3].clone());
+                parts.is_resource = segs.len() > 4;
+            } else {
+                parts.is_resource = segs.len() > 2;
+            }
+        } else {
+            parts.is_resource = !segs.is_empty();
+        }
+        parts
+    }
+
+    pub fn is_subscription(&self) -> bool {
+        self.subscription.is_some() && self.resource_group.is_none() && !self.is_resource
+    }
+
+    pub fn is_resource_group(&self) -> bool {
+        self.resource_group.is_some() && !self.is_resource
+    }
+
+    pub fn is_tenant(&self) -> bool {
+        self.subscription.is_none() && !self.is_resource
+    }
+}
+
+/// `/subscriptions/{sub}/resourceGroups/{rg}`.
+pub fn resource_group_id(sub: &str, rg: &str) -> String {
+    format!("/subscriptions/{sub}/resourceGroups/{rg}")
+}
+
+/// `{parent}/providers/{ns}/{type}/{name}` or, for a child, `{parent}/{type}/{name}`.
+pub fn child_id(parent: &str, segment_type: &str, name: &str) -> String {
+    format!("{parent}/{segment_type}/{name}")
+}
+
+/// The last segment of an id (its name).
+pub fn name_of(id: &str) -> String {
+    segments(id).pop().unwrap_or_default()
+}
+
+/// True when `s` is a GUID in 8-4-4-4-12 form.
+pub fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn double_slashes_collapse() {
+        assert_eq!(
+            normalize_path("//metadata//endpoints/"),
+            "/metadata/endpoints"
+        );
+        assert_eq!(normalize_path("/"), "/");
+    }
+
+    #[test]
+    fn last_providers_segment_wins() {
+        let segs = segments(
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1/providers/Microsoft.Authorization/roleAssignments/g",
+        );
+        let p = split_provider_path(&segs).unwrap();
+        assert_eq!(p.namespace, "Microsoft.Authorization");
+        assert_eq!(
+            p.scope,
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
+        );
+        assert_eq!(p.rest, vec!["roleAssignments", "g"]);
+    }
+
+    #[test]
+    fn ancestry_is_by_whole_segments() {
+        assert!(is_at_or_above(
+            "/subscriptions/A",
+            "/subscriptions/a/resourceGroups/x"
+        ));
+        assert!(!is_at_or_above(
+            "/subscriptions/a/resourceGroups/rg",
+            "/subscriptions/a/resourceGroups/rg2"
+        ));
+        assert!(is_at_or_above("/", "/subscriptions/a"));
+    }
+
+    #[test]
+    fn scope_parts() {
+        let p = ScopeParts::parse("/subscriptions/s/resourcegroups/rg/providers/x/y/z");
+        assert_eq!(p.resource_group.as_deref(), Some("rg"));
+        assert!(p.is_resource);
+        assert!(ScopeParts::parse("/subscriptions/s").is_subscription());
+        assert!(ScopeParts::parse("").is_tenant());
+    }
+
+    #[test]
+    fn guids() {
+        assert!(is_guid("7f951dda-4ed3-4680-a7ca-43fe172d538d"));
+        assert!(!is_guid("not-a-guid"));
+    }
+}

@@ -1,0 +1,141 @@
+//! The request and response values handlers see: plain data, no HTTP library types, so
+//! handlers can be called from the server, from scenarios or from tests alike.
+
+use super::error::{ArmError, ArmResult};
+use serde_json::Value;
+
+/// One incoming call, already decoded by the server.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Upper-case method.
+    pub method: String,
+    /// The normalized path (single slashes, decoded, no trailing slash).
+    pub path: String,
+    pub segments: Vec<String>,
+    /// Query pairs in order, decoded.
+    pub query: Vec<(String, String)>,
+    /// Headers with lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The advertised base URL (`https://127.0.0.1:8443`), for links in responses.
+    pub base_url: String,
+}
+
+impl Request {
+    /// A query parameter, name matched case-insensitively (`$skipToken` / `$skiptoken`).
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn api_version(&self) -> Option<&str> {
+        self.query("api-version")
+    }
+
+    /// The body as JSON; an empty body is an error.
+    pub fn json(&self) -> ArmResult<Value> {
+        if self.body.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(ArmError::invalid_content("The request body is empty"));
+        }
+        serde_json::from_slice(&self.body).map_err(ArmError::invalid_content)
+    }
+
+    /// The body as JSON; an empty body is `{}` (POST actions often send none).
+    pub fn json_or_empty(&self) -> ArmResult<Value> {
+        if self.body.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_slice(&self.body).map_err(ArmError::invalid_content)
+    }
+
+    /// The JSON body, which must be an object.
+    pub fn json_object(&self) -> ArmResult<Value> {
+        let v = self.json()?;
+        if !v.is_object() {
+            return Err(ArmError::invalid_content(
+                "The request body must be a JSON object",
+            ));
+        }
+        Ok(v)
+    }
+
+    /// `{base}{path}` — the absolute URL of a path on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+}
+
+/// What a handler answers.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Empty,
+    Json(Value),
+    /// Raw bytes with their content type (kubeconfig downloads, PEM files).
+    Raw(Vec<u8>, String),
+}
+
+impl Response {
+    pub fn json(status: u16, body: Value) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Json(body),
+        }
+    }
+
+    pub fn ok(body: Value) -> Response {
+        Self::json(200, body)
+    }
+
+    pub fn empty(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    pub fn raw(status: u16, bytes: Vec<u8>, content_type: &str) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Raw(bytes, content_type.to_string()),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub fn json_body(&self) -> Option<&Value> {
+        match &self.body {
+            Body::Json(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl From<ArmError> for Response {
+    fn from(e: ArmError) -> Response {
+        let mut r = Response::json(e.status, e.to_json());
+        r.headers.extend(e.headers.iter().cloned());
+        r
+    }
+}

@@ -1,0 +1,218 @@
+//! Fault injection: rules under `/_azemu/faults` that make matching ARM calls answer 429
+//! (with `Retry-After` and rate-limit headers), 500 or 503, wait before answering, or start
+//! a long-running operation that ends `Failed`. A rule applies to the next N matches or with
+//! a probability (reproducible under `--seed`). Faults are applied after authentication, so
+//! clients exercise their real retry paths.
+
+use crate::arm::{ArmError, Request, Response};
+use crate::world::World;
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Match {
+    /// HTTP method, e.g. `PUT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Glob over the path (`*` matches anything, case-insensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Resource provider namespace, e.g. `Microsoft.ContainerService`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Glob over `"{METHOD} {Namespace}/{type}[/{childType}]"` or a POST action name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Respond {
+    /// 429, 500 or 503 (any 4xx/5xx is accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Wait this long before answering (the request is then served normally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// The long-running operation the request starts ends `Failed` with this code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lro_fail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    #[serde(default)]
+    pub id: String,
+    #[serde(rename = "match", default)]
+    pub matcher: Match,
+    pub respond: Respond,
+    /// Applies to the next N matches, then is removed. `None`: until deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    /// Chance (0..1) that a match fires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    #[serde(default)]
+    pub fired: u32,
+}
+
+#[derive(Default)]
+pub struct Faults {
+    rules: Mutex<Vec<Fault>>,
+}
+
+impl Faults {
+    pub fn add(&self, f: Fault) {
+        self.rules.lock().unwrap().push(f);
+    }
+
+    pub fn list(&self) -> Vec<Fault> {
+        self.rules.lock().unwrap().clone()
+    }
+
+    pub fn remove(&self, id: &str) -> bool {
+        let mut r = self.rules.lock().unwrap();
+        let before = r.len();
+        r.retain(|f| f.id != id);
+        r.len() != before
+    }
+
+    pub fn clear(&self) {
+        self.rules.lock().unwrap().clear();
+    }
+}
+
+fn glob(pattern: &str, s: &str) -> bool {
+    crate::providers::authorization::engine::action_matches(pattern, s)
+}
+
+/// `"PUT Microsoft.ContainerService/managedClusters"` for a request path.
+fn operation_of(req: &Request) -> (String, String) {
+    match crate::arm::id::split_provider_path(&req.segments) {
+        Some(p) => {
+            let types: Vec<&str> = p.rest.iter().step_by(2).map(String::as_str).collect();
+            (
+                p.namespace.clone(),
+                format!("{} {}/{}", req.method, p.namespace, types.join("/")),
+            )
+        }
+        None => {
+            let types: Vec<&str> = req.segments.iter().step_by(2).map(String::as_str).collect();
+            (String::new(), format!("{} {}", req.method, types.join("/")))
+        }
+    }
+}
+
+fn matches(m: &Match, req: &Request) -> bool {
+    let (ns, op) = operation_of(req);
+    m.method
+        .as_ref()
+        .is_none_or(|x| x.eq_ignore_ascii_case(&req.method))
+        && m.path.as_ref().is_none_or(|p| glob(p, &req.path))
+        && m.provider
+            .as_ref()
+            .is_none_or(|p| p.eq_ignore_ascii_case(&ns))
+        && m.operation.as_ref().is_none_or(|o| {
+            glob(o, &op)
+                || req
+                    .segments
+                    .last()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(o))
+        })
+}
+
+/// The first rule of `kind` that fires for `req`; counts it and retires exhausted rules.
+fn fire(w: &World, req: &Request, wanted: impl Fn(&Respond) -> bool) -> Option<Fault> {
+    let mut rules = w.faults.rules.lock().unwrap();
+    let idx = rules.iter().position(|f| {
+        wanted(&f.respond)
+            && matches(&f.matcher, req)
+            && f.probability
+                .is_none_or(|p| (w.ids.below(1_000_000) as f64) / 1_000_000.0 < p)
+    })?;
+    rules[idx].fired += 1;
+    let f = rules[idx].clone();
+    if f.times.is_some_and(|t| f.fired >= t) {
+        rules.remove(idx);
+    }
+    Some(f)
+}
+
+/// An error response for `req` when a status fault fires (called after authentication).
+pub fn apply(w: &World, req: &Request) -> Result<(), ArmError> {
+    let Some(f) = fire(w, req, |r| r.status.is_some()) else {
+        return Ok(());
+    };
+    let status = f.respond.status.unwrap_or(500);
+    let sub = crate::arm::id::ScopeParts::parse(&req.path)
+        .subscription
+        .unwrap_or_default();
+    let kind = if req.method == "GET" || req.method == "HEAD" {
+        "reads"
+    } else {
+        "writes"
+    };
+    let retry = f
+        .respond
+        .retry_after
+        .unwrap_or(if status == 429 { 1 } else { 0 });
+    let (code, message) = match status {
+        429 => (
+            "SubscriptionRequestsThrottled",
+            format!("Number of '{}' requests for subscription '{sub}' exceeded. Please try after '{retry}' seconds.", &kind[..kind.len() - 1]),
+        ),
+        503 => ("ServiceUnavailable", "The service is temporarily unavailable. Please try again later.".to_string()),
+        _ => ("InternalServerError", "Encountered internal server error. Please try again later.".to_string()),
+    };
+    let mut e = ArmError::new(
+        status,
+        f.respond.code.clone().unwrap_or_else(|| code.to_string()),
+        f.respond.message.clone().unwrap_or(message),
+    );
+    if status == 429 || retry > 0 {
+        e = e.with_header("Retry-After", retry.to_string());
+    }
+    if status == 429 {
+        e = e.with_header(
+            &format!("x-ms-ratelimit-remaining-subscription-{kind}"),
+            "0",
+        );
+    }
+    Err(e)
+}
+
+/// The failure a fault asks the operation started by `req` to end with.
+pub fn lro_failure(w: &World, req: &Request) -> Option<ArmError> {
+    let f = fire(w, req, |r| r.lro_fail.is_some())?;
+    let code = f
+        .respond
+        .lro_fail
+        .unwrap_or_else(|| "InternalOperationError".into());
+    Some(ArmError::new(
+        500,
+        code,
+        f.respond
+            .message
+            .unwrap_or_else(|| "The operation failed (injected fault).".into()),
+    ))
+}
+
+/// Waits when a delay fault matches, then returns the response unchanged.
+pub async fn delay(w: &World, req: &Request, resp: Response) -> Response {
+    if req.segments.first().is_some_and(|s| s == "_azemu") {
+        return resp;
+    }
+    if let Some(f) = fire(w, req, |r| r.delay_ms.is_some()) {
+        tokio::time::sleep(Duration::from_millis(f.respond.delay_ms.unwrap_or(0))).await;
+    }
+    resp
+}

@@ -1,0 +1,134 @@
+//! The request journal: every call azemu answered, with time, method, path, api-version,
+//! status, correlation id and duration, and for writes the resource before and after.
+//! Read at `GET /_azemu/requests`; `GET /_azemu/requests/scenario` turns it into a scenario.
+
+use crate::arm::time::rfc3339;
+use crate::arm::{Request, Response};
+use crate::world::World;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How many entries are kept (the oldest are dropped first).
+pub const CAPACITY: usize = 10_000;
+
+#[derive(Default)]
+pub struct Journal {
+    entries: Mutex<VecDeque<Value>>,
+    seq: Mutex<u64>,
+}
+
+impl Journal {
+    pub fn clear(&self) {
+        self.entries.lock().unwrap().clear();
+    }
+
+    /// Entries matching the filters, oldest first.
+    pub fn query(
+        &self,
+        method: Option<&str>,
+        path: Option<&str>,
+        status: Option<u16>,
+        since: Option<u64>,
+    ) -> Vec<Value> {
+        let path = path.map(str::to_ascii_lowercase);
+        self.entries
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                method.is_none_or(|m| {
+                    e["method"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(m))
+                })
+            })
+            .filter(|e| {
+                path.as_ref().is_none_or(|p| {
+                    e["path"]
+                        .as_str()
+                        .is_some_and(|x| x.to_ascii_lowercase().contains(p))
+                })
+            })
+            .filter(|e| status.is_none_or(|s| e["status"].as_u64() == Some(s as u64)))
+            .filter(|e| since.is_none_or(|s| e["sequence"].as_u64().is_some_and(|x| x > s)))
+            .cloned()
+            .collect()
+    }
+}
+
+fn is_write(method: &str) -> bool {
+    matches!(method, "PUT" | "PATCH" | "DELETE" | "POST")
+}
+
+/// Records one answered request. `before` is the resource at the path before a write.
+pub fn record(
+    w: &World,
+    req: &Request,
+    resp: &Response,
+    correlation_id: &str,
+    elapsed: Duration,
+    before: Option<Value>,
+) {
+    if req.segments.first().is_some_and(|s| s == "_azemu") {
+        return;
+    }
+    let seq = {
+        let mut s = w.journal.seq.lock().unwrap();
+        *s += 1;
+        *s
+    };
+    let mut e = json!({
+        "sequence": seq,
+        "time": rfc3339(w.now()),
+        "method": req.method,
+        "path": req.path,
+        "apiVersion": req.api_version(),
+        "status": resp.status,
+        "correlationId": correlation_id,
+        "durationMs": (elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+    });
+    if is_write(&req.method) {
+        let body: Option<Value> = serde_json::from_slice(&req.body).ok();
+        e["requestBody"] = body.unwrap_or(Value::Null);
+        e["before"] = before.unwrap_or(Value::Null);
+        e["after"] = w
+            .store
+            .get(&req.path)
+            .map(|r| r.body)
+            .unwrap_or(Value::Null);
+        if req.path.contains("/oauth2/") {
+            e["requestBody"] = Value::Null;
+        }
+    }
+    let mut entries = w.journal.entries.lock().unwrap();
+    if entries.len() >= CAPACITY {
+        entries.pop_front();
+    }
+    entries.push_back(e);
+}
+
+/// The ARM calls of the journal as a scenario that replays them and expects the same statuses.
+pub fn as_scenario(entries: &[Value]) -> Value {
+    let steps: Vec<Value> = entries
+        .iter()
+        .filter(|e| {
+            let p = e["path"].as_str().unwrap_or("");
+            p.starts_with("/subscriptions") || p.starts_with("/providers") || p.starts_with("/tenants")
+        })
+        .filter(|e| !e["path"].as_str().unwrap_or("").contains("/operations/") && !e["path"].as_str().unwrap_or("").contains("/operationresults/"))
+        .map(|e| {
+            let mut step = json!({
+                "name": format!("{} {}", e["method"].as_str().unwrap_or(""), e["path"].as_str().unwrap_or("")),
+                "request": { "method": e["method"], "path": e["path"], "apiVersion": e["apiVersion"] },
+                "expect": { "status": e["status"] },
+            });
+            if !e["requestBody"].is_null() {
+                step["request"]["body"] = e["requestBody"].clone();
+            }
+            step
+        })
+        .collect();
+    json!({ "name": "recorded session", "description": "Recorded from the azemu request journal.", "steps": steps })
+}

@@ -1,0 +1,327 @@
+//! azemu's own API under `/_azemu/`: health and reset, the clock, fresh subscriptions for
+//! isolated tests, faults, LRO timing, the request journal, state snapshots, RBAC
+//! explanations, node images and the node model of clusters. Nothing here leaks into ARM
+//! responses.
+
+pub mod faults;
+pub mod journal;
+pub mod lro_rules;
+pub mod state;
+
+use crate::arm::{ArmError, ArmResult, Request, Response};
+use crate::world::World;
+use serde_json::{json, Value};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Answers `/_azemu/...`.
+pub fn handle(w: &World, req: &Request) -> Response {
+    match route(w, req) {
+        Ok(r) => r,
+        Err(e) => e.into(),
+    }
+}
+
+fn not_found(req: &Request) -> ArmError {
+    ArmError::not_found(
+        "NotFound",
+        format!(
+            "'{} {}' is not part of azemu's control API.",
+            req.method, req.path
+        ),
+    )
+}
+
+fn body(req: &Request) -> ArmResult<Value> {
+    req.json_or_empty()
+}
+
+fn route(w: &World, req: &Request) -> ArmResult<Response> {
+    let segs: Vec<&str> = req.segments.iter().skip(1).map(String::as_str).collect();
+    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    if req.method != "GET" {
+        // Control writes are serialized with ARM writes.
+        let _g = w.write();
+        return route_write(w, req, &segs, &l);
+    }
+    match l.as_slice() {
+        ["health"] => Ok(health(w)),
+        ["clock"] => Ok(clock_json(w)),
+        ["authorize"] => authorize(w, req),
+        ["events"] => Ok(Response::ok(
+            json!({ "value": w.events.list(req.query("resource")) }),
+        )),
+        ["faults"] => Ok(Response::ok(json!({ "value": w.faults.list() }))),
+        ["lro"] => Ok(Response::ok(json!({ "value": w.lro_rules.list() }))),
+        ["requests"] => Ok(Response::ok(json!({ "value": journal_query(w, req)? }))),
+        ["requests", "scenario"] => Ok(Response::ok(journal::as_scenario(&journal_query(w, req)?))),
+        ["state"] => Ok(Response::ok(
+            serde_json::to_value(state::export(w))
+                .map_err(|e| ArmError::internal(e.to_string()))?,
+        )),
+        ["operations"] => Ok(Response::ok(
+            json!({ "value": w.ops.all().iter().map(|o| o.status_body(&o.id)).collect::<Vec<_>>() }),
+        )),
+        _ => crate::providers::container_service::control::get(w, req, &segs)
+            .unwrap_or_else(|| Err(not_found(req))),
+    }
+}
+
+fn route_write(w: &World, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Response> {
+    match (req.method.as_str(), l) {
+        ("POST", ["reset"]) => {
+            w.reset();
+            w.faults.clear();
+            w.lro_rules.clear();
+            w.journal.clear();
+            Ok(health(w))
+        }
+        ("POST", ["clock"]) => clock(w, req),
+        ("POST", ["subscriptions"]) => create_subscription(w, req),
+        ("DELETE", ["subscriptions", _]) => delete_subscription(w, segs[1]),
+        ("POST", ["faults"]) => add_fault(w, req),
+        ("DELETE", ["faults"]) => {
+            w.faults.clear();
+            Ok(Response::empty(204))
+        }
+        ("DELETE", ["faults", _]) => Ok(Response::empty(if w.faults.remove(segs[1]) {
+            204
+        } else {
+            404
+        })),
+        ("POST", ["lro"]) | ("PUT", ["lro"]) => {
+            let rule: lro_rules::LroRule =
+                serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
+            crate::providers::common::lro::parse_spec(w, &rule.spec)?;
+            w.lro_rules.set(rule.clone());
+            Ok(Response::json(
+                201,
+                serde_json::to_value(rule).unwrap_or_default(),
+            ))
+        }
+        ("DELETE", ["lro"]) => {
+            w.lro_rules.clear();
+            Ok(Response::empty(204))
+        }
+        ("DELETE", ["requests"]) => {
+            w.journal.clear();
+            Ok(Response::empty(204))
+        }
+        ("PUT", ["state"]) => {
+            let snap: state::Snapshot =
+                serde_json::from_slice(&req.body).map_err(ArmError::invalid_content)?;
+            state::import(w, snap).map_err(|e| ArmError::bad_request("InvalidState", e))?;
+            Ok(health(w))
+        }
+        _ => crate::providers::container_service::control::write(w, req, segs)
+            .unwrap_or_else(|| Err(not_found(req))),
+    }
+}
+
+fn health(w: &World) -> Response {
+    Response::ok(json!({
+        "status": "ok",
+        "version": VERSION,
+        "url": w.base_url(),
+        "tenantId": w.config.tenant_id,
+        "subscriptionId": w.config.subscription_id,
+        "clientId": w.config.client_id,
+        "time": crate::arm::time::rfc3339(w.now()),
+    }))
+}
+
+fn clock_json(w: &World) -> Response {
+    Response::ok(
+        json!({ "now": crate::arm::time::rfc3339(w.now()), "virtual": w.clock.is_virtual() }),
+    )
+}
+
+/// `POST /_azemu/clock` `{"set": "2026-01-01T00:00:00Z"}` or `{"advance": "3s"}`.
+fn clock(w: &World, req: &Request) -> ArmResult<Response> {
+    let b = body(req)?;
+    if let Some(t) = b["set"].as_str() {
+        if !w.clock.set_rfc3339(t) {
+            return Err(ArmError::bad_request(
+                "InvalidClockValue",
+                format!("'{t}' is not a UTC time such as 2026-01-01T00:00:00Z."),
+            ));
+        }
+    }
+    if let Some(d) = b.get("advance") {
+        let ms = match d {
+            Value::String(s) => crate::arm::time::parse_duration_ms(s),
+            Value::Number(n) => n.as_f64().map(|x| (x * 1000.0) as i64),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            ArmError::bad_request(
+                "InvalidClockValue",
+                format!("'{d}' is not a duration such as '3s' or '250ms'."),
+            )
+        })?;
+        w.clock.advance(ms);
+    }
+    w.settle();
+    Ok(clock_json(w))
+}
+
+/// `POST /_azemu/subscriptions` `{"displayName"?, "subscriptionId"?, "tenantId"?, "newTenant"?}`:
+/// a fresh subscription (optionally in a fresh tenant) owned by the default client.
+fn create_subscription(w: &World, req: &Request) -> ArmResult<Response> {
+    let b = body(req)?;
+    let sub = b["subscriptionId"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| w.ids.guid());
+    if !crate::arm::id::is_guid(&sub) {
+        return Err(ArmError::bad_request(
+            "InvalidSubscriptionId",
+            format!("The provided subscription identifier '{sub}' is malformed or invalid."),
+        ));
+    }
+    if w.store.contains(&format!("/subscriptions/{sub}")) {
+        return Err(ArmError::conflict(
+            "SubscriptionExists",
+            format!("The subscription '{sub}' already exists."),
+        ));
+    }
+    let tenant = if b["newTenant"].as_bool().unwrap_or(false) {
+        let t = w.ids.guid();
+        let domain = format!("azemu{}.onmicrosoft.com", &t[..8]);
+        crate::providers::resources::tenants::create(
+            w,
+            &t,
+            &format!("azemu tenant {}", &t[..8]),
+            &domain,
+        );
+        t
+    } else {
+        let t = b["tenantId"]
+            .as_str()
+            .unwrap_or(&w.config.tenant_id)
+            .to_string();
+        crate::providers::resources::tenants::find(w, &t).ok_or_else(|| {
+            ArmError::not_found(
+                "TenantNotFound",
+                format!("The tenant '{t}' does not exist in azemu."),
+            )
+        })?
+    };
+    let name = b["displayName"]
+        .as_str()
+        .unwrap_or("azemu test subscription");
+    crate::providers::resources::subscriptions::create(w, &sub, &tenant, name);
+    let owner = crate::entra::oidc::client_principal(w, &tenant, &w.config.client_id);
+    crate::providers::authorization::assignments::grant(
+        w,
+        &format!("/subscriptions/{sub}"),
+        &owner.object_id,
+        crate::providers::authorization::definitions::OWNER,
+    );
+    Ok(Response::json(
+        201,
+        json!({ "subscriptionId": sub, "tenantId": tenant, "displayName": name, "ownerObjectId": owner.object_id }),
+    ))
+}
+
+/// `DELETE /_azemu/subscriptions/{id}`: the subscription and everything in it.
+fn delete_subscription(w: &World, sub: &str) -> ArmResult<Response> {
+    let id = format!("/subscriptions/{sub}");
+    if !w.store.contains(&id) {
+        return Err(ArmError::subscription_not_found(sub));
+    }
+    w.ops
+        .finish_for(w, &id, w.now(), crate::arm::lro::Outcome::Canceled);
+    for rec in w.store.remove_tree(&id) {
+        crate::providers::on_removed(w, &rec);
+    }
+    Ok(Response::empty(204))
+}
+
+fn add_fault(w: &World, req: &Request) -> ArmResult<Response> {
+    let mut f: faults::Fault =
+        serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
+    if f.respond.status.is_none() && f.respond.delay_ms.is_none() && f.respond.lro_fail.is_none() {
+        return Err(ArmError::bad_request(
+            "InvalidFault",
+            "A fault needs respond.status, respond.delayMs or respond.lroFail.",
+        ));
+    }
+    if let Some(s) = f.respond.status {
+        if !(400..=599).contains(&s) {
+            return Err(ArmError::bad_request(
+                "InvalidFault",
+                "respond.status must be a 4xx or 5xx status.",
+            ));
+        }
+    }
+    if f.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+        return Err(ArmError::bad_request(
+            "InvalidFault",
+            "probability must be between 0 and 1.",
+        ));
+    }
+    f.id = w.ids.guid();
+    f.fired = 0;
+    w.faults.add(f.clone());
+    Ok(Response::json(
+        201,
+        serde_json::to_value(f).unwrap_or_default(),
+    ))
+}
+
+fn journal_query(w: &World, req: &Request) -> ArmResult<Vec<Value>> {
+    let status = match req.query("status") {
+        Some(s) => Some(s.parse::<u16>().map_err(|_| {
+            ArmError::bad_request("InvalidQueryParameterValue", "status must be a number.")
+        })?),
+        None => None,
+    };
+    let since = match req.query("since") {
+        Some(s) => Some(s.parse::<u64>().map_err(|_| {
+            ArmError::bad_request(
+                "InvalidQueryParameterValue",
+                "since must be a sequence number.",
+            )
+        })?),
+        None => None,
+    };
+    Ok(w.journal
+        .query(req.query("method"), req.query("path"), status, since))
+}
+
+/// `GET /_azemu/authorize?principalId=…&action=…&scope=…`: why a principal is allowed or denied.
+fn authorize(w: &World, req: &Request) -> ArmResult<Response> {
+    let need = |k: &str| {
+        req.query(k).map(str::to_string).ok_or_else(|| {
+            ArmError::bad_request(
+                "MissingParameter",
+                format!("The query parameter '{k}' is required."),
+            )
+        })
+    };
+    let action = need("action")?;
+    let scope = need("scope")?;
+    let principal = match (req.query("principalId"), req.query("clientId")) {
+        (Some(p), _) => p.to_string(),
+        (None, Some(c)) => w
+            .directory
+            .by_app_id(c)
+            .map(|p| p.object_id)
+            .ok_or_else(|| {
+                ArmError::not_found(
+                    "PrincipalNotFound",
+                    format!("No service principal has client id '{c}'."),
+                )
+            })?,
+        _ => {
+            return Err(ArmError::bad_request(
+                "MissingParameter",
+                "The query parameter 'principalId' (or 'clientId') is required.",
+            ))
+        }
+    };
+    let d = crate::providers::authorization::engine::check(w, &principal, &action, &scope);
+    Ok(Response::ok(serde_json::to_value(d).unwrap_or_default()))
+}

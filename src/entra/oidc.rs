@@ -1,0 +1,263 @@
+//! The stand-in Entra ID token service: OIDC discovery, instance discovery, JWKS and the
+//! client-credentials token endpoints (v2 and the v1 `resource=` form).
+//!
+//! Any client id and secret are accepted. Each client becomes a service principal in the
+//! directory with an object id that is stable for its client id, so role assignments made for
+//! it survive restarts of the client.
+
+use super::directory::{Principal, PrincipalKind};
+use crate::arm::request::{Request, Response};
+use crate::arm::time::rfc3339;
+use crate::world::ids::stable_guid;
+use crate::world::World;
+use serde_json::{json, Value};
+
+/// How long issued tokens last, in seconds.
+pub const TOKEN_LIFETIME_S: i64 = 3599;
+
+/// An AAD-style error (`{"error","error_description","error_codes",...}`), not ARM's envelope.
+pub fn aad_error(w: &World, status: u16, error: &str, code: u32, description: &str) -> Response {
+    let trace = w.ids.guid();
+    let correlation = w.ids.guid();
+    let ts = rfc3339(w.now());
+    Response::json(
+        status,
+        json!({
+            "error": error,
+            "error_description": format!("AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\nTimestamp: {ts}"),
+            "error_codes": [code],
+            "timestamp": ts,
+            "trace_id": trace,
+            "correlation_id": correlation,
+        }),
+    )
+}
+
+/// Resolves the tenant named in a token or discovery path: an id, a domain, or `common`/`organizations`.
+pub fn resolve_tenant(w: &World, tenant: &str) -> Option<String> {
+    if tenant.eq_ignore_ascii_case("common") || tenant.eq_ignore_ascii_case("organizations") {
+        return Some(w.config.tenant_id.clone());
+    }
+    crate::providers::resources::tenants::find(w, tenant)
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration` (and the v1 form without `/v2.0`).
+pub fn openid_configuration(w: &World, tenant: &str, v2: bool) -> Response {
+    let Some(tid) = resolve_tenant(w, tenant) else {
+        return aad_error(w, 400, "invalid_tenant", 90002, &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."));
+    };
+    let base = w.base_url();
+    let ver = if v2 { "/v2.0" } else { "" };
+    Response::ok(json!({
+        "token_endpoint": format!("{base}/{tenant}/oauth2{ver}/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/{tenant}/discovery{ver}/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": issuer(base, &tid, v2),
+        "request_uri_parameter_supported": false,
+        "authorization_endpoint": format!("{base}/{tenant}/oauth2{ver}/authorize"),
+        "device_authorization_endpoint": format!("{base}/{tenant}/oauth2{ver}/devicecode"),
+        "end_session_endpoint": format!("{base}/{tenant}/oauth2{ver}/logout"),
+        "tenant_region_scope": "WW",
+        "cloud_instance_name": "azemu",
+        "cloud_graph_host_name": "graph.azemu.localhost",
+        "msgraph_host": base.trim_start_matches("https://").trim_start_matches("http://"),
+    }))
+}
+
+fn issuer(base: &str, tid: &str, v2: bool) -> String {
+    if v2 {
+        format!("{base}/{tid}/v2.0")
+    } else {
+        format!("{base}/{tid}/")
+    }
+}
+
+/// `GET /common/discovery/instance`: MSAL's instance discovery, answered for this host.
+pub fn instance_discovery(w: &World) -> Response {
+    let base = w.base_url();
+    let host = base.split("://").nth(1).unwrap_or(base);
+    Response::ok(json!({
+        "tenant_discovery_endpoint": format!("{base}/{}/v2.0/.well-known/openid-configuration", w.config.tenant_id),
+        "api-version": "1.1",
+        "metadata": [{ "preferred_network": host, "preferred_cache": host, "aliases": [host] }],
+    }))
+}
+
+pub fn jwks(w: &World) -> Response {
+    Response::ok(w.signer.jwks())
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token` (v2) and `POST /{tenant}/oauth2/token` (v1).
+pub fn token(w: &World, req: &Request, tenant: &str, v2: bool) -> Response {
+    let form: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(tid) = resolve_tenant(w, tenant) else {
+        return aad_error(w, 400, "invalid_request", 90002, &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."));
+    };
+    match field("grant_type") {
+        Some("client_credentials") => {}
+        Some(g) => {
+            return aad_error(
+                w,
+                400,
+                "unsupported_grant_type",
+                70003,
+                &format!("The app requested an unsupported grant type '{g}'."),
+            )
+        }
+        None => {
+            return aad_error(
+                w,
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.",
+            )
+        }
+    }
+    let Some(client_id) = field("client_id").filter(|c| !c.is_empty()) else {
+        return aad_error(
+            w,
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
+    };
+    if field("client_secret").is_none() && field("client_assertion").is_none() {
+        return aad_error(w, 401, "invalid_client", 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
+    }
+    let resource = if v2 {
+        match field("scope") {
+            Some(s) => audience_from_scope(s),
+            None => return aad_error(w, 400, "invalid_request", 90014, "The required field 'scope' is missing from the credential. Ensure that you have all the necessary parameters for the login request."),
+        }
+    } else {
+        match field("resource") {
+            Some(r) => r.to_string(),
+            None => {
+                return aad_error(
+                    w,
+                    400,
+                    "invalid_request",
+                    50001,
+                    "The resource principal named was not found in the tenant.",
+                )
+            }
+        }
+    };
+    let principal = client_principal(w, &tid, client_id);
+    let access_token = issue(w, &principal, &tid, &resource, v2);
+    let now_s = w.now() / 1000;
+    if v2 {
+        Response::ok(json!({
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME_S,
+            "ext_expires_in": TOKEN_LIFETIME_S,
+            "access_token": access_token,
+        }))
+    } else {
+        Response::ok(json!({
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME_S.to_string(),
+            "ext_expires_in": TOKEN_LIFETIME_S.to_string(),
+            "expires_on": (now_s + TOKEN_LIFETIME_S).to_string(),
+            "not_before": now_s.to_string(),
+            "resource": resource,
+            "access_token": access_token,
+        }))
+    }
+}
+
+/// `https://host//.default openid` → `https://host/`.
+pub fn audience_from_scope(scope: &str) -> String {
+    let first = scope
+        .split_whitespace()
+        .find(|s| !matches!(*s, "openid" | "profile" | "offline_access"))
+        .unwrap_or("");
+    first.strip_suffix("/.default").unwrap_or(first).to_string()
+}
+
+/// The principal behind a client id: a managed identity with that client id, a known
+/// application, or a new application whose object id is derived from the client id.
+pub fn client_principal(w: &World, tenant_id: &str, client_id: &str) -> Principal {
+    if let Some(p) = w.directory.by_app_id(client_id) {
+        return p;
+    }
+    let p = Principal {
+        object_id: stable_guid(&format!(
+            "azemu-client:{}:{}",
+            tenant_id.to_ascii_lowercase(),
+            client_id.to_ascii_lowercase()
+        )),
+        app_id: client_id.to_string(),
+        display_name: if client_id.eq_ignore_ascii_case(&w.config.client_id) {
+            "azemu".to_string()
+        } else {
+            format!(
+                "azemu-client-{}",
+                &client_id.chars().take(8).collect::<String>()
+            )
+        },
+        kind: PrincipalKind::Application,
+        tenant_id: tenant_id.to_string(),
+        alternative_names: Vec::new(),
+        created: w.now(),
+    };
+    w.directory.upsert(p.clone());
+    p
+}
+
+/// Signs an access token for `principal`.
+pub fn issue(
+    w: &World,
+    principal: &Principal,
+    tenant_id: &str,
+    audience: &str,
+    v2: bool,
+) -> String {
+    let now_s = w.now() / 1000;
+    let claims: Value = json!({
+        "aud": audience,
+        "iss": issuer(w.base_url(), tenant_id, v2),
+        "iat": now_s,
+        "nbf": now_s,
+        "exp": now_s + TOKEN_LIFETIME_S + 1,
+        "appid": principal.app_id,
+        "azp": principal.app_id,
+        "appidacr": "1",
+        "idtyp": "app",
+        "oid": principal.object_id,
+        "sub": principal.object_id,
+        "tid": tenant_id,
+        "uti": w.ids.hex(22),
+        "ver": if v2 { "2.0" } else { "1.0" },
+    });
+    w.signer.sign(&claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_to_audience() {
+        assert_eq!(
+            audience_from_scope("https://127.0.0.1:8443//.default"),
+            "https://127.0.0.1:8443/"
+        );
+        assert_eq!(
+            audience_from_scope("openid https://x/.default"),
+            "https://x"
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! azemu: a local Azure Resource Manager emulator.
+//!
+//! One process serves, over HTTPS on localhost, the Azure control plane that real tools
+//! (the Azure CLI, Terraform's azurerm provider, the Azure SDKs) talk to: ARM itself, a
+//! stand-in Entra ID token service, the Microsoft Graph look-ups az makes, managed
+//! identities, RBAC and AKS — with state in memory. See `ARCHITECTURE.md` for the map.
+
+pub mod arm;
+pub mod config;
+pub mod control;
+pub mod entra;
+pub mod providers;
+pub mod routing;
+pub mod server;
+pub mod store;
+pub mod world;
+
+pub use config::Config;
+pub use server::{start, Running};

@@ -1,0 +1,207 @@
+//! The `azemu` command: `azemu` (= `azemu serve`) runs the emulator.
+
+use azemu::config::{self, Config};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "azemu",
+    version,
+    about = "A local Azure Resource Manager emulator (ARM, Entra ID tokens, managed identities, RBAC, AKS)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the emulator (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, Debug)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Clone, Debug)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "AZEMU_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "AZEMU_PORT", default_value_t = 8443)]
+    port: u16,
+    /// Where the CA, certificates and token signing key are kept [default: ~/.azemu].
+    #[arg(long, env = "AZEMU_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Serve plain HTTP (the Azure CLI and SDKs need HTTPS; use for benchmarks and curl).
+    #[arg(long, env = "AZEMU_NO_TLS")]
+    no_tls: bool,
+    /// Serve this certificate (PEM) instead of azemu's own.
+    #[arg(long, env = "AZEMU_CERT", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, env = "AZEMU_KEY", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Extra names for the server certificate (repeatable).
+    #[arg(long = "tls-san", env = "AZEMU_TLS_SANS", value_delimiter = ',')]
+    tls_sans: Vec<String>,
+    /// The URL clients are told to use (default: from host and port).
+    #[arg(long, env = "AZEMU_PUBLIC_URL")]
+    public_url: Option<String>,
+    #[arg(long, env = "AZEMU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Refuse api-versions a type does not list, with ARM's codes.
+    #[arg(long, env = "AZEMU_STRICT_API_VERSIONS")]
+    strict_api_versions: bool,
+    /// How long long-running operations take, e.g. 0, 500ms, 3s.
+    #[arg(long, env = "AZEMU_LRO_DURATION", default_value = "0")]
+    lro_duration: String,
+    /// Accept ARM calls without a bearer token.
+    #[arg(long, env = "AZEMU_NO_AUTH")]
+    no_auth: bool,
+    /// Check every ARM call against the caller's role assignments (403 AuthorizationFailed).
+    #[arg(long, env = "AZEMU_ENFORCE_RBAC")]
+    enforce_rbac: bool,
+    /// How long a new principal stays unknown to role assignments without principalType.
+    #[arg(long, env = "AZEMU_PRINCIPAL_PROPAGATION_DELAY", default_value = "0")]
+    principal_propagation_delay: String,
+    #[arg(long, env = "AZEMU_TENANT_ID", default_value = config::DEFAULT_TENANT_ID)]
+    tenant_id: String,
+    #[arg(long, env = "AZEMU_SUBSCRIPTION_ID", default_value = config::DEFAULT_SUBSCRIPTION_ID)]
+    subscription_id: String,
+    /// The client id of the service principal that owns the default subscription.
+    #[arg(long, env = "AZEMU_CLIENT_ID", default_value = config::DEFAULT_CLIENT_ID)]
+    client_id: String,
+    /// Make generated ids and timestamps reproducible (the clock becomes virtual).
+    #[arg(long, env = "AZEMU_SEED")]
+    seed: Option<u64>,
+    /// Load state from this file at start and save it there at stop.
+    #[arg(long, env = "AZEMU_STATE_FILE")]
+    state_file: Option<PathBuf>,
+}
+
+fn duration_ms(flag: &str, v: &str) -> i64 {
+    azemu::arm::time::parse_duration_ms(v).unwrap_or_else(|| {
+        eprintln!("azemu: --{flag} '{v}' is not a duration such as 0, 500ms or 3s");
+        std::process::exit(2);
+    })
+}
+
+impl ServeArgs {
+    fn config(&self) -> Config {
+        Config {
+            host: self.host.clone(),
+            port: self.port,
+            data_dir: self
+                .data_dir
+                .clone()
+                .unwrap_or_else(config::default_data_dir),
+            tls: !self.no_tls,
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            tls_sans: self.tls_sans.clone(),
+            public_url: self.public_url.clone(),
+            strict_api_versions: self.strict_api_versions,
+            lro_duration_ms: duration_ms("lro-duration", &self.lro_duration),
+            no_auth: self.no_auth,
+            enforce_rbac: self.enforce_rbac,
+            principal_propagation_delay_ms: duration_ms(
+                "principal-propagation-delay",
+                &self.principal_propagation_delay,
+            ),
+            tenant_id: self.tenant_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            client_id: self.client_id.clone(),
+            seed: self.seed,
+            state_file: self.state_file.clone(),
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AZEMU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> i32 {
+    init_logging(args.log_format);
+    let config = args.config();
+    let running = match azemu::start(config).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("azemu: cannot start: {e}");
+            return 1;
+        }
+    };
+    let ca = running
+        .ca_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "none, plain HTTP".into());
+    println!("azemu ready: {} (CA: {ca})", running.url);
+    if let Some(ca_path) = &running.ca_path {
+        let w = &running.world;
+        println!("Point the Azure CLI at it:");
+        println!("  export REQUESTS_CA_BUNDLE={} AZURE_CORE_INSTANCE_DISCOVERY=false AZURE_CONFIG_DIR=$(mktemp -d)", ca_path.display());
+        println!(
+            "  az cloud register -n azemu --endpoint-resource-manager {} && az cloud set -n azemu",
+            running.url
+        );
+        println!(
+            "  az login --service-principal -u {} -p any-secret --tenant {}",
+            w.config.client_id, w.config.tenant_id
+        );
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let stop = running.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    running.wait().await;
+    0
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let code = match cli.command {
+        None => rt.block_on(serve(cli.serve)),
+        Some(Command::Serve(a)) => rt.block_on(serve(a)),
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,250 @@
+//! Long-running operations over HTTP: starting one (the `Azure-AsyncOperation`, `Location`
+//! and `Retry-After` headers), and the two polling resources clients follow — the
+//! operation-status resource and the operation-result (Location) resource.
+
+use crate::arm::lro::{Completion, Effect, Outcome, Start};
+use crate::arm::{ArmError, ArmResult, Response};
+use crate::routing::Ctx;
+use crate::world::World;
+
+/// Where the polling URLs of an operation live.
+pub enum Urls<'a> {
+    /// `/subscriptions/{s}/providers/{ns}/locations/{loc}/operations/{id}` (+ `operationresults`).
+    Provider {
+        subscription: &'a str,
+        namespace: &'a str,
+        location: &'a str,
+    },
+    /// `/subscriptions/{s}/operationresults/{id}` (resource group deletion).
+    Subscription { subscription: &'a str },
+}
+
+pub struct Begin<'a> {
+    pub resource_id: String,
+    /// `Creating`, `Updating`, `Deleting`, `UpgradingNodeImageVersion`...
+    pub activity: &'a str,
+    pub urls: Urls<'a>,
+    /// Whether to send `Location` as well (DELETE and POST).
+    pub location_header: bool,
+    /// When set, the operation ends `Failed` with this error.
+    pub fail: Option<ArmError>,
+    pub effect: Effect<World>,
+}
+
+/// The polling headers of a started operation.
+pub struct Started {
+    pub id: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Started {
+    pub fn apply(&self, mut r: Response) -> Response {
+        r.headers.extend(self.headers.iter().cloned());
+        r
+    }
+}
+
+/// How long this request's operation takes: the `x-azemu-lro` header (`3s`, `polls=2`,
+/// `manual`, `immediate`, optionally `,fail`), a per-type rule set through the control API,
+/// else `--lro-duration`.
+fn completion_for(
+    w: &World,
+    ctx: &Ctx,
+    resource_id: &str,
+) -> ArmResult<(Completion, Option<ArmError>)> {
+    let spec = ctx
+        .req
+        .header("x-azemu-lro")
+        .map(str::to_string)
+        .or_else(|| crate::control::lro_rules::rule_for(w, &ctx.req.method, resource_id));
+    let (completion, fail) = match spec {
+        Some(s) => parse_spec(w, &s)?,
+        None => (default_completion(w), None),
+    };
+    Ok((
+        completion,
+        fail.or_else(|| crate::control::faults::lro_failure(w, ctx.req)),
+    ))
+}
+
+fn default_completion(w: &World) -> Completion {
+    match w.config.lro_duration_ms {
+        0 => Completion::Immediate,
+        ms => Completion::At(w.now() + ms),
+    }
+}
+
+/// Parses an LRO timing spec such as `3s`, `polls=2`, `immediate`, `manual`, `3s,fail`.
+pub fn parse_spec(w: &World, spec: &str) -> ArmResult<(Completion, Option<ArmError>)> {
+    let mut completion = default_completion(w);
+    let mut fail = None;
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let lower = part.to_ascii_lowercase();
+        if lower == "immediate" {
+            completion = Completion::Immediate;
+        } else if lower == "manual" {
+            completion = Completion::Manual;
+        } else if let Some(n) = lower.strip_prefix("polls=") {
+            let n: u32 = n.parse().map_err(|_| bad_spec(spec))?;
+            completion = Completion::AfterPolls(n);
+        } else if lower == "fail" || lower.starts_with("fail=") {
+            let code = part
+                .split_once('=')
+                .map(|(_, c)| c.to_string())
+                .unwrap_or_else(|| "InternalOperationError".into());
+            fail = Some(ArmError::new(
+                500,
+                code,
+                "The operation failed as requested by the x-azemu-lro fault setting.",
+            ));
+        } else if let Some(ms) = crate::arm::time::parse_duration_ms(&lower) {
+            completion = Completion::At(w.now() + ms);
+        } else {
+            return Err(bad_spec(spec));
+        }
+    }
+    Ok((completion, fail))
+}
+
+fn bad_spec(spec: &str) -> ArmError {
+    ArmError::bad_request(
+        "InvalidLroSetting",
+        format!("The x-azemu-lro value '{spec}' is invalid. Use 'immediate', 'manual', a duration such as '3s', 'polls=N', optionally followed by ',fail'."),
+    )
+}
+
+/// Starts an operation and returns the headers the response must carry.
+pub fn begin(w: &World, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
+    let (completion, requested_failure) = completion_for(w, ctx, &b.resource_id)?;
+    let fail_with = b.fail.or(requested_failure);
+    let id = w.ids.guid();
+    let api = ctx.api_version;
+    let (status_path, result_path) = match &b.urls {
+        Urls::Provider { subscription, namespace, location } => (
+            format!("/subscriptions/{subscription}/providers/{namespace}/locations/{location}/operations/{id}"),
+            format!("/subscriptions/{subscription}/providers/{namespace}/locations/{location}/operationresults/{id}"),
+        ),
+        Urls::Subscription { subscription } => (
+            format!("/subscriptions/{subscription}/operationresults/{id}"),
+            format!("/subscriptions/{subscription}/operationresults/{id}"),
+        ),
+    };
+    w.ops.start(Start {
+        id: id.clone(),
+        resource_id: b.resource_id,
+        activity: b.activity.to_string(),
+        now: w.now(),
+        completion,
+        fail_with,
+        effect: b.effect,
+    });
+    let location_only = matches!(b.urls, Urls::Subscription { .. });
+    let mut headers = vec![("Retry-After".to_string(), retry_after(ctx))];
+    if !location_only {
+        headers.push((
+            "Azure-AsyncOperation".to_string(),
+            format!("{}{status_path}?api-version={api}", ctx.req.base_url),
+        ));
+    }
+    if b.location_header || location_only {
+        headers.push((
+            "Location".to_string(),
+            format!("{}{result_path}?api-version={api}", ctx.req.base_url),
+        ));
+    }
+    Ok(Started { id, headers })
+}
+
+/// `Retry-After` on LRO responses: 0 by default so clients poll at once.
+fn retry_after(ctx: &Ctx) -> String {
+    ctx.req
+        .header("x-azemu-retry-after")
+        .unwrap_or("0")
+        .to_string()
+}
+
+/// An effect that sets `properties.provisioningState` of `resource_id` to the outcome.
+pub fn set_state_effect(resource_id: String) -> Effect<World> {
+    Box::new(move |w: &World, outcome: &Outcome| {
+        w.store.update(&resource_id, |r| {
+            r.body["properties"]["provisioningState"] = outcome.status().into();
+        });
+    })
+}
+
+/// `GET .../operations/{id}`: the operation-status resource (always 200 while it exists).
+pub fn status(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
+    w.ops.touch(op_id);
+    w.settle();
+    let snap = w
+        .ops
+        .snapshot(op_id)
+        .ok_or_else(|| operation_not_found(op_id))?;
+    let r = Response::ok(snap.status_body(&ctx.req.path));
+    Ok(if snap.is_done() {
+        r
+    } else {
+        r.header("Retry-After", retry_after(ctx))
+    })
+}
+
+/// `GET .../operationresults/{id}`: 202 while running; when done, 200 with the result body,
+/// 204 without one, or the error with its status when it failed.
+pub fn result(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
+    w.ops.touch(op_id);
+    w.settle();
+    let snap = w
+        .ops
+        .snapshot(op_id)
+        .ok_or_else(|| operation_not_found(op_id))?;
+    if !snap.is_done() {
+        return Ok(Response::empty(202)
+            .header(
+                "Location",
+                ctx.req
+                    .url(&format!("{}?api-version={}", ctx.req.path, ctx.api_version)),
+            )
+            .header("Retry-After", retry_after(ctx)));
+    }
+    if let Some(e) = snap.error {
+        return Err(e);
+    }
+    Ok(match snap.result {
+        Some(body) => Response::ok(body),
+        None => Response::empty(204),
+    })
+}
+
+fn operation_not_found(op_id: &str) -> ArmError {
+    ArmError::not_found(
+        "OperationNotFound",
+        format!("The operation '{op_id}' could not be found."),
+    )
+}
+
+/// Route handler for `.../locations/{loc}/operations/{id}` (and `operationStatuses`).
+pub fn status_route(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    status(w, ctx, ctx.name(1))
+}
+
+/// Route handler for `.../locations/{loc}/operationresults/{id}`.
+pub fn result_route(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    result(w, ctx, ctx.name(1))
+}
+
+/// A write refused because another operation is running on the resource (AKS's wording).
+pub fn ensure_idle(w: &World, resource_id: &str) -> ArmResult<()> {
+    match w.ops.running_on(resource_id) {
+        None => Ok(()),
+        Some(op) => {
+            let what = crate::arm::id::name_of(&op.resource_id);
+            Err(ArmError::conflict(
+                "OperationNotAllowed",
+                format!(
+                    "Operation is not allowed: Another operation ({what} - {}) is in progress, please wait for it to finish before starting a new operation. See https://aka.ms/aks-pending-operation for more details",
+                    op.activity
+                ),
+            ))
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Helpers every tracked resource shares: the parent resource group, canonical ids,
+//! location and tags checks, `systemData`, and listings by subscription or resource group.
+
+use crate::arm::id::{self, ScopeParts};
+use crate::arm::{ArmError, ArmResult};
+use crate::providers::resources::locations;
+use crate::routing::Ctx;
+use crate::store::Record;
+use crate::world::World;
+use serde_json::{json, Map, Value};
+
+/// The resource group a tracked resource lives in, as stored.
+pub struct Parent {
+    pub subscription: String,
+    /// Name with the casing it was created with.
+    pub resource_group: String,
+    pub id: String,
+    pub location: String,
+}
+
+/// The resource group named by the request's scope (which must be a resource group).
+pub fn parent_group(w: &World, ctx: &Ctx) -> ArmResult<Parent> {
+    let parts = ScopeParts::parse(ctx.scope);
+    let (Some(sub), Some(rg)) = (parts.subscription, parts.resource_group) else {
+        return Err(ArmError::bad_request(
+            "InvalidResourceId",
+            format!("The scope '{}' is not a resource group.", ctx.scope),
+        ));
+    };
+    let rec = w
+        .store
+        .get(&id::resource_group_id(&sub, &rg))
+        .ok_or_else(|| ArmError::resource_group_not_found(&rg))?;
+    Ok(Parent {
+        subscription: id::segments(&rec.id)[1].clone(),
+        resource_group: rec.body["name"].as_str().unwrap_or(&rg).to_string(),
+        id: rec.id.clone(),
+        location: rec.body["location"].as_str().unwrap_or("").to_string(),
+    })
+}
+
+/// `{rg}/providers/{Namespace}/{type}/{name}` with canonical casing for the fixed parts.
+pub fn tracked_id(parent: &Parent, namespace: &str, type_name: &str, name: &str) -> String {
+    format!("{}/providers/{namespace}/{type_name}/{name}", parent.id)
+}
+
+/// A missing tracked resource, with ARM's message.
+pub fn not_found(ctx: &Ctx, type_path: &str, name: &str) -> ArmError {
+    let rg = ScopeParts::parse(ctx.scope)
+        .resource_group
+        .unwrap_or_default();
+    ArmError::resource_not_found(type_path, name, &rg)
+}
+
+/// The region of a new resource: required, and one ARM knows. `type_path` names the type in
+/// the error (`Microsoft.ManagedIdentity/userAssignedIdentities`).
+pub fn require_location(body: &Value, type_path: &str) -> ArmResult<&'static str> {
+    let Some(loc) = body.get("location").and_then(Value::as_str) else {
+        return Err(ArmError::bad_request(
+            "LocationRequired",
+            "The location property is required for this definition.",
+        ));
+    };
+    locations::normalize(loc).ok_or_else(|| {
+        ArmError::bad_request(
+            "LocationNotAvailableForResourceType",
+            format!(
+                "The provided location '{loc}' is not available for resource type '{type_path}'. List of available regions for the resource type is '{}'.",
+                locations::names_csv()
+            ),
+        )
+    })
+}
+
+/// Tags: an object of strings, at most 50, names ≤ 512 and values ≤ 256 characters.
+pub fn tags(body: &Value) -> ArmResult<Option<Value>> {
+    match body.get("tags") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => {
+            if m.len() > 50 {
+                return Err(ArmError::bad_request(
+                    "InvalidTagCount",
+                    format!("The number of tags ({}) exceeds the limit of 50.", m.len()),
+                ));
+            }
+            for (k, v) in m {
+                let Some(s) = v.as_str() else {
+                    return Err(ArmError::bad_request(
+                        "InvalidRequestContent",
+                        format!("The request content was invalid: the value of tag '{k}' must be a string."),
+                    )
+                    .with_target(format!("tags.{k}")));
+                };
+                if k.is_empty()
+                    || k.chars().count() > 512
+                    || k.contains(['<', '>', '%', '&', '\\', '?', '/'])
+                {
+                    return Err(ArmError::bad_request(
+                        "InvalidTagNameCharacters",
+                        format!("The tag names '{k}' have reserved characters '<,>,%,&,\\,?,/' or control characters, or are longer than 512 characters."),
+                    ));
+                }
+                if s.chars().count() > 256 {
+                    return Err(ArmError::bad_request(
+                        "InvalidTagValueLength",
+                        format!("The tag value of '{k}' is longer than 256 characters."),
+                    ));
+                }
+            }
+            Ok(Some(Value::Object(m.clone())))
+        }
+        Some(_) => Err(ArmError::bad_request(
+            "InvalidRequestContent",
+            "The request content was invalid: 'tags' must be an object of strings.",
+        )
+        .with_target("tags")),
+    }
+}
+
+/// `systemData` for a resource written now by the caller.
+pub fn system_data(w: &World, ctx: &Ctx, previous: Option<&Value>) -> Value {
+    let now = crate::arm::time::rfc3339(w.now());
+    let who = ctx
+        .caller
+        .map(|c| c.app_id.clone())
+        .unwrap_or_else(|| "anonymous".into());
+    let created = previous.and_then(|p| p.get("systemData")).cloned();
+    json!({
+        "createdBy": created.as_ref().and_then(|c| c.get("createdBy")).cloned().unwrap_or(json!(who)),
+        "createdByType": "Application",
+        "createdAt": created.as_ref().and_then(|c| c.get("createdAt")).cloned().unwrap_or(json!(now)),
+        "lastModifiedBy": who,
+        "lastModifiedByType": "Application",
+        "lastModifiedAt": now,
+    })
+}
+
+/// Records of `kind` in the request's scope: a subscription or a resource group.
+pub fn list_in_scope(w: &World, ctx: &Ctx, kind: &str) -> ArmResult<Vec<Value>> {
+    let parts = ScopeParts::parse(ctx.scope);
+    if !(parts.is_subscription() || parts.is_resource_group()) {
+        return Err(ArmError::bad_request(
+            "InvalidResourceId",
+            format!("Listing '{kind}' is only possible in a subscription or a resource group, not '{}'.", ctx.scope),
+        ));
+    }
+    let scope = ctx.scope.to_string();
+    Ok(w.store
+        .list(|r| r.kind.eq_ignore_ascii_case(kind) && id::is_at_or_above(&scope, &r.id))
+        .into_iter()
+        .map(|r| r.body)
+        .collect())
+}
+
+/// ARM's generic name rule for a tracked resource.
+pub fn check_name(
+    name: &str,
+    type_path: &str,
+    min: usize,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+    start_alnum: bool,
+) -> ArmResult<()> {
+    let len = name.chars().count();
+    let ok = len >= min
+        && len <= max
+        && name.chars().all(&allowed)
+        && (!start_alnum
+            || name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric()));
+    if ok {
+        Ok(())
+    } else {
+        Err(ArmError::bad_request(
+            "InvalidResourceName",
+            format!("The resource name '{name}' is invalid for type '{type_path}'. It must be {min} to {max} characters and use only the allowed characters."),
+        ))
+    }
+}
+
+/// Copies of the read-only properties a client may echo back, removed before storing.
+pub fn without(body: &Value, keys: &[&str]) -> Value {
+    let mut out = body.clone();
+    if let Some(m) = out.as_object_mut() {
+        for k in keys {
+            m.remove(*k);
+        }
+    }
+    out
+}
+
+/// An object field, or an empty object.
+pub fn object(v: &Value, key: &str) -> Map<String, Value> {
+    v.get(key)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The record of a tracked resource or a 404 in ARM's words.
+pub fn get_or_404(
+    w: &World,
+    ctx: &Ctx,
+    id_: &str,
+    type_path: &str,
+    name: &str,
+) -> ArmResult<Record> {
+    w.store
+        .get(id_)
+        .ok_or_else(|| not_found(ctx, type_path, name))
+}
+
+/// A tracked resource cannot change region: ARM answers 409 `InvalidResourceLocation`.
+pub fn check_location_unchanged(
+    existing: Option<&Record>,
+    location: &str,
+    parent: &Parent,
+) -> ArmResult<()> {
+    let Some(old) = existing else { return Ok(()) };
+    let old_loc = old.body["location"].as_str().unwrap_or("");
+    if old_loc.eq_ignore_ascii_case(location) {
+        return Ok(());
+    }
+    let name = old.body["name"].as_str().unwrap_or("");
+    Err(ArmError::conflict(
+        "InvalidResourceLocation",
+        format!(
+            "The resource '{name}' already exists in location '{old_loc}' in resource group '{}'. A resource with the same name cannot be created in location '{location}'. Please select a new resource name.",
+            parent.resource_group
+        ),
+    ))
+}

@@ -1,0 +1,142 @@
+//! Request validation with the JSON Schemas in `api-specs/`.
+//!
+//! The schemas are azemu's own, written from the facts in the official API specifications.
+//! They are embedded in the binary and compiled once, at start. A body that fails is refused
+//! with 400 `InvalidRequestContent` naming the JSON path; read-only properties a client echoes
+//! back are allowed by the schemas and ignored by the handlers.
+
+use crate::arm::{ArmError, ArmResult};
+use jsonschema::Validator;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// (name, schema text). The name is what handlers pass to [`validate`].
+pub const SCHEMAS: &[(&str, &str)] = &[
+    (
+        "resourceGroup",
+        include_str!("../../../api-specs/Microsoft.Resources/resourceGroup.json"),
+    ),
+    (
+        "resourceGroupPatch",
+        include_str!("../../../api-specs/Microsoft.Resources/resourceGroupPatch.json"),
+    ),
+    (
+        "userAssignedIdentity",
+        include_str!("../../../api-specs/Microsoft.ManagedIdentity/userAssignedIdentity.json"),
+    ),
+    (
+        "roleAssignment",
+        include_str!("../../../api-specs/Microsoft.Authorization/roleAssignment.json"),
+    ),
+    (
+        "roleDefinition",
+        include_str!("../../../api-specs/Microsoft.Authorization/roleDefinition.json"),
+    ),
+    (
+        "managedCluster",
+        include_str!("../../../api-specs/Microsoft.ContainerService/managedCluster.json"),
+    ),
+    (
+        "agentPool",
+        include_str!("../../../api-specs/Microsoft.ContainerService/agentPool.json"),
+    ),
+    (
+        "maintenanceConfiguration",
+        include_str!("../../../api-specs/Microsoft.ContainerService/maintenanceConfiguration.json"),
+    ),
+    (
+        "registry",
+        include_str!("../../../api-specs/Microsoft.ContainerRegistry/registry.json"),
+    ),
+    (
+        "virtualNetwork",
+        include_str!("../../../api-specs/Microsoft.Network/virtualNetwork.json"),
+    ),
+    (
+        "subnet",
+        include_str!("../../../api-specs/Microsoft.Network/subnet.json"),
+    ),
+    (
+        "tagsPatch",
+        include_str!("../../../api-specs/common/tagsPatch.json"),
+    ),
+];
+
+static COMPILED: OnceLock<HashMap<&'static str, Validator>> = OnceLock::new();
+
+/// Compiles every schema; called at start so a broken schema stops azemu at once.
+pub fn compile_all() -> Result<(), String> {
+    if COMPILED.get().is_some() {
+        return Ok(());
+    }
+    let mut map = HashMap::new();
+    for (name, text) in SCHEMAS {
+        let schema: Value = serde_json::from_str(text)
+            .map_err(|e| format!("api-specs schema '{name}' is not JSON: {e}"))?;
+        let v = jsonschema::validator_for(&schema)
+            .map_err(|e| format!("api-specs schema '{name}' does not compile: {e}"))?;
+        map.insert(*name, v);
+    }
+    let _ = COMPILED.set(map);
+    Ok(())
+}
+
+/// `$.properties.count` style path from a JSON pointer.
+fn json_path(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "$".to_string();
+    }
+    let mut out = String::from("$");
+    for seg in pointer.trim_start_matches('/').split('/') {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if seg.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            out.push('.');
+            out.push_str(&seg);
+        }
+    }
+    out
+}
+
+/// Validates `body` against the schema `name`.
+pub fn validate(name: &str, body: &Value) -> ArmResult<()> {
+    if COMPILED.get().is_none() {
+        compile_all().map_err(ArmError::internal)?;
+    }
+    let Some(v) = COMPILED.get().and_then(|m| m.get(name)) else {
+        return Err(ArmError::internal(format!("no schema named '{name}'")));
+    };
+    let first = v.iter_errors(body).next();
+    match first {
+        None => Ok(()),
+        Some(err) => {
+            let path = json_path(&err.instance_path().to_string());
+            Err(ArmError::bad_request(
+                "InvalidRequestContent",
+                format!("The request content was invalid and could not be deserialized: {err} (at '{path}')."),
+            )
+            .with_target(path))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_compiles() {
+        compile_all().unwrap();
+    }
+
+    #[test]
+    fn paths_read_like_json_paths() {
+        assert_eq!(
+            json_path("/properties/agentPoolProfiles/0/count"),
+            "$.properties.agentPoolProfiles[0].count"
+        );
+        assert_eq!(json_path(""), "$");
+    }
+}

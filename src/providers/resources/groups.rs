@@ -1,0 +1,470 @@
+//! Resource groups: create, read, update, delete (with everything inside), the resources
+//! they hold, and moving resources between groups.
+
+use super::locations;
+use crate::arm::id::{self, ScopeParts};
+use crate::arm::lro::Outcome;
+use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::providers::common::{lro, resource, schema};
+use crate::routing::Ctx;
+use crate::store::Record;
+use crate::world::World;
+use serde_json::{json, Value};
+
+pub const KIND: &str = "Microsoft.Resources/resourceGroups";
+
+/// Azure's rule for resource group names: 1–90 letters, digits, `-`, `.`, `(`, `)`, `_`
+/// (Unicode letters and digits included), not ending with a period.
+/// Source: ARM error `InvalidResourceGroup` ("The name can only be a letter, digit, '-', '.', '(', ')' or '_'").
+pub fn check_resource_group_name(name: &str) -> ArmResult<()> {
+    let bad: String = name
+        .chars()
+        .filter(|c| !(c.is_alphanumeric() || matches!(c, '-' | '.' | '(' | ')' | '_')))
+        .collect();
+    let message = if !bad.is_empty() {
+        format!("The provided resource group name '{name}' has these invalid characters: '{bad}'. The name can only be a letter, digit, '-', '.', '(', ')' or '_'.")
+    } else if name.chars().count() > 90 {
+        format!("The provided resource group name '{name}' is too long. The name can be at most 90 characters.")
+    } else if name.ends_with('.') {
+        format!("The provided resource group name '{name}' ends with a period. The name cannot end with a period.")
+    } else {
+        return Ok(());
+    };
+    Err(ArmError::bad_request("InvalidResourceGroup", message))
+}
+
+fn group_id(ctx: &Ctx) -> String {
+    id::resource_group_id(ctx.name(0), ctx.name(1))
+}
+
+/// `GET/HEAD/PUT/PATCH/DELETE /subscriptions/{s}/resourcegroups/{rg}`.
+pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    match ctx.method() {
+        "GET" => get(w, ctx),
+        "HEAD" => Ok(Response::empty(if w.store.contains(&group_id(ctx)) {
+            204
+        } else {
+            404
+        })),
+        "PUT" => put(w, ctx),
+        "PATCH" => patch(w, ctx),
+        "DELETE" => delete(w, ctx),
+        _ => unreachable_method(ctx),
+    }
+}
+
+fn unreachable_method(ctx: &Ctx) -> ArmResult<Response> {
+    Err(ArmError::new(
+        405,
+        "MethodNotAllowed",
+        format!("The HTTP method '{}' is not supported.", ctx.method()),
+    ))
+}
+
+fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    w.store
+        .get(&group_id(ctx))
+        .map(|r| Response::ok(r.body))
+        .ok_or_else(|| ArmError::resource_group_not_found(ctx.name(1)))
+}
+
+fn put(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let (sub, name) = (ctx.name(0), ctx.name(1));
+    check_resource_group_name(name)?;
+    let body = ctx.req.json_object()?;
+    schema::validate("resourceGroup", &body)?;
+    let Some(loc_raw) = body["location"].as_str() else {
+        return Err(ArmError::bad_request(
+            "LocationRequired",
+            "The location property is required for this definition.",
+        ));
+    };
+    let location = locations::normalize(loc_raw).ok_or_else(|| {
+        ArmError::bad_request(
+            "LocationNotAvailableForResourceGroup",
+            format!(
+                "The provided location '{loc_raw}' is not available for resource group. List of available regions is '{}'.",
+                locations::names_csv()
+            ),
+        )
+    })?;
+    let tags = resource::tags(&body)?;
+    let existing = w.store.get(&id::resource_group_id(sub, name));
+    if let Some(old) = &existing {
+        let old_loc = old.body["location"].as_str().unwrap_or("");
+        if old_loc != location {
+            return Err(ArmError::conflict(
+                "InvalidResourceGroupLocation",
+                format!("Invalid resource group location '{location}'. The Resource group already exists in location '{old_loc}'."),
+            ));
+        }
+        if old.body["properties"]["provisioningState"] == "Deleting" {
+            return Err(ArmError::conflict(
+                "ResourceGroupBeingDeleted",
+                format!("The resource group '{name}' is in deprovisioning state and cannot perform this operation."),
+            ));
+        }
+    }
+    // The name keeps the casing of its first creation.
+    let stored_name = existing
+        .as_ref()
+        .and_then(|r| r.body["name"].as_str().map(str::to_string))
+        .unwrap_or_else(|| name.to_string());
+    let rid = id::resource_group_id(sub, &stored_name);
+    let mut rg = json!({
+        "id": rid,
+        "name": stored_name,
+        "type": KIND,
+        "location": location,
+        "properties": { "provisioningState": "Succeeded" },
+    });
+    if let Some(t) = tags {
+        rg["tags"] = t;
+    }
+    if let Some(m) = body.get("managedBy").filter(|m| !m.is_null()) {
+        rg["managedBy"] = m.clone();
+    }
+    let status = if existing.is_some() { 200 } else { 201 };
+    let mut rec = Record::new(rid, KIND, rg.clone());
+    if let Some(old) = existing {
+        rec.internal = old.internal;
+    }
+    w.store.put(rec);
+    Ok(Response::json(status, rg))
+}
+
+/// Creates a resource group on behalf of a provider (AKS's node resource group).
+pub fn create_managed(
+    w: &World,
+    sub: &str,
+    name: &str,
+    location: &str,
+    managed_by: &str,
+    tags: Option<Value>,
+) -> String {
+    let rid = id::resource_group_id(sub, name);
+    let mut rg = json!({
+        "id": rid,
+        "name": name,
+        "type": KIND,
+        "location": location,
+        "managedBy": managed_by,
+        "properties": { "provisioningState": "Succeeded" },
+    });
+    if let Some(t) = tags {
+        rg["tags"] = t;
+    }
+    w.store.put(Record::new(rid.clone(), KIND, rg));
+    rid
+}
+
+fn patch(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let body = ctx.req.json_object()?;
+    schema::validate("resourceGroupPatch", &body)?;
+    let tags = resource::tags(&body)?;
+    let rid = group_id(ctx);
+    if !w.store.contains(&rid) {
+        return Err(ArmError::resource_group_not_found(ctx.name(1)));
+    }
+    let updated = w
+        .store
+        .update(&rid, |r| {
+            if body.get("tags").is_some() {
+                r.body["tags"] = tags.clone().unwrap_or(json!({}));
+            }
+            if let Some(m) = body.get("managedBy") {
+                r.body["managedBy"] = m.clone();
+            }
+        })
+        .ok_or_else(|| ArmError::resource_group_not_found(ctx.name(1)))?;
+    Ok(Response::ok(updated.body))
+}
+
+/// Removes a resource group and everything inside it, letting each provider clean up.
+pub fn remove_with_contents(w: &World, rid: &str) {
+    for rec in w.store.remove_tree(rid) {
+        crate::providers::on_removed(w, &rec);
+    }
+}
+
+fn delete(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let Some(rec) = w.store.get(&group_id(ctx)) else {
+        return Err(ArmError::resource_group_not_found(ctx.name(1)));
+    };
+    let rid = rec.id.clone();
+    w.store.update(&rid, |r| {
+        r.body["properties"]["provisioningState"] = "Deleting".into()
+    });
+    let target = rid.clone();
+    let started = lro::begin(
+        w,
+        ctx,
+        lro::Begin {
+            resource_id: rid.clone(),
+            activity: "Deleting",
+            urls: lro::Urls::Subscription {
+                subscription: ctx.name(0),
+            },
+            location_header: true,
+            fail: None,
+            effect: Box::new(move |w: &World, outcome: &Outcome| match outcome {
+                Outcome::Succeeded => remove_with_contents(w, &target),
+                _ => {
+                    w.store.update(&target, |r| {
+                        r.body["properties"]["provisioningState"] = "Succeeded".into()
+                    });
+                }
+            }),
+        },
+    )?;
+    Ok(started.apply(Response::empty(202)))
+}
+
+/// `GET /subscriptions/{s}/resourcegroups`.
+pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let prefix = format!("/subscriptions/{}", ctx.name(0));
+    let items: Vec<Value> = w
+        .store
+        .list(|r| r.kind == KIND && id::is_at_or_above(&prefix, &r.id))
+        .into_iter()
+        .map(|r| r.body)
+        .filter(|b| tag_filter(ctx, b))
+        .collect();
+    Ok(Response::ok(paging::page(ctx.req, items)?))
+}
+
+/// `$filter=tagName eq 'x' [and tagValue eq 'y']`.
+fn tag_filter(ctx: &Ctx, body: &Value) -> bool {
+    let Some(f) = ctx.req.query("$filter") else {
+        return true;
+    };
+    let quoted: Vec<&str> = f.split('\'').skip(1).step_by(2).collect();
+    if !f.to_ascii_lowercase().contains("tagname") || quoted.is_empty() {
+        return true;
+    }
+    let tags = body["tags"].as_object();
+    match (tags, quoted.as_slice()) {
+        (Some(t), [name]) => t.keys().any(|k| k.eq_ignore_ascii_case(name)),
+        (Some(t), [name, value, ..]) => t
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case(name) && v == value),
+        _ => false,
+    }
+}
+
+/// True for a tracked top-level resource: `{rg}/providers/{ns}/{type}/{name}`.
+fn is_top_level(rec: &Record) -> bool {
+    let segs = id::segments(&rec.id);
+    segs.len() == 8
+        && segs[4].eq_ignore_ascii_case("providers")
+        && rec.body.get("location").is_some()
+}
+
+fn resource_summary(rec: &Record, expand: &str) -> Value {
+    let b = &rec.body;
+    let mut out =
+        json!({ "id": rec.id, "name": b["name"], "type": rec.kind, "location": b["location"] });
+    for k in ["tags", "sku", "kind", "identity", "managedBy"] {
+        if let Some(v) = b.get(k).filter(|v| !v.is_null()) {
+            out[k] = v.clone();
+        }
+    }
+    if expand.contains("provisioningstate") {
+        out["provisioningState"] = b["properties"]["provisioningState"].clone();
+    }
+    if expand.contains("createdtime") {
+        out["createdTime"] = b["systemData"]["createdAt"].clone();
+    }
+    if expand.contains("changedtime") {
+        out["changedTime"] = b["systemData"]["lastModifiedAt"].clone();
+    }
+    out
+}
+
+/// `resourceType eq 'X' [and name eq 'Y']`, the filters az and Terraform send.
+fn resource_filter(filter: Option<&str>) -> impl Fn(&Record) -> bool {
+    let mut rtype = None;
+    let mut name = None;
+    if let Some(f) = filter {
+        for clause in f.split(" and ") {
+            let c = clause.trim();
+            let value = c.split('\'').nth(1).map(str::to_string);
+            let lower = c.to_ascii_lowercase();
+            if lower.starts_with("resourcetype eq") {
+                rtype = value;
+            } else if lower.starts_with("name eq") {
+                name = value;
+            }
+        }
+    }
+    move |r: &Record| {
+        rtype
+            .as_ref()
+            .is_none_or(|t| r.kind.eq_ignore_ascii_case(t))
+            && name.as_ref().is_none_or(|n| {
+                r.body["name"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(n))
+            })
+    }
+}
+
+/// `GET {rg}/resources` and `GET /subscriptions/{s}/resources`.
+pub fn resources(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let scope = if ctx.names.len() >= 2 {
+        let rid = group_id(ctx);
+        if !w.store.contains(&rid) {
+            return Err(ArmError::resource_group_not_found(ctx.name(1)));
+        }
+        rid
+    } else {
+        format!("/subscriptions/{}", ctx.name(0))
+    };
+    let expand = ctx.req.query("$expand").unwrap_or("").to_ascii_lowercase();
+    let pred = resource_filter(ctx.req.query("$filter"));
+    let items: Vec<Value> = w
+        .store
+        .list(|r| id::is_at_or_above(&scope, &r.id) && is_top_level(r) && pred(r))
+        .iter()
+        .map(|r| resource_summary(r, &expand))
+        .collect();
+    Ok(Response::ok(paging::page(ctx.req, items)?))
+}
+
+/// Checks a move request; returns the records to move and the target group.
+fn plan_move(w: &World, ctx: &Ctx) -> ArmResult<(Vec<Record>, Record)> {
+    let body = ctx.req.json_object()?;
+    let source = group_id(ctx);
+    if !w.store.contains(&source) {
+        return Err(ArmError::resource_group_not_found(ctx.name(1)));
+    }
+    let ids: Vec<String> = body["resources"]
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ArmError::bad_request("InvalidRequestContent", "The request content was invalid: 'resources' must be a non-empty array of resource ids.").with_target("resources"))?
+        .iter()
+        .map(|v| v.as_str().unwrap_or("").to_string())
+        .collect();
+    let target_id = body["targetResourceGroup"].as_str().ok_or_else(|| {
+        ArmError::bad_request(
+            "InvalidRequestContent",
+            "The request content was invalid: 'targetResourceGroup' is required.",
+        )
+        .with_target("targetResourceGroup")
+    })?;
+    let target_parts = ScopeParts::parse(target_id);
+    let (Some(tsub), Some(trg)) = (
+        target_parts.subscription.clone(),
+        target_parts.resource_group.clone(),
+    ) else {
+        return Err(ArmError::bad_request(
+            "InvalidTargetResourceGroup",
+            format!("The target resource group id '{target_id}' is not valid."),
+        ));
+    };
+    if !w.store.contains(&format!("/subscriptions/{tsub}")) {
+        return Err(ArmError::subscription_not_found(&tsub));
+    }
+    let target = w
+        .store
+        .get(&id::resource_group_id(&tsub, &trg))
+        .ok_or_else(|| ArmError::resource_group_not_found(&trg))?;
+    if id::same(&target.id, &source) {
+        return Err(ArmError::bad_request(
+            "InvalidTargetResourceGroup",
+            "The source and target resource groups are the same.",
+        ));
+    }
+    let mut records = Vec::new();
+    for rid in &ids {
+        let rec = w
+            .store
+            .get(rid)
+            .filter(|r| id::is_at_or_above(&source, &r.id) && is_top_level(r))
+            .ok_or_else(|| {
+                ArmError::bad_request(
+                    "ResourceNotTopLevel",
+                    format!(
+                        "The resource '{rid}' is not a top-level resource of resource group '{}'.",
+                        ctx.name(1)
+                    ),
+                )
+            })?;
+        records.push(rec);
+    }
+    Ok((records, target))
+}
+
+/// What providers say about moving `records` to `target` (e.g. AKS refuses).
+fn move_refusal(w: &World, records: &[Record], target: &Record) -> Option<ArmError> {
+    let source_sub = id::segments(&records[0].id)[1].clone();
+    let target_sub = id::segments(&target.id)[1].clone();
+    let source_tenant = super::subscriptions::tenant_of(w, &source_sub);
+    let target_tenant = super::subscriptions::tenant_of(w, &target_sub);
+    let cross_tenant = source_tenant != target_tenant;
+    let details: Vec<ArmError> = records
+        .iter()
+        .filter_map(|r| crate::providers::validate_move(w, r, cross_tenant).err())
+        .collect();
+    if details.is_empty() {
+        return None;
+    }
+    let mut e = ArmError::conflict(
+        "ResourceMoveProviderValidationFailed",
+        "Resource move validation failed. Please see details. Diagnostic information: timestamp '', tracking id ''.",
+    );
+    e.details = details;
+    Some(e)
+}
+
+fn move_records(w: &World, records: Vec<Record>, target: &Record) {
+    for rec in records {
+        let old_prefix = rec.id.clone();
+        let segs = id::segments(&rec.id);
+        let new_prefix = format!("{}/{}", target.id, segs[4..].join("/"));
+        for mut child in w.store.remove_tree(&old_prefix) {
+            let new_id = format!("{new_prefix}{}", &child.id[old_prefix.len()..]);
+            let text = child.body.to_string().replace(&old_prefix, &new_prefix);
+            child.body = serde_json::from_str(&text).unwrap_or(child.body);
+            child.id = new_id;
+            w.store.put(child);
+        }
+    }
+}
+
+/// `POST {rg}/moveResources` and `POST {rg}/validateMoveResources`: 202, then the outcome by polling.
+pub fn move_resources(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let validate_only = ctx
+        .req
+        .segments
+        .last()
+        .is_some_and(|s| s.eq_ignore_ascii_case("validateMoveResources"));
+    let (records, target) = plan_move(w, ctx)?;
+    let refusal = move_refusal(w, &records, &target);
+    let source = group_id(ctx);
+    let effect: crate::arm::lro::Effect<World> = if validate_only {
+        Box::new(|_: &World, _: &Outcome| {})
+    } else {
+        Box::new(move |w: &World, outcome: &Outcome| {
+            if *outcome == Outcome::Succeeded {
+                move_records(w, records, &target);
+            }
+        })
+    };
+    let started = lro::begin(
+        w,
+        ctx,
+        lro::Begin {
+            resource_id: source,
+            activity: "Moving",
+            urls: lro::Urls::Subscription {
+                subscription: ctx.name(0),
+            },
+            location_header: true,
+            // A refusal is the operation's outcome, as ARM reports it when polled.
+            fail: refusal,
+            effect,
+        },
+    )?;
+    Ok(started.apply(Response::empty(202)))
+}

@@ -1,0 +1,116 @@
+//! Resource providers of a subscription: list, get, register and unregister.
+//! Every namespace azemu serves starts `Registered`.
+
+use crate::arm::{ArmError, ArmResult, Response};
+use crate::providers::{ProviderInfo, PROVIDERS};
+use crate::routing::Ctx;
+use crate::store::Record;
+use crate::world::World;
+use serde_json::{json, Value};
+
+const KIND: &str = "Microsoft.Resources/providerRegistrations";
+
+fn find(namespace: &str) -> ArmResult<&'static ProviderInfo> {
+    PROVIDERS
+        .iter()
+        .copied()
+        .find(|p| p.namespace.eq_ignore_ascii_case(namespace))
+        .ok_or_else(|| {
+            ArmError::not_found(
+                "InvalidResourceNamespace",
+                format!("The resource namespace '{namespace}' is invalid."),
+            )
+        })
+}
+
+fn registration_id(sub: &str, namespace: &str) -> String {
+    format!("/subscriptions/{sub}/providers/{namespace}")
+}
+
+/// `Registered` unless the subscription unregistered it.
+pub fn state(w: &World, sub: &str, namespace: &str) -> String {
+    w.store
+        .get(&registration_id(sub, namespace))
+        .filter(|r| r.kind == KIND)
+        .and_then(|r| r.body["registrationState"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "Registered".to_string())
+}
+
+fn provider_json(w: &World, sub: &str, p: &ProviderInfo) -> Value {
+    let regions: Vec<&str> = super::locations::REGIONS
+        .iter()
+        .map(|(_, d, _)| *d)
+        .collect();
+    json!({
+        "id": registration_id(sub, p.namespace),
+        "namespace": p.namespace,
+        "registrationState": state(w, sub, p.namespace),
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": p.types.iter().map(|t| json!({
+            "resourceType": t.name,
+            "locations": if t.global { vec![] } else { regions.clone() },
+            "apiVersions": t.api_versions,
+            "defaultApiVersion": t.api_versions.first(),
+            "capabilities": "None",
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /subscriptions/{s}/providers`.
+pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let sub = ctx.name(0);
+    let items = PROVIDERS.iter().map(|p| provider_json(w, sub, p)).collect();
+    Ok(Response::ok(crate::arm::paging::page(ctx.req, items)?))
+}
+
+fn subscription_of(ctx: &Ctx) -> ArmResult<String> {
+    let parts = crate::arm::id::ScopeParts::parse(ctx.scope);
+    match parts.subscription {
+        Some(s) if parts.is_subscription() => Ok(s),
+        _ => Err(ArmError::not_found(
+            "NotFound",
+            format!("The requested path '{}' was not found.", ctx.req.path),
+        )),
+    }
+}
+
+/// `GET /subscriptions/{s}/providers/{ns}`.
+pub fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let sub = subscription_of(ctx)?;
+    let p = find(ctx.namespace)?;
+    Ok(Response::ok(provider_json(w, &sub, p)))
+}
+
+/// `POST /subscriptions/{s}/providers/{ns}/register` and `/unregister`.
+pub fn register(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let sub = subscription_of(ctx)?;
+    let p = find(ctx.namespace)?;
+    let unregister = ctx
+        .req
+        .segments
+        .last()
+        .is_some_and(|s| s.eq_ignore_ascii_case("unregister"));
+    let state = if unregister {
+        "Unregistered"
+    } else {
+        "Registered"
+    };
+    w.store.put(Record::new(
+        registration_id(&sub, p.namespace),
+        KIND,
+        json!({ "registrationState": state }),
+    ));
+    Ok(Response::ok(provider_json(w, &sub, p)))
+}
+
+/// A request to a namespace the subscription unregistered is refused, as ARM does.
+pub fn ensure_registered(w: &World, sub: &str, namespace: &str) -> ArmResult<()> {
+    if state(w, sub, namespace) == "Registered" {
+        Ok(())
+    } else {
+        Err(ArmError::conflict(
+            "MissingSubscriptionRegistration",
+            format!("The subscription is not registered to use namespace '{namespace}'. See https://aka.ms/rps-not-found for how to register subscriptions."),
+        ))
+    }
+}

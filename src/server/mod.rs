@@ -1,0 +1,307 @@
+//! The HTTP(S) server: hyper on tokio, TLS by rustls, HTTP/1.1 and HTTP/2.
+//!
+//! It decodes each request into an [`arm::Request`](crate::arm::Request), hands it to
+//! [`dispatch::handle`], and writes the response with the headers every ARM response carries
+//! (`x-ms-request-id`, `x-ms-correlation-request-id`, JSON content type).
+
+pub mod dispatch;
+pub mod tls;
+
+use crate::arm::{id, ArmError, Body, Request, Response};
+use crate::config::Config;
+use crate::entra::Signer;
+use crate::world::World;
+use bytes_body::full;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+mod bytes_body {
+    use hyper::body::Bytes;
+    pub type Full = http_body_util::Full<Bytes>;
+    pub fn full(b: Vec<u8>) -> Full {
+        http_body_util::Full::new(Bytes::from(b))
+    }
+}
+
+/// A started azemu.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// The URL clients use (`https://127.0.0.1:PORT`).
+    pub url: String,
+    /// The CA clients must trust, when serving TLS.
+    pub ca_path: Option<PathBuf>,
+    pub world: Arc<World>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets open requests finish (up to 5 s), then returns.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops by itself (it never does without `stop`).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+fn url_host(host: &str) -> String {
+    match host {
+        "0.0.0.0" | "" => "localhost".to_string(),
+        "::" => "[::1]".to_string(),
+        h if h.contains(':') => format!("[{h}]"),
+        h => h.to_string(),
+    }
+}
+
+/// Binds, builds the world and starts serving in the background.
+pub async fn start(config: Config) -> std::io::Result<Running> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let tls = if config.tls {
+        Some(tls::setup(&config)?)
+    } else {
+        None
+    };
+    let signer = Signer::load_or_create(&config.data_dir).unwrap_or_else(|_| Signer::ephemeral());
+    let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
+    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = config
+        .public_url
+        .clone()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("{scheme}://{}:{}", url_host(&config.host), addr.port()));
+    let world = Arc::new(World::new(config, signer));
+    world.set_base_url(url.clone());
+    crate::control::state::load_at_start(&world)?;
+    let (tx, rx) = watch::channel(false);
+    let ca_path = tls.as_ref().map(|t| t.ca_path.clone());
+    let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
+    let task = tokio::spawn(accept_loop(listener, acceptor, world.clone(), rx));
+    Ok(Running {
+        addr,
+        url,
+        ca_path,
+        world,
+        shutdown: tx,
+        task,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    world: Arc<World>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (tcp, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let world = world.clone();
+        let svc = hyper::service::service_fn(move |req| {
+            let world = world.clone();
+            async move { Ok::<_, std::convert::Infallible>(serve(&world, req).await) }
+        });
+        let builder = auto::Builder::new(TokioExecutor::new());
+        match &acceptor {
+            Some(acc) => {
+                let acc = acc.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(Duration::from_secs(10), acc.accept(tcp)).await {
+                        Ok(Ok(stream)) => {
+                            let conn =
+                                builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                            let _ = watcher.watch(conn.into_owned()).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                });
+            }
+            None => {
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc);
+                let fut = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    let _ = fut.await;
+                });
+            }
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+    }
+    crate::control::state::save_at_stop(&world);
+}
+
+/// Decodes, dispatches and encodes one request.
+async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<bytes_body::Full> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let correlation_id = parts
+        .headers
+        .get("x-ms-correlation-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| world.ids.guid());
+    let request_id = world.ids.guid();
+    let raw_path = parts.uri.path().to_string();
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_string()))
+        })
+        .collect();
+    let method = parts.method.as_str().to_ascii_uppercase();
+
+    let declared_len = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let body_bytes = if declared_len.is_some_and(|n| n > MAX_BODY_BYTES) {
+        Err(())
+    } else {
+        match http_body_util::Limited::new(body, MAX_BODY_BYTES)
+            .collect()
+            .await
+        {
+            Ok(c) => Ok(c.to_bytes().to_vec()),
+            Err(_) => Err(()),
+        }
+    };
+
+    let path = id::normalize_path(&raw_path);
+    let before = matches!(method.as_str(), "PUT" | "PATCH" | "DELETE")
+        .then(|| world.store.get(&path).map(|r| r.body))
+        .flatten();
+    let request = Request {
+        method: method.clone(),
+        segments: id::segments(&path),
+        path,
+        query,
+        headers,
+        body: body_bytes.as_ref().map(|b| b.clone()).unwrap_or_default(),
+        base_url: world.base_url().to_string(),
+    };
+    let response = match body_bytes {
+        Err(()) => ArmError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("The request content is larger than the {MAX_BODY_BYTES} bytes azemu accepts."),
+        )
+        .into(),
+        Ok(_) => dispatch::handle(world, &request, &correlation_id),
+    };
+    let response = crate::control::faults::delay(world, &request, response).await;
+    let status = response.status;
+    crate::control::journal::record(
+        world,
+        &request,
+        &response,
+        &correlation_id,
+        started.elapsed(),
+        before,
+    );
+    tracing::info!(
+        method = %request.method,
+        path = %raw_path,
+        status,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    encode(response, &request.method, &request_id, &correlation_id)
+}
+
+fn encode(
+    r: Response,
+    method: &str,
+    request_id: &str,
+    correlation_id: &str,
+) -> hyper::Response<bytes_body::Full> {
+    let mut b = hyper::Response::builder()
+        .status(r.status)
+        .header("x-ms-request-id", request_id)
+        .header("x-ms-correlation-request-id", correlation_id)
+        .header("Cache-Control", "no-cache")
+        .header("Pragma", "no-cache")
+        .header("Expires", "-1");
+    let reads = if method == "GET" || method == "HEAD" {
+        "x-ms-ratelimit-remaining-subscription-reads"
+    } else {
+        "x-ms-ratelimit-remaining-subscription-writes"
+    };
+    if !r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(reads)) {
+        b = b.header(
+            reads,
+            if reads.ends_with("reads") {
+                "11999"
+            } else {
+                "1199"
+            },
+        );
+    }
+    for (k, v) in &r.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let bytes = match r.body {
+        Body::Empty => Vec::new(),
+        Body::Json(v) => {
+            b = b.header("Content-Type", "application/json; charset=utf-8");
+            serde_json::to_vec(&v).unwrap_or_default()
+        }
+        Body::Raw(bytes, ct) => {
+            b = b.header("Content-Type", ct);
+            bytes
+        }
+    };
+    let bytes = if method == "HEAD" { Vec::new() } else { bytes };
+    b.body(full(bytes)).unwrap_or_else(|_| {
+        let mut resp = hyper::Response::new(full(
+            br#"{"error":{"code":"InternalServerError","message":"response encoding failed"}}"#
+                .to_vec(),
+        ));
+        *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        resp
+    })
+}

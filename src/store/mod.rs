@@ -1,0 +1,169 @@
+//! The in-memory resource store.
+//!
+//! A map from the lower-cased resource id to a [`Record`]: the canonical id, the ARM type,
+//! the body ARM answers with, and a private `internal` value the owning provider may use for
+//! state that must never appear in ARM responses (node models, secrets). The store knows no
+//! provider: it only stores, finds, lists and removes by id prefix.
+
+use crate::arm::id;
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Record {
+    /// Canonical id, casing as created.
+    pub id: String,
+    /// ARM type, e.g. `Microsoft.ContainerService/managedClusters`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What GET answers.
+    pub body: Value,
+    /// Provider-private state, never sent over ARM.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub internal: Value,
+    /// Creation order, for stable listings.
+    #[serde(default)]
+    pub seq: u64,
+}
+
+impl Record {
+    pub fn new(id: impl Into<String>, kind: impl Into<String>, body: Value) -> Record {
+        Record {
+            id: id.into(),
+            kind: kind.into(),
+            body,
+            internal: Value::Null,
+            seq: 0,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Store {
+    map: DashMap<String, Record>,
+    seq: AtomicU64,
+}
+
+impl Store {
+    pub fn get(&self, resource_id: &str) -> Option<Record> {
+        self.map.get(&id::key(resource_id)).map(|r| r.clone())
+    }
+
+    pub fn contains(&self, resource_id: &str) -> bool {
+        self.map.contains_key(&id::key(resource_id))
+    }
+
+    /// Inserts or replaces; a replaced record keeps its creation order. Returns the old record.
+    pub fn put(&self, mut rec: Record) -> Option<Record> {
+        let k = id::key(&rec.id);
+        let old = self.map.get(&k).map(|r| r.clone());
+        rec.seq = match &old {
+            Some(o) => o.seq,
+            None => self.seq.fetch_add(1, Ordering::SeqCst) + 1,
+        };
+        self.map.insert(k, rec);
+        old
+    }
+
+    /// Changes a record in place; returns the updated copy, or `None` when absent.
+    pub fn update(&self, resource_id: &str, f: impl FnOnce(&mut Record)) -> Option<Record> {
+        let mut entry = self.map.get_mut(&id::key(resource_id))?;
+        f(&mut entry);
+        Some(entry.clone())
+    }
+
+    pub fn remove(&self, resource_id: &str) -> Option<Record> {
+        self.map.remove(&id::key(resource_id)).map(|(_, r)| r)
+    }
+
+    /// Removes `resource_id` and everything below it; returns what was removed, deepest first.
+    pub fn remove_tree(&self, resource_id: &str) -> Vec<Record> {
+        let mut removed: Vec<Record> = self.list(|r| id::is_at_or_above(resource_id, &r.id));
+        for r in &removed {
+            self.map.remove(&id::key(&r.id));
+        }
+        removed.sort_by_key(|r| std::cmp::Reverse(id::segments(&r.id).len()));
+        removed
+    }
+
+    /// Every record matching `pred`, in creation order.
+    pub fn list(&self, pred: impl Fn(&Record) -> bool) -> Vec<Record> {
+        let mut out: Vec<Record> = self
+            .map
+            .iter()
+            .filter(|r| pred(r.value()))
+            .map(|r| r.value().clone())
+            .collect();
+        out.sort_by_key(|r| r.seq);
+        out
+    }
+
+    /// Records of one type (case-insensitive) directly inside `parent`.
+    pub fn children(&self, parent: &str, kind: &str) -> Vec<Record> {
+        let depth = id::segments(parent).len();
+        self.list(|r| {
+            r.kind.eq_ignore_ascii_case(kind)
+                && id::is_at_or_above(parent, &r.id)
+                && id::segments(&r.id).len() >= depth
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn clear(&self) {
+        self.map.clear();
+    }
+
+    /// Everything, in creation order (for state export).
+    pub fn export(&self) -> Vec<Record> {
+        self.list(|_| true)
+    }
+
+    /// Replaces everything with `records` (state import), keeping their order.
+    pub fn import(&self, records: Vec<Record>) {
+        self.map.clear();
+        let mut max = 0;
+        for r in records {
+            max = max.max(r.seq);
+            self.map.insert(id::key(&r.id), r);
+        }
+        self.seq.store(max, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn case_insensitive_and_keeps_casing() {
+        let s = Store::default();
+        s.put(Record::new(
+            "/subscriptions/S/resourceGroups/MyRG",
+            "Microsoft.Resources/resourceGroups",
+            json!({}),
+        ));
+        let r = s.get("/SUBSCRIPTIONS/s/resourcegroups/myrg").unwrap();
+        assert_eq!(r.id, "/subscriptions/S/resourceGroups/MyRG");
+    }
+
+    #[test]
+    fn remove_tree_takes_children_only() {
+        let s = Store::default();
+        for id in ["/s/a", "/s/a/b", "/s/ab"] {
+            s.put(Record::new(id, "t", json!({})));
+        }
+        let removed = s.remove_tree("/s/a");
+        assert_eq!(removed.len(), 2);
+        assert!(s.contains("/s/ab"));
+    }
+}

@@ -1,0 +1,54 @@
+//! The activity log: what happened to clusters, pools and nodes, in order, with time and
+//! correlation id. Read at `GET /_azemu/events`.
+
+use crate::arm::time::{rfc3339, Millis};
+use serde_json::{json, Value};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct Events {
+    items: Mutex<Vec<Value>>,
+}
+
+impl Events {
+    /// Records one event about `resource_id`.
+    pub fn record(
+        &self,
+        at: Millis,
+        resource_id: &str,
+        kind: &str,
+        message: impl Into<String>,
+        correlation_id: &str,
+    ) {
+        let mut items = self.items.lock().unwrap();
+        let seq = items.len() + 1;
+        items.push(json!({
+            "sequence": seq,
+            "time": rfc3339(at),
+            "resourceId": resource_id,
+            "kind": kind,
+            "message": message.into(),
+            "correlationId": correlation_id,
+        }));
+    }
+
+    /// Events about `resource` (or anything below it) when given, else all.
+    pub fn list(&self, resource: Option<&str>) -> Vec<Value> {
+        self.items
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| match resource {
+                Some(r) => {
+                    crate::arm::id::is_at_or_above(r, e["resourceId"].as_str().unwrap_or(""))
+                }
+                None => true,
+            })
+            .cloned()
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.items.lock().unwrap().clear();
+    }
+}
