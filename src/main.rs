@@ -99,10 +99,7 @@ impl ServeArgs {
         Config {
             host: self.host.clone(),
             port: self.port,
-            data_dir: self
-                .data_dir
-                .clone()
-                .unwrap_or_else(config::default_data_dir),
+            data_dir: self.data_dir.clone().unwrap_or_else(config::default_data_dir),
             tls: !self.no_tls,
             cert: self.cert.clone(),
             key: self.key.clone(),
@@ -156,7 +153,10 @@ async fn serve(args: ServeArgs) -> i32 {
     if let Some(ca_path) = &running.ca_path {
         let w = &running.world;
         println!("Point the Azure CLI at it:");
-        println!("  export REQUESTS_CA_BUNDLE={} AZURE_CORE_INSTANCE_DISCOVERY=false AZURE_CONFIG_DIR=$(mktemp -d)", ca_path.display());
+        println!(
+            "  export REQUESTS_CA_BUNDLE={} AZURE_CORE_INSTANCE_DISCOVERY=false AZURE_CONFIG_DIR=$(mktemp -d)",
+            ca_path.display()
+        );
         println!(
             "  az cloud register -n azemu --endpoint-resource-manager {} && az cloud set -n azemu",
             running.url

@@ -36,9 +36,7 @@ pub fn well_formed(v: &str) -> bool {
         _ => c.is_ascii_digit(),
     });
     let suffix_ok = suffix.is_empty()
-        || (suffix.starts_with('-')
-            && suffix.len() > 1
-            && suffix[1..].chars().all(|c| c.is_ascii_alphanumeric()));
+        || (suffix.starts_with('-') && suffix.len() > 1 && suffix[1..].chars().all(|c| c.is_ascii_alphanumeric()));
     date_ok && suffix_ok
 }
 

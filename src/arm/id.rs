@@ -150,10 +150,7 @@ mod tests {
 
     #[test]
     fn double_slashes_collapse() {
-        assert_eq!(
-            normalize_path("//metadata//endpoints/"),
-            "/metadata/endpoints"
-        );
+        assert_eq!(normalize_path("//metadata//endpoints/"), "/metadata/endpoints");
         assert_eq!(normalize_path("/"), "/");
     }
 
@@ -173,10 +170,7 @@ mod tests {
 
     #[test]
     fn ancestry_is_by_whole_segments() {
-        assert!(is_at_or_above(
-            "/subscriptions/A",
-            "/subscriptions/a/resourceGroups/x"
-        ));
+        assert!(is_at_or_above("/subscriptions/A", "/subscriptions/a/resourceGroups/x"));
         assert!(!is_at_or_above(
             "/subscriptions/a/resourceGroups/rg",
             "/subscriptions/a/resourceGroups/rg2"

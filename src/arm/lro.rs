@@ -173,8 +173,7 @@ impl<C> Operations<C> {
         let ready: Vec<(Effect<C>, Outcome)> = {
             let mut ops = self.ops.lock().unwrap();
             let mut ready = Vec::new();
-            let mut ordered: Vec<&mut Operation<C>> =
-                ops.values_mut().filter(|o| o.end.is_none()).collect();
+            let mut ordered: Vec<&mut Operation<C>> = ops.values_mut().filter(|o| o.end.is_none()).collect();
             ordered.sort_by_key(|o| o.start);
             for op in ordered {
                 let due = match op.completion {
@@ -205,13 +204,7 @@ impl<C> Operations<C> {
 
     /// Ends the running operation on `resource_id` (and those below it) with `outcome`.
     /// Returns the ids it ended.
-    pub fn finish_for(
-        &self,
-        ctx: &C,
-        resource_id: &str,
-        now: Millis,
-        outcome: Outcome,
-    ) -> Vec<String> {
+    pub fn finish_for(&self, ctx: &C, resource_id: &str, now: Millis, outcome: Outcome) -> Vec<String> {
         let ready: Vec<(String, Effect<C>)> = {
             let mut ops = self.ops.lock().unwrap();
             let mut ready = Vec::new();

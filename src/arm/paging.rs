@@ -15,11 +15,7 @@ fn encode_token(offset: usize) -> String {
 
 fn decode_token(token: &str) -> Option<usize> {
     let raw = URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).ok()?;
-    String::from_utf8(raw)
-        .ok()?
-        .strip_prefix("azemu-page:")?
-        .parse()
-        .ok()
+    String::from_utf8(raw).ok()?.strip_prefix("azemu-page:")?.parse().ok()
 }
 
 /// One page of `items` for this request.

@@ -61,9 +61,7 @@ impl Request {
     pub fn json_object(&self) -> ArmResult<Value> {
         let v = self.json()?;
         if !v.is_object() {
-            return Err(ArmError::invalid_content(
-                "The request body must be a JSON object",
-            ));
+            return Err(ArmError::invalid_content("The request body must be a JSON object"));
         }
         Ok(v)
     }

@@ -114,20 +114,12 @@ fn operation_of(req: &Request) -> (String, String) {
 
 fn matches(m: &Match, req: &Request) -> bool {
     let (ns, op) = operation_of(req);
-    m.method
-        .as_ref()
-        .is_none_or(|x| x.eq_ignore_ascii_case(&req.method))
+    m.method.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&req.method))
         && m.path.as_ref().is_none_or(|p| glob(p, &req.path))
-        && m.provider
+        && m.provider.as_ref().is_none_or(|p| p.eq_ignore_ascii_case(&ns))
+        && m.operation
             .as_ref()
-            .is_none_or(|p| p.eq_ignore_ascii_case(&ns))
-        && m.operation.as_ref().is_none_or(|o| {
-            glob(o, &op)
-                || req
-                    .segments
-                    .last()
-                    .is_some_and(|l| l.eq_ignore_ascii_case(o))
-        })
+            .is_none_or(|o| glob(o, &op) || req.segments.last().is_some_and(|l| l.eq_ignore_ascii_case(o)))
 }
 
 /// The first rule of `kind` that fires for `req`; counts it and retires exhausted rules.
@@ -161,17 +153,23 @@ pub fn apply(w: &World, req: &Request) -> Result<(), ArmError> {
     } else {
         "writes"
     };
-    let retry = f
-        .respond
-        .retry_after
-        .unwrap_or(if status == 429 { 1 } else { 0 });
+    let retry = f.respond.retry_after.unwrap_or(if status == 429 { 1 } else { 0 });
     let (code, message) = match status {
         429 => (
             "SubscriptionRequestsThrottled",
-            format!("Number of '{}' requests for subscription '{sub}' exceeded. Please try after '{retry}' seconds.", &kind[..kind.len() - 1]),
+            format!(
+                "Number of '{}' requests for subscription '{sub}' exceeded. Please try after '{retry}' seconds.",
+                &kind[..kind.len() - 1]
+            ),
         ),
-        503 => ("ServiceUnavailable", "The service is temporarily unavailable. Please try again later.".to_string()),
-        _ => ("InternalServerError", "Encountered internal server error. Please try again later.".to_string()),
+        503 => (
+            "ServiceUnavailable",
+            "The service is temporarily unavailable. Please try again later.".to_string(),
+        ),
+        _ => (
+            "InternalServerError",
+            "Encountered internal server error. Please try again later.".to_string(),
+        ),
     };
     let mut e = ArmError::new(
         status,
@@ -182,10 +180,7 @@ pub fn apply(w: &World, req: &Request) -> Result<(), ArmError> {
         e = e.with_header("Retry-After", retry.to_string());
     }
     if status == 429 {
-        e = e.with_header(
-            &format!("x-ms-ratelimit-remaining-subscription-{kind}"),
-            "0",
-        );
+        e = e.with_header(&format!("x-ms-ratelimit-remaining-subscription-{kind}"), "0");
     }
     Err(e)
 }
@@ -193,10 +188,7 @@ pub fn apply(w: &World, req: &Request) -> Result<(), ArmError> {
 /// The failure a fault asks the operation started by `req` to end with.
 pub fn lro_failure(w: &World, req: &Request) -> Option<ArmError> {
     let f = fire(w, req, |r| r.lro_fail.is_some())?;
-    let code = f
-        .respond
-        .lro_fail
-        .unwrap_or_else(|| "InternalOperationError".into());
+    let code = f.respond.lro_fail.unwrap_or_else(|| "InternalOperationError".into());
     Some(ArmError::new(
         500,
         code,

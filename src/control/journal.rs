@@ -37,19 +37,10 @@ impl Journal {
             .lock()
             .unwrap()
             .iter()
+            .filter(|e| method.is_none_or(|m| e["method"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(m))))
             .filter(|e| {
-                method.is_none_or(|m| {
-                    e["method"]
-                        .as_str()
-                        .is_some_and(|x| x.eq_ignore_ascii_case(m))
-                })
-            })
-            .filter(|e| {
-                path.as_ref().is_none_or(|p| {
-                    e["path"]
-                        .as_str()
-                        .is_some_and(|x| x.to_ascii_lowercase().contains(p))
-                })
+                path.as_ref()
+                    .is_none_or(|p| e["path"].as_str().is_some_and(|x| x.to_ascii_lowercase().contains(p)))
             })
             .filter(|e| status.is_none_or(|s| e["status"].as_u64() == Some(s as u64)))
             .filter(|e| since.is_none_or(|s| e["sequence"].as_u64().is_some_and(|x| x > s)))
@@ -93,11 +84,7 @@ pub fn record(
         let body: Option<Value> = serde_json::from_slice(&req.body).ok();
         e["requestBody"] = body.unwrap_or(Value::Null);
         e["before"] = before.unwrap_or(Value::Null);
-        e["after"] = w
-            .store
-            .get(&req.path)
-            .map(|r| r.body)
-            .unwrap_or(Value::Null);
+        e["after"] = w.store.get(&req.path).map(|r| r.body).unwrap_or(Value::Null);
         if req.path.contains("/oauth2/") {
             e["requestBody"] = Value::Null;
         }
@@ -117,7 +104,10 @@ pub fn as_scenario(entries: &[Value]) -> Value {
             let p = e["path"].as_str().unwrap_or("");
             p.starts_with("/subscriptions") || p.starts_with("/providers") || p.starts_with("/tenants")
         })
-        .filter(|e| !e["path"].as_str().unwrap_or("").contains("/operations/") && !e["path"].as_str().unwrap_or("").contains("/operationresults/"))
+        .filter(|e| {
+            !e["path"].as_str().unwrap_or("").contains("/operations/")
+                && !e["path"].as_str().unwrap_or("").contains("/operationresults/")
+        })
         .map(|e| {
             let mut step = json!({
                 "name": format!("{} {}", e["method"].as_str().unwrap_or(""), e["path"].as_str().unwrap_or("")),

@@ -60,10 +60,6 @@ pub fn rule_for(w: &World, method: &str, resource_id: &str) -> Option<String> {
         .unwrap()
         .iter()
         .filter(|r| r.type_name.eq_ignore_ascii_case(&t))
-        .find(|r| {
-            r.method
-                .as_ref()
-                .is_none_or(|m| m.eq_ignore_ascii_case(method))
-        })
+        .find(|r| r.method.as_ref().is_none_or(|m| m.eq_ignore_ascii_case(method)))
         .map(|r| r.spec.clone())
 }

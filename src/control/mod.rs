@@ -25,10 +25,7 @@ pub fn handle(w: &World, req: &Request) -> Response {
 fn not_found(req: &Request) -> ArmError {
     ArmError::not_found(
         "NotFound",
-        format!(
-            "'{} {}' is not part of azemu's control API.",
-            req.method, req.path
-        ),
+        format!("'{} {}' is not part of azemu's control API.", req.method, req.path),
     )
 }
 
@@ -49,22 +46,18 @@ fn route(w: &World, req: &Request) -> ArmResult<Response> {
         ["health"] => Ok(health(w)),
         ["clock"] => Ok(clock_json(w)),
         ["authorize"] => authorize(w, req),
-        ["events"] => Ok(Response::ok(
-            json!({ "value": w.events.list(req.query("resource")) }),
-        )),
+        ["events"] => Ok(Response::ok(json!({ "value": w.events.list(req.query("resource")) }))),
         ["faults"] => Ok(Response::ok(json!({ "value": w.faults.list() }))),
         ["lro"] => Ok(Response::ok(json!({ "value": w.lro_rules.list() }))),
         ["requests"] => Ok(Response::ok(json!({ "value": journal_query(w, req)? }))),
         ["requests", "scenario"] => Ok(Response::ok(journal::as_scenario(&journal_query(w, req)?))),
         ["state"] => Ok(Response::ok(
-            serde_json::to_value(state::export(w))
-                .map_err(|e| ArmError::internal(e.to_string()))?,
+            serde_json::to_value(state::export(w)).map_err(|e| ArmError::internal(e.to_string()))?,
         )),
         ["operations"] => Ok(Response::ok(
             json!({ "value": w.ops.all().iter().map(|o| o.status_body(&o.id)).collect::<Vec<_>>() }),
         )),
-        _ => crate::providers::container_service::control::get(w, req, &segs)
-            .unwrap_or_else(|| Err(not_found(req))),
+        _ => crate::providers::container_service::control::get(w, req, &segs).unwrap_or_else(|| Err(not_found(req))),
     }
 }
 
@@ -85,20 +78,12 @@ fn route_write(w: &World, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult
             w.faults.clear();
             Ok(Response::empty(204))
         }
-        ("DELETE", ["faults", _]) => Ok(Response::empty(if w.faults.remove(segs[1]) {
-            204
-        } else {
-            404
-        })),
+        ("DELETE", ["faults", _]) => Ok(Response::empty(if w.faults.remove(segs[1]) { 204 } else { 404 })),
         ("POST", ["lro"]) | ("PUT", ["lro"]) => {
-            let rule: lro_rules::LroRule =
-                serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
+            let rule: lro_rules::LroRule = serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
             crate::providers::common::lro::parse_spec(w, &rule.spec)?;
             w.lro_rules.set(rule.clone());
-            Ok(Response::json(
-                201,
-                serde_json::to_value(rule).unwrap_or_default(),
-            ))
+            Ok(Response::json(201, serde_json::to_value(rule).unwrap_or_default()))
         }
         ("DELETE", ["lro"]) => {
             w.lro_rules.clear();
@@ -109,13 +94,11 @@ fn route_write(w: &World, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult
             Ok(Response::empty(204))
         }
         ("PUT", ["state"]) => {
-            let snap: state::Snapshot =
-                serde_json::from_slice(&req.body).map_err(ArmError::invalid_content)?;
+            let snap: state::Snapshot = serde_json::from_slice(&req.body).map_err(ArmError::invalid_content)?;
             state::import(w, snap).map_err(|e| ArmError::bad_request("InvalidState", e))?;
             Ok(health(w))
         }
-        _ => crate::providers::container_service::control::write(w, req, segs)
-            .unwrap_or_else(|| Err(not_found(req))),
+        _ => crate::providers::container_service::control::write(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
     }
 }
 
@@ -132,9 +115,7 @@ fn health(w: &World) -> Response {
 }
 
 fn clock_json(w: &World) -> Response {
-    Response::ok(
-        json!({ "now": crate::arm::time::rfc3339(w.now()), "virtual": w.clock.is_virtual() }),
-    )
+    Response::ok(json!({ "now": crate::arm::time::rfc3339(w.now()), "virtual": w.clock.is_virtual() }))
 }
 
 /// `POST /_azemu/clock` `{"set": "2026-01-01T00:00:00Z"}` or `{"advance": "3s"}`.
@@ -189,28 +170,15 @@ fn create_subscription(w: &World, req: &Request) -> ArmResult<Response> {
     let tenant = if b["newTenant"].as_bool().unwrap_or(false) {
         let t = w.ids.guid();
         let domain = format!("azemu{}.onmicrosoft.com", &t[..8]);
-        crate::providers::resources::tenants::create(
-            w,
-            &t,
-            &format!("azemu tenant {}", &t[..8]),
-            &domain,
-        );
+        crate::providers::resources::tenants::create(w, &t, &format!("azemu tenant {}", &t[..8]), &domain);
         t
     } else {
-        let t = b["tenantId"]
-            .as_str()
-            .unwrap_or(&w.config.tenant_id)
-            .to_string();
+        let t = b["tenantId"].as_str().unwrap_or(&w.config.tenant_id).to_string();
         crate::providers::resources::tenants::find(w, &t).ok_or_else(|| {
-            ArmError::not_found(
-                "TenantNotFound",
-                format!("The tenant '{t}' does not exist in azemu."),
-            )
+            ArmError::not_found("TenantNotFound", format!("The tenant '{t}' does not exist in azemu."))
         })?
     };
-    let name = b["displayName"]
-        .as_str()
-        .unwrap_or("azemu test subscription");
+    let name = b["displayName"].as_str().unwrap_or("azemu test subscription");
     crate::providers::resources::subscriptions::create(w, &sub, &tenant, name);
     let owner = crate::entra::oidc::client_principal(w, &tenant, &w.config.client_id);
     crate::providers::authorization::assignments::grant(
@@ -231,8 +199,7 @@ fn delete_subscription(w: &World, sub: &str) -> ArmResult<Response> {
     if !w.store.contains(&id) {
         return Err(ArmError::subscription_not_found(sub));
     }
-    w.ops
-        .finish_for(w, &id, w.now(), crate::arm::lro::Outcome::Canceled);
+    w.ops.finish_for(w, &id, w.now(), crate::arm::lro::Outcome::Canceled);
     for rec in w.store.remove_tree(&id) {
         crate::providers::on_removed(w, &rec);
     }
@@ -240,8 +207,7 @@ fn delete_subscription(w: &World, sub: &str) -> ArmResult<Response> {
 }
 
 fn add_fault(w: &World, req: &Request) -> ArmResult<Response> {
-    let mut f: faults::Fault =
-        serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
+    let mut f: faults::Fault = serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
     if f.respond.status.is_none() && f.respond.delay_ms.is_none() && f.respond.lro_fail.is_none() {
         return Err(ArmError::bad_request(
             "InvalidFault",
@@ -265,56 +231,44 @@ fn add_fault(w: &World, req: &Request) -> ArmResult<Response> {
     f.id = w.ids.guid();
     f.fired = 0;
     w.faults.add(f.clone());
-    Ok(Response::json(
-        201,
-        serde_json::to_value(f).unwrap_or_default(),
-    ))
+    Ok(Response::json(201, serde_json::to_value(f).unwrap_or_default()))
 }
 
 fn journal_query(w: &World, req: &Request) -> ArmResult<Vec<Value>> {
     let status = match req.query("status") {
-        Some(s) => Some(s.parse::<u16>().map_err(|_| {
-            ArmError::bad_request("InvalidQueryParameterValue", "status must be a number.")
-        })?),
+        Some(s) => Some(
+            s.parse::<u16>()
+                .map_err(|_| ArmError::bad_request("InvalidQueryParameterValue", "status must be a number."))?,
+        ),
         None => None,
     };
     let since = match req.query("since") {
-        Some(s) => Some(s.parse::<u64>().map_err(|_| {
-            ArmError::bad_request(
-                "InvalidQueryParameterValue",
-                "since must be a sequence number.",
-            )
-        })?),
+        Some(s) => Some(
+            s.parse::<u64>()
+                .map_err(|_| ArmError::bad_request("InvalidQueryParameterValue", "since must be a sequence number."))?,
+        ),
         None => None,
     };
-    Ok(w.journal
-        .query(req.query("method"), req.query("path"), status, since))
+    Ok(w.journal.query(req.query("method"), req.query("path"), status, since))
 }
 
 /// `GET /_azemu/authorize?principalId=…&action=…&scope=…`: why a principal is allowed or denied.
 fn authorize(w: &World, req: &Request) -> ArmResult<Response> {
     let need = |k: &str| {
-        req.query(k).map(str::to_string).ok_or_else(|| {
-            ArmError::bad_request(
-                "MissingParameter",
-                format!("The query parameter '{k}' is required."),
-            )
-        })
+        req.query(k)
+            .map(str::to_string)
+            .ok_or_else(|| ArmError::bad_request("MissingParameter", format!("The query parameter '{k}' is required.")))
     };
     let action = need("action")?;
     let scope = need("scope")?;
     let principal = match (req.query("principalId"), req.query("clientId")) {
         (Some(p), _) => p.to_string(),
-        (None, Some(c)) => w
-            .directory
-            .by_app_id(c)
-            .map(|p| p.object_id)
-            .ok_or_else(|| {
-                ArmError::not_found(
-                    "PrincipalNotFound",
-                    format!("No service principal has client id '{c}'."),
-                )
-            })?,
+        (None, Some(c)) => w.directory.by_app_id(c).map(|p| p.object_id).ok_or_else(|| {
+            ArmError::not_found(
+                "PrincipalNotFound",
+                format!("No service principal has client id '{c}'."),
+            )
+        })?,
         _ => {
             return Err(ArmError::bad_request(
                 "MissingParameter",

@@ -56,8 +56,8 @@ pub fn save_to(w: &World, path: &Path) -> std::io::Result<()> {
 
 pub fn load_from(w: &World, path: &Path) -> std::io::Result<()> {
     let text = std::fs::read(path)?;
-    let snap: Snapshot = serde_json::from_slice(&text)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let snap: Snapshot =
+        serde_json::from_slice(&text).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     import(w, snap).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 

@@ -63,8 +63,7 @@ pub struct Directory {
 
 impl Directory {
     pub fn upsert(&self, p: Principal) {
-        self.by_object_id
-            .insert(p.object_id.to_ascii_lowercase(), p);
+        self.by_object_id.insert(p.object_id.to_ascii_lowercase(), p);
     }
 
     pub fn get(&self, object_id: &str) -> Option<Principal> {
@@ -84,11 +83,7 @@ impl Directory {
     pub fn by_service_principal_name(&self, name: &str) -> Vec<Principal> {
         self.all()
             .into_iter()
-            .filter(|p| {
-                p.service_principal_names()
-                    .iter()
-                    .any(|n| n.eq_ignore_ascii_case(name))
-            })
+            .filter(|p| p.service_principal_names().iter().any(|n| n.eq_ignore_ascii_case(name)))
             .collect()
     }
 
@@ -101,11 +96,7 @@ impl Directory {
     /// All principals, oldest first.
     pub fn all(&self) -> Vec<Principal> {
         let mut v: Vec<Principal> = self.by_object_id.iter().map(|p| p.clone()).collect();
-        v.sort_by(|a, b| {
-            a.created
-                .cmp(&b.created)
-                .then(a.object_id.cmp(&b.object_id))
-        });
+        v.sort_by(|a, b| a.created.cmp(&b.created).then(a.object_id.cmp(&b.object_id)));
         v
     }
 

@@ -8,10 +8,7 @@ use serde_json::{json, Value};
 
 /// A Graph error: `{"error":{"code","message"}}` (az's Graph client reads `error.message`).
 pub fn graph_error(status: u16, code: &str, message: &str) -> Response {
-    Response::json(
-        status,
-        json!({ "error": { "code": code, "message": message } }),
-    )
+    Response::json(status, json!({ "error": { "code": code, "message": message } }))
 }
 
 fn collection(w: &World, entity: &str, items: Vec<Value>) -> Response {
@@ -61,9 +58,7 @@ fn principal_filter(filter: &str) -> Option<Box<dyn Fn(&Principal) -> bool>> {
         Some(Box::new(move |p| p.display_name == value))
     } else if lower.starts_with("startswith(displayname") {
         Some(Box::new(move |p| {
-            p.display_name
-                .to_lowercase()
-                .starts_with(&value.to_lowercase())
+            p.display_name.to_lowercase().starts_with(&value.to_lowercase())
         }))
     } else {
         None
@@ -76,11 +71,7 @@ pub fn list_service_principals(w: &World, req: &Request) -> Response {
     let items: Vec<Value> = match req.query("$filter") {
         None => all.iter().map(Principal::graph_json).collect(),
         Some(f) => match principal_filter(f) {
-            Some(pred) => all
-                .iter()
-                .filter(|p| pred(p))
-                .map(Principal::graph_json)
-                .collect(),
+            Some(pred) => all.iter().filter(|p| pred(p)).map(Principal::graph_json).collect(),
             None => {
                 return graph_error(
                     400,
@@ -105,7 +96,9 @@ pub fn get_service_principal(w: &World, key: &str) -> Response {
         None => graph_error(
             404,
             "Request_ResourceNotFound",
-            &format!("Resource '{key}' does not exist or one of its queried reference-property objects are not present."),
+            &format!(
+                "Resource '{key}' does not exist or one of its queried reference-property objects are not present."
+            ),
         ),
     }
 }
@@ -114,22 +107,15 @@ pub fn get_service_principal(w: &World, key: &str) -> Response {
 pub fn get_by_ids(w: &World, req: &Request) -> Response {
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
-        Err(e) => {
-            return graph_error(
-                400,
-                "Request_BadRequest",
-                &format!("Invalid JSON body: {e}"),
-            )
-        }
+        Err(e) => return graph_error(400, "Request_BadRequest", &format!("Invalid JSON body: {e}")),
     };
     let Some(ids) = body["ids"].as_array() else {
         return graph_error(400, "Request_BadRequest", "The property 'ids' is required.");
     };
     let wants_sp = match body["types"].as_array() {
-        Some(t) if !t.is_empty() => t.iter().any(|x| {
-            x.as_str()
-                .is_some_and(|s| s.eq_ignore_ascii_case("servicePrincipal"))
-        }),
+        Some(t) if !t.is_empty() => t
+            .iter()
+            .any(|x| x.as_str().is_some_and(|s| s.eq_ignore_ascii_case("servicePrincipal"))),
         _ => true,
     };
     let items: Vec<Value> = if wants_sp {

@@ -95,11 +95,7 @@ pub fn jwks(w: &World) -> Response {
 /// `POST /{tenant}/oauth2/v2.0/token` (v2) and `POST /{tenant}/oauth2/token` (v1).
 pub fn token(w: &World, req: &Request, tenant: &str, v2: bool) -> Response {
     let form: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let Some(tid) = resolve_tenant(w, tenant) else {
         return aad_error(w, 400, "invalid_request", 90002, &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."));
     };
@@ -134,7 +130,13 @@ pub fn token(w: &World, req: &Request, tenant: &str, v2: bool) -> Response {
         );
     };
     if field("client_secret").is_none() && field("client_assertion").is_none() {
-        return aad_error(w, 401, "invalid_client", 7000216, "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
+        return aad_error(
+            w,
+            401,
+            "invalid_client",
+            7000216,
+            "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+        );
     }
     let resource = if v2 {
         match field("scope") {
@@ -203,10 +205,7 @@ pub fn client_principal(w: &World, tenant_id: &str, client_id: &str) -> Principa
         display_name: if client_id.eq_ignore_ascii_case(&w.config.client_id) {
             "azemu".to_string()
         } else {
-            format!(
-                "azemu-client-{}",
-                &client_id.chars().take(8).collect::<String>()
-            )
+            format!("azemu-client-{}", &client_id.chars().take(8).collect::<String>())
         },
         kind: PrincipalKind::Application,
         tenant_id: tenant_id.to_string(),
@@ -218,13 +217,7 @@ pub fn client_principal(w: &World, tenant_id: &str, client_id: &str) -> Principa
 }
 
 /// Signs an access token for `principal`.
-pub fn issue(
-    w: &World,
-    principal: &Principal,
-    tenant_id: &str,
-    audience: &str,
-    v2: bool,
-) -> String {
+pub fn issue(w: &World, principal: &Principal, tenant_id: &str, audience: &str, v2: bool) -> String {
     let now_s = w.now() / 1000;
     let claims: Value = json!({
         "aud": audience,
@@ -255,9 +248,6 @@ mod tests {
             audience_from_scope("https://127.0.0.1:8443//.default"),
             "https://127.0.0.1:8443/"
         );
-        assert_eq!(
-            audience_from_scope("openid https://x/.default"),
-            "https://x"
-        );
+        assert_eq!(audience_from_scope("openid https://x/.default"), "https://x");
     }
 }

@@ -5,8 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ring::rand::SystemRandom;
 use ring::signature::{
-    EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
-    ECDSA_P256_SHA256_FIXED_SIGNING,
+    EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING,
 };
 use serde_json::{json, Value};
 use std::path::Path;
@@ -32,11 +31,8 @@ impl Signer {
         let pkcs8 = match std::fs::read(&path) {
             Ok(b) => b,
             Err(_) => {
-                let doc = EcdsaKeyPair::generate_pkcs8(
-                    &ECDSA_P256_SHA256_FIXED_SIGNING,
-                    &SystemRandom::new(),
-                )
-                .map_err(|_| std::io::Error::other("cannot generate a signing key"))?;
+                let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                    .map_err(|_| std::io::Error::other("cannot generate a signing key"))?;
                 crate::server::tls::write_private(&path, doc.as_ref())?;
                 doc.as_ref().to_vec()
             }
@@ -47,15 +43,13 @@ impl Signer {
     /// A key that lives as long as the process.
     pub fn ephemeral() -> Signer {
         let rng = SystemRandom::new();
-        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            .expect("ring key generation");
+        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("ring key generation");
         Self::from_pkcs8(doc.as_ref()).expect("fresh key parses")
     }
 
     fn from_pkcs8(pkcs8: &[u8]) -> Result<Signer, ()> {
         let rng = SystemRandom::new();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
-            .map_err(|_| ())?;
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng).map_err(|_| ())?;
         let digest = ring::digest::digest(&ring::digest::SHA256, key.public_key().as_ref());
         let kid = URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12]);
         Ok(Signer { key, rng, kid })
@@ -69,10 +63,7 @@ impl Signer {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let sig = self
-            .key
-            .sign(&self.rng, msg.as_bytes())
-            .expect("ecdsa signing");
+        let sig = self.key.sign(&self.rng, msg.as_bytes()).expect("ecdsa signing");
         format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
     }
 

@@ -12,14 +12,8 @@ use crate::world::World;
 pub fn handle(w: &World, req: &Request, correlation_id: &str) -> Response {
     w.settle();
     let segs = &req.segments;
-    let first = segs
-        .first()
-        .map(|s| s.to_ascii_lowercase())
-        .unwrap_or_default();
-    let second = segs
-        .get(1)
-        .map(|s| s.to_ascii_lowercase())
-        .unwrap_or_default();
+    let first = segs.first().map(|s| s.to_ascii_lowercase()).unwrap_or_default();
+    let second = segs.get(1).map(|s| s.to_ascii_lowercase()).unwrap_or_default();
     match (first.as_str(), second.as_str()) {
         ("_azemu", _) => crate::control::handle(w, req),
         ("metadata", "endpoints") if segs.len() == 2 => only(req, &["GET"], || {
@@ -31,28 +25,20 @@ pub fn handle(w: &World, req: &Request, correlation_id: &str) -> Response {
         (_, "discovery") if segs.len() == 3 && segs[2].eq_ignore_ascii_case("instance") => {
             only(req, &["GET"], || entra::oidc::instance_discovery(w))
         }
-        (_, "discovery") if segs.len() == 3 || segs.len() == 4 => {
-            only(req, &["GET"], || entra::oidc::jwks(w))
+        (_, "discovery") if segs.len() == 3 || segs.len() == 4 => only(req, &["GET"], || entra::oidc::jwks(w)),
+        (_, "v2.0") if segs.len() == 4 && segs[2] == ".well-known" => {
+            only(req, &["GET"], || entra::oidc::openid_configuration(w, &segs[0], true))
         }
-        (_, "v2.0") if segs.len() == 4 && segs[2] == ".well-known" => only(req, &["GET"], || {
-            entra::oidc::openid_configuration(w, &segs[0], true)
-        }),
-        (_, ".well-known") if segs.len() == 3 => only(req, &["GET"], || {
-            entra::oidc::openid_configuration(w, &segs[0], false)
-        }),
+        (_, ".well-known") if segs.len() == 3 => {
+            only(req, &["GET"], || entra::oidc::openid_configuration(w, &segs[0], false))
+        }
         (_, "oauth2") if segs.len() == 4 && segs[2] == "v2.0" && segs[3] == "token" => {
-            only(req, &["POST"], || {
-                entra::oidc::token(w, req, &segs[0], true)
-            })
+            only(req, &["POST"], || entra::oidc::token(w, req, &segs[0], true))
         }
-        (_, "oauth2") if segs.len() == 3 && segs[2] == "token" => only(req, &["POST"], || {
-            entra::oidc::token(w, req, &segs[0], false)
-        }),
-        _ => ArmError::not_found(
-            "NotFound",
-            format!("The requested path '{}' was not found.", req.path),
-        )
-        .into(),
+        (_, "oauth2") if segs.len() == 3 && segs[2] == "token" => {
+            only(req, &["POST"], || entra::oidc::token(w, req, &segs[0], false))
+        }
+        _ => ArmError::not_found("NotFound", format!("The requested path '{}' was not found.", req.path)).into(),
     }
 }
 
@@ -68,10 +54,7 @@ fn method_not_allowed(req: &Request, methods: &[&str]) -> ArmError {
     ArmError::new(
         405,
         "MethodNotAllowed",
-        format!(
-            "The HTTP method '{}' is not supported for '{}'.",
-            req.method, req.path
-        ),
+        format!("The HTTP method '{}' is not supported for '{}'.", req.method, req.path),
     )
     .with_header("Allow", methods.join(", "))
 }
@@ -112,12 +95,10 @@ fn authenticate(w: &World, req: &Request) -> ArmResult<Option<Caller>> {
     match claims.as_ref().and_then(Caller::from_claims) {
         Some(c) => Ok(Some(c)),
         None if w.config.no_auth => Ok(None),
-        None => Err(ArmError::new(
-            401,
-            "InvalidAuthenticationToken",
-            "The access token is invalid.",
-        )
-        .with_header("WWW-Authenticate", www_authenticate(w))),
+        None => Err(
+            ArmError::new(401, "InvalidAuthenticationToken", "The access token is invalid.")
+                .with_header("WWW-Authenticate", www_authenticate(w)),
+        ),
     }
 }
 
@@ -133,20 +114,14 @@ fn graph(w: &World, req: &Request) -> Response {
     if let Err(e) = authenticate(w, req) {
         return entra::graph::graph_error(401, "InvalidAuthenticationToken", &e.message);
     }
-    let segs: Vec<String> = req
-        .segments
-        .iter()
-        .map(|s| s.to_ascii_lowercase())
-        .collect();
+    let segs: Vec<String> = req.segments.iter().map(|s| s.to_ascii_lowercase()).collect();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     match (req.method.as_str(), s.as_slice()) {
         ("GET", ["v1.0", "serviceprincipals"]) => entra::graph::list_service_principals(w, req),
         ("GET", ["v1.0", sp]) if sp.starts_with("serviceprincipals(") => {
             entra::graph::get_service_principal(w, &req.segments[1]["servicePrincipals".len()..])
         }
-        ("GET", ["v1.0", "serviceprincipals", _]) => {
-            entra::graph::get_service_principal(w, &req.segments[2])
-        }
+        ("GET", ["v1.0", "serviceprincipals", _]) => entra::graph::get_service_principal(w, &req.segments[2]),
         ("POST", ["v1.0", "directoryobjects", "getbyids"]) => entra::graph::get_by_ids(w, req),
         ("GET", ["v1.0", "users"]) => entra::graph::list_users(w),
         _ => entra::graph::graph_error(
@@ -180,8 +155,7 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
     let mut matched = None;
     for group in routing::table() {
         for route in group.iter() {
-            let ns_ok =
-                route.namespace == ns_lower || (route.namespace == "*" && !ns_lower.is_empty());
+            let ns_ok = route.namespace == ns_lower || (route.namespace == "*" && !ns_lower.is_empty());
             if !ns_ok {
                 continue;
             }
@@ -228,17 +202,9 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
 
 fn unknown_route(req: &Request, namespace: &str, rest: &[String]) -> ArmError {
     if namespace.is_empty() {
-        return ArmError::not_found(
-            "NotFound",
-            format!("The requested path '{}' was not found.", req.path),
-        );
+        return ArmError::not_found("NotFound", format!("The requested path '{}' was not found.", req.path));
     }
-    let type_name = rest
-        .iter()
-        .step_by(2)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("/");
+    let type_name = rest.iter().step_by(2).cloned().collect::<Vec<_>>().join("/");
     ArmError::not_found(
         "InvalidResourceType",
         format!(

@@ -75,11 +75,7 @@ fn url_host(host: &str) -> String {
 /// Binds, builds the world and starts serving in the background.
 pub async fn start(config: Config) -> std::io::Result<Running> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let tls = if config.tls {
-        Some(tls::setup(&config)?)
-    } else {
-        None
-    };
+    let tls = if config.tls { Some(tls::setup(&config)?) } else { None };
     let signer = Signer::load_or_create(&config.data_dir).unwrap_or_else(|_| Signer::ephemeral());
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
@@ -139,8 +135,7 @@ async fn accept_loop(
                 tokio::spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(10), acc.accept(tcp)).await {
                         Ok(Ok(stream)) => {
-                            let conn =
-                                builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
                             let _ = watcher.watch(conn.into_owned()).await;
                         }
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
@@ -202,10 +197,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     let body_bytes = if declared_len.is_some_and(|n| n > MAX_BODY_BYTES) {
         Err(())
     } else {
-        match http_body_util::Limited::new(body, MAX_BODY_BYTES)
-            .collect()
-            .await
-        {
+        match http_body_util::Limited::new(body, MAX_BODY_BYTES).collect().await {
             Ok(c) => Ok(c.to_bytes().to_vec()),
             Err(_) => Err(()),
         }
@@ -235,14 +227,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     };
     let response = crate::control::faults::delay(world, &request, response).await;
     let status = response.status;
-    crate::control::journal::record(
-        world,
-        &request,
-        &response,
-        &correlation_id,
-        started.elapsed(),
-        before,
-    );
+    crate::control::journal::record(world, &request, &response, &correlation_id, started.elapsed(), before);
     tracing::info!(
         method = %request.method,
         path = %raw_path,
@@ -253,12 +238,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     encode(response, &request.method, &request_id, &correlation_id)
 }
 
-fn encode(
-    r: Response,
-    method: &str,
-    request_id: &str,
-    correlation_id: &str,
-) -> hyper::Response<bytes_body::Full> {
+fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> hyper::Response<bytes_body::Full> {
     let mut b = hyper::Response::builder()
         .status(r.status)
         .header("x-ms-request-id", request_id)
@@ -272,14 +252,7 @@ fn encode(
         "x-ms-ratelimit-remaining-subscription-writes"
     };
     if !r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(reads)) {
-        b = b.header(
-            reads,
-            if reads.ends_with("reads") {
-                "11999"
-            } else {
-                "1199"
-            },
-        );
+        b = b.header(reads, if reads.ends_with("reads") { "11999" } else { "1199" });
     }
     for (k, v) in &r.headers {
         b = b.header(k.as_str(), v.as_str());
@@ -298,8 +271,7 @@ fn encode(
     let bytes = if method == "HEAD" { Vec::new() } else { bytes };
     b.body(full(bytes)).unwrap_or_else(|_| {
         let mut resp = hyper::Response::new(full(
-            br#"{"error":{"code":"InternalServerError","message":"response encoding failed"}}"#
-                .to_vec(),
+            br#"{"error":{"code":"InternalServerError","message":"response encoding failed"}}"#.to_vec(),
         ));
         *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
         resp

@@ -7,8 +7,8 @@
 
 use crate::config::Config;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io;
@@ -124,11 +124,7 @@ fn ca_params() -> CertificateParams {
 fn ensure_local_ca(
     dir: &Path,
     sans: &[String],
-) -> io::Result<(
-    Vec<CertificateDer<'static>>,
-    PrivateKeyDer<'static>,
-    PathBuf,
-)> {
+) -> io::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>, PathBuf)> {
     std::fs::create_dir_all(dir)?;
     let ca_path = dir.join("ca.pem");
     let ca_key_path = dir.join("ca-key.pem");
@@ -136,10 +132,7 @@ fn ensure_local_ca(
     let server_key_path = dir.join("server-key.pem");
     let sans_path = dir.join("server-sans.txt");
 
-    let (ca_pem, ca_key) = match (
-        std::fs::read_to_string(&ca_path),
-        std::fs::read_to_string(&ca_key_path),
-    ) {
+    let (ca_pem, ca_key) = match (std::fs::read_to_string(&ca_path), std::fs::read_to_string(&ca_key_path)) {
         (Ok(pem), Ok(key)) => (pem, KeyPair::from_pem(&key).map_err(other)?),
         _ => {
             let key = KeyPair::generate().map_err(other)?;
@@ -162,10 +155,7 @@ fn ensure_local_ca(
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "azemu");
         p.distinguished_name = dn;
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         p.use_authority_key_identifier_extension = true;
         p.not_before = rcgen::date_time_ymd(2025, 1, 1);
@@ -175,9 +165,5 @@ fn ensure_local_ca(
         std::fs::write(&server_path, cert.pem())?;
         std::fs::write(&sans_path, &wanted)?;
     }
-    Ok((
-        load_certs(&server_path)?,
-        load_key(&server_key_path)?,
-        ca_path,
-    ))
+    Ok((load_certs(&server_path)?, load_key(&server_key_path)?, ca_path))
 }

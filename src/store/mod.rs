@@ -104,9 +104,7 @@ impl Store {
     pub fn children(&self, parent: &str, kind: &str) -> Vec<Record> {
         let depth = id::segments(parent).len();
         self.list(|r| {
-            r.kind.eq_ignore_ascii_case(kind)
-                && id::is_at_or_above(parent, &r.id)
-                && id::segments(&r.id).len() >= depth
+            r.kind.eq_ignore_ascii_case(kind) && id::is_at_or_above(parent, &r.id) && id::segments(&r.id).len() >= depth
         })
     }
 

@@ -29,10 +29,7 @@ fn wall() -> Millis {
 impl Clock {
     pub fn wall() -> Clock {
         Clock {
-            state: Mutex::new(State {
-                fixed: None,
-                offset: 0,
-            }),
+            state: Mutex::new(State { fixed: None, offset: 0 }),
         }
     }
 

@@ -12,14 +12,7 @@ pub struct Events {
 
 impl Events {
     /// Records one event about `resource_id`.
-    pub fn record(
-        &self,
-        at: Millis,
-        resource_id: &str,
-        kind: &str,
-        message: impl Into<String>,
-        correlation_id: &str,
-    ) {
+    pub fn record(&self, at: Millis, resource_id: &str, kind: &str, message: impl Into<String>, correlation_id: &str) {
         let mut items = self.items.lock().unwrap();
         let seq = items.len() + 1;
         items.push(json!({
@@ -39,9 +32,7 @@ impl Events {
             .unwrap()
             .iter()
             .filter(|e| match resource {
-                Some(r) => {
-                    crate::arm::id::is_at_or_above(r, e["resourceId"].as_str().unwrap_or(""))
-                }
+                Some(r) => crate::arm::id::is_at_or_above(r, e["resourceId"].as_str().unwrap_or("")),
                 None => true,
             })
             .cloned()

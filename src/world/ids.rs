@@ -17,16 +17,12 @@ fn splitmix(state: &mut u64) -> u64 {
 }
 
 fn guid_from(bytes: [u8; 16]) -> String {
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 
 impl Ids {
     pub fn new(seed: Option<u64>) -> Ids {
-        Ids {
-            rng: Mutex::new(seed),
-        }
+        Ids { rng: Mutex::new(seed) }
     }
 
     fn bytes16(&self) -> [u8; 16] {

@@ -72,40 +72,26 @@ pub fn check_principal_exists(
 
 /// Rule: one (scope, principal, role) triple has one assignment; another name → 409.
 /// Source: aks-rules.md i1 (Azure/azure-cli PR #8599): 409 `RoleAssignmentExists`.
-pub fn check_no_duplicate(
-    w: &World,
-    scope: &str,
-    principal_id: &str,
-    role_guid: &str,
-    name: &str,
-) -> ArmResult<()> {
+pub fn check_no_duplicate(w: &World, scope: &str, principal_id: &str, role_guid: &str, name: &str) -> ArmResult<()> {
     let dup = w.store.list(|r| {
         r.kind == KIND
             && id::same(r.body["properties"]["scope"].as_str().unwrap_or(""), scope)
             && r.body["properties"]["principalId"]
                 .as_str()
                 .is_some_and(|p| p.eq_ignore_ascii_case(principal_id))
-            && definitions::guid_of(
-                r.body["properties"]["roleDefinitionId"]
-                    .as_str()
-                    .unwrap_or(""),
-            )
-            .eq_ignore_ascii_case(role_guid)
-            && !r.body["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && definitions::guid_of(r.body["properties"]["roleDefinitionId"].as_str().unwrap_or(""))
+                .eq_ignore_ascii_case(role_guid)
+            && !r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))
     });
     match dup.first() {
         None => Ok(()),
-        Some(existing) => {
-            Err(ArmError::conflict(
-                "RoleAssignmentExists",
-                format!(
+        Some(existing) => Err(ArmError::conflict(
+            "RoleAssignmentExists",
+            format!(
                 "The role assignment already exists. The ID of the existing role assignment is {}.",
                 existing.body["name"].as_str().unwrap_or("").replace('-', "")
             ),
-            ))
-        }
+        )),
     }
 }
 
@@ -129,12 +115,7 @@ fn check_scope_exists(w: &World, scope: &str) -> ArmResult<()> {
     let type_path = format!(
         "{}/{}",
         p.namespace,
-        p.rest
-            .iter()
-            .step_by(2)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("/")
+        p.rest.iter().step_by(2).cloned().collect::<Vec<_>>().join("/")
     );
     Err(ArmError::resource_not_found(
         &type_path,
@@ -205,8 +186,7 @@ fn put(w: &World, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
         let same = op["principalId"]
             .as_str()
             .is_some_and(|x| x.eq_ignore_ascii_case(principal_id))
-            && definitions::guid_of(op["roleDefinitionId"].as_str().unwrap_or(""))
-                .eq_ignore_ascii_case(&role_guid);
+            && definitions::guid_of(op["roleDefinitionId"].as_str().unwrap_or("")).eq_ignore_ascii_case(&role_guid);
         if !same {
             return Err(ArmError::bad_request(
                 "RoleAssignmentUpdateNotPermitted",
@@ -215,14 +195,13 @@ fn put(w: &World, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
         }
         return Ok(Response::ok(old.body.clone()));
     }
-    let principal_type = given_type.map(str::to_string).unwrap_or_else(|| {
-        match w.directory.get(principal_id).map(|x| x.kind) {
-            Some(PrincipalKind::Application | PrincipalKind::ManagedIdentity) => {
-                "ServicePrincipal".to_string()
-            }
-            None => "ServicePrincipal".to_string(),
-        }
-    });
+    let principal_type =
+        given_type
+            .map(str::to_string)
+            .unwrap_or_else(|| match w.directory.get(principal_id).map(|x| x.kind) {
+                Some(PrincipalKind::Application | PrincipalKind::ManagedIdentity) => "ServicePrincipal".to_string(),
+                None => "ServicePrincipal".to_string(),
+            });
     let now = crate::arm::time::rfc3339(w.now());
     let who = ctx.caller.map(|c| c.object_id.clone());
     let doc = json!({
@@ -256,12 +235,8 @@ pub fn grant(w: &World, scope: &str, principal_id: &str, role_guid: &str) -> Str
             && r.body["properties"]["principalId"]
                 .as_str()
                 .is_some_and(|p| p.eq_ignore_ascii_case(principal_id))
-            && definitions::guid_of(
-                r.body["properties"]["roleDefinitionId"]
-                    .as_str()
-                    .unwrap_or(""),
-            )
-            .eq_ignore_ascii_case(role_guid)
+            && definitions::guid_of(r.body["properties"]["roleDefinitionId"].as_str().unwrap_or(""))
+                .eq_ignore_ascii_case(role_guid)
     });
     if let Some(r) = existing.first() {
         return r.id.clone();
@@ -344,11 +319,7 @@ pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
             let s = r.body["properties"]["scope"].as_str().unwrap_or("");
             let above = id::is_at_or_above(s, scope);
             let below = id::is_at_or_above(scope, s);
-            let place_ok = if filter.at_scope {
-                above
-            } else {
-                above || below
-            };
+            let place_ok = if filter.at_scope { above } else { above || below };
             let who_ok = filter.principal.as_ref().is_none_or(|p| {
                 r.body["properties"]["principalId"]
                     .as_str()

@@ -61,8 +61,8 @@ pub fn definition_id(scope: &str, guid: &str) -> String {
 pub fn builtins() -> &'static [Role] {
     static CATALOG: OnceLock<Vec<Role>> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        let doc: Value = serde_json::from_str(include_str!("builtin_roles.json"))
-            .expect("builtin_roles.json is valid JSON");
+        let doc: Value =
+            serde_json::from_str(include_str!("builtin_roles.json")).expect("builtin_roles.json is valid JSON");
         doc["roles"]
             .as_array()
             .map(|roles| {
@@ -114,11 +114,7 @@ pub fn find(w: &World, guid: &str) -> Option<Role> {
         .iter()
         .find(|r| r.guid.eq_ignore_ascii_case(guid))
         .cloned()
-        .or_else(|| {
-            custom_roles(w)
-                .into_iter()
-                .find(|r| r.guid.eq_ignore_ascii_case(guid))
-        })
+        .or_else(|| custom_roles(w).into_iter().find(|r| r.guid.eq_ignore_ascii_case(guid)))
 }
 
 /// The GUID at the end of a role definition id (or the GUID itself).
@@ -133,11 +129,7 @@ fn visible(w: &World, scope: &str) -> Vec<Role> {
     out.extend(custom_roles(w).into_iter().filter(|r| {
         r.properties["assignableScopes"]
             .as_array()
-            .is_some_and(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .any(|s| id::is_at_or_above(s, scope))
-            })
+            .is_some_and(|a| a.iter().filter_map(Value::as_str).any(|s| id::is_at_or_above(s, scope)))
     }));
     out
 }
@@ -159,7 +151,9 @@ fn filter_pred(filter: Option<&str>) -> ArmResult<Box<dyn Fn(&Role) -> bool>> {
     } else {
         Err(ArmError::bad_request(
             "UnsupportedQuery",
-            format!("The filter '{f}' is not supported. Use roleName eq '<name>' or type eq 'BuiltInRole'|'CustomRole'."),
+            format!(
+                "The filter '{f}' is not supported. Use roleName eq '<name>' or type eq 'BuiltInRole'|'CustomRole'."
+            ),
         ))
     }
 }
@@ -200,7 +194,10 @@ fn custom_record_id(scope: &str, guid: &str) -> String {
 
 fn put_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     if !id::is_guid(guid) {
-        return Err(ArmError::bad_request("InvalidRoleDefinitionId", format!("The role definition ID '{guid}' is not valid. The role definition ID must be a GUID.")));
+        return Err(ArmError::bad_request(
+            "InvalidRoleDefinitionId",
+            format!("The role definition ID '{guid}' is not valid. The role definition ID must be a GUID."),
+        ));
     }
     if builtins().iter().any(|r| r.guid.eq_ignore_ascii_case(guid)) {
         return Err(ArmError::new(
@@ -219,19 +216,12 @@ fn put_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     {
         return Err(ArmError::conflict(
             "RoleDefinitionWithSameNameExists",
-            format!(
-                "A custom role with the same name '{role_name}' already exists in this directory."
-            ),
+            format!("A custom role with the same name '{role_name}' already exists in this directory."),
         ));
     }
     let scopes: Vec<String> = p["assignableScopes"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
     if scopes.is_empty() {
         return Err(ArmError::bad_request(
@@ -242,21 +232,12 @@ fn put_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     let now = crate::arm::time::rfc3339(w.now());
     let existing = w
         .store
-        .list(|r| {
-            r.kind == KIND
-                && r.body["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(guid))
-        })
+        .list(|r| r.kind == KIND && r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(guid)))
         .into_iter()
         .next();
     let created = existing
         .as_ref()
-        .and_then(|r| {
-            r.body["properties"]["createdOn"]
-                .as_str()
-                .map(str::to_string)
-        })
+        .and_then(|r| r.body["properties"]["createdOn"].as_str().map(str::to_string))
         .unwrap_or_else(|| now.clone());
     let props = json!({
         "roleName": role_name,
@@ -292,12 +273,7 @@ fn delete_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     }
     let found = w
         .store
-        .list(|r| {
-            r.kind == KIND
-                && r.body["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(guid))
-        })
+        .list(|r| r.kind == KIND && r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(guid)))
         .into_iter()
         .next();
     let Some(rec) = found else {
@@ -305,12 +281,7 @@ fn delete_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     };
     let in_use = w.store.list(|r| {
         r.kind == super::assignments::KIND
-            && guid_of(
-                r.body["properties"]["roleDefinitionId"]
-                    .as_str()
-                    .unwrap_or(""),
-            )
-            .eq_ignore_ascii_case(guid)
+            && guid_of(r.body["properties"]["roleDefinitionId"].as_str().unwrap_or("")).eq_ignore_ascii_case(guid)
     });
     if !in_use.is_empty() {
         return Err(ArmError::conflict("RoleDefinitionHasAssignments", "There are existing role assignments referencing role. Delete the role assignments before deleting the role definition."));

@@ -19,10 +19,7 @@ pub fn action_for(route: &Route, method: &str, last_segment: &str) -> String {
             // POST {resource}/{verb}: the route's action already names the type; add the verb
             // unless the route names the verb itself (register, moveResources).
             let base = route.action;
-            if base
-                .to_ascii_lowercase()
-                .ends_with(&last_segment.to_ascii_lowercase())
-            {
+            if base.to_ascii_lowercase().ends_with(&last_segment.to_ascii_lowercase()) {
                 format!("{base}/action")
             } else {
                 format!("{base}/{last_segment}/action")
@@ -45,16 +42,11 @@ fn scope_of(ctx: &Ctx) -> String {
 /// Refuses the request unless the caller holds the route's action at its scope.
 pub fn check_request(w: &World, ctx: &Ctx, route: &Route) -> ArmResult<()> {
     if route.action.is_empty()
-        || route
-            .action
-            .starts_with("Microsoft.Resources/subscriptions/providers")
-            && ctx.req.method == "GET"
+        || route.action.starts_with("Microsoft.Resources/subscriptions/providers") && ctx.req.method == "GET"
     {
         return Ok(());
     }
-    if route.action == "Microsoft.Resources/subscriptions"
-        || route.action == "Microsoft.Resources/tenants"
-    {
+    if route.action == "Microsoft.Resources/subscriptions" || route.action == "Microsoft.Resources/tenants" {
         return Ok(());
     }
     let Some(caller) = ctx.caller else {
@@ -64,19 +56,27 @@ pub fn check_request(w: &World, ctx: &Ctx, route: &Route) -> ArmResult<()> {
             "Authentication failed. The 'Authorization' header is missing.",
         ));
     };
-    let last = ctx.req.segments.last().map(String::as_str).unwrap_or("");
-    let action = action_for(route, &ctx.req.method, last);
-    let scope = scope_of(ctx);
+    let (action, scope) = match registration_action(route, ctx) {
+        Some(x) => x,
+        None => {
+            let last = ctx.req.segments.last().map(String::as_str).unwrap_or("");
+            (action_for(route, &ctx.req.method, last), scope_of(ctx))
+        }
+    };
     let d = engine::check(w, &caller.object_id, &action, &scope);
     if d.allowed {
         return Ok(());
     }
-    Err(authorization_failed(
-        &caller.app_id,
-        &caller.object_id,
-        &action,
-        &scope,
-    ))
+    Err(authorization_failed(&caller.app_id, &caller.object_id, &action, &scope))
+}
+
+/// `POST /subscriptions/{s}/providers/{ns}/register` (and `unregister`): Azure checks the
+/// namespace's own `{ns}/register/action` at the subscription, e.g. "… does not have
+/// authorization to perform action 'Microsoft.ContainerService/register/action' over scope
+/// '/subscriptions/…'".
+fn registration_action(route: &Route, ctx: &Ctx) -> Option<(String, String)> {
+    let verb = route.action.strip_prefix("Microsoft.Resources/subscriptions/providers/")?;
+    Some((format!("{}/{verb}/action", ctx.namespace), ctx.scope.to_string()))
 }
 
 /// Azure's 403 for a missing permission.

@@ -42,8 +42,7 @@ pub struct Decision {
 pub fn action_matches(pattern: &str, action: &str) -> bool {
     let p = pattern.to_ascii_lowercase();
     let a = action.to_ascii_lowercase();
-    glob(p.as_bytes(), a.as_bytes())
-        || (p.contains("/*/") && glob(p.replace("/*/", "/").as_bytes(), a.as_bytes()))
+    glob(p.as_bytes(), a.as_bytes()) || (p.contains("/*/") && glob(p.replace("/*/", "/").as_bytes(), a.as_bytes()))
 }
 
 fn glob(p: &[u8], s: &[u8]) -> bool {
@@ -88,9 +87,7 @@ fn permits(permissions: &Value, action: &str, data: bool) -> Option<String> {
         let allowed = strings(&block[allow_key])
             .into_iter()
             .find(|p| action_matches(p, action));
-        let denied = strings(&block[deny_key])
-            .into_iter()
-            .any(|p| action_matches(p, action));
+        let denied = strings(&block[deny_key]).into_iter().any(|p| action_matches(p, action));
         if let (Some(a), false) = (allowed, denied) {
             return Some(a.to_string());
         }
@@ -116,10 +113,7 @@ fn decide(w: &World, principal_id: &str, action: &str, scope: &str, data: bool) 
         let def_id = props["roleDefinitionId"].as_str().unwrap_or("");
         let at = props["scope"].as_str().unwrap_or("");
         let Some(role) = definitions::find(w, &definitions::guid_of(def_id)) else {
-            considered.push(format!(
-                "{}: role definition {def_id} no longer exists",
-                a.id
-            ));
+            considered.push(format!("{}: role definition {def_id} no longer exists", a.id));
             continue;
         };
         match permits(&role.properties["permissions"], action, data) {
@@ -190,11 +184,6 @@ mod tests {
     fn not_actions_subtract() {
         let perms: Value = serde_json::json!([{"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Write"]}]);
         assert!(permits(&perms, "Microsoft.Compute/virtualMachines/write", false).is_some());
-        assert!(permits(
-            &perms,
-            "Microsoft.Authorization/roleAssignments/write",
-            false
-        )
-        .is_none());
+        assert!(permits(&perms, "Microsoft.Authorization/roleAssignments/write", false).is_none());
     }
 }

@@ -47,11 +47,7 @@ impl Started {
 /// How long this request's operation takes: the `x-azemu-lro` header (`3s`, `polls=2`,
 /// `manual`, `immediate`, optionally `,fail`), a per-type rule set through the control API,
 /// else `--lro-duration`.
-fn completion_for(
-    w: &World,
-    ctx: &Ctx,
-    resource_id: &str,
-) -> ArmResult<(Completion, Option<ArmError>)> {
+fn completion_for(w: &World, ctx: &Ctx, resource_id: &str) -> ArmResult<(Completion, Option<ArmError>)> {
     let spec = ctx
         .req
         .header("x-azemu-lro")
@@ -120,7 +116,11 @@ pub fn begin(w: &World, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
     let id = w.ids.guid();
     let api = ctx.api_version;
     let (status_path, result_path) = match &b.urls {
-        Urls::Provider { subscription, namespace, location } => (
+        Urls::Provider {
+            subscription,
+            namespace,
+            location,
+        } => (
             format!("/subscriptions/{subscription}/providers/{namespace}/locations/{location}/operations/{id}"),
             format!("/subscriptions/{subscription}/providers/{namespace}/locations/{location}/operationresults/{id}"),
         ),
@@ -157,10 +157,7 @@ pub fn begin(w: &World, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
 
 /// `Retry-After` on LRO responses: 0 by default so clients poll at once.
 fn retry_after(ctx: &Ctx) -> String {
-    ctx.req
-        .header("x-azemu-retry-after")
-        .unwrap_or("0")
-        .to_string()
+    ctx.req.header("x-azemu-retry-after").unwrap_or("0").to_string()
 }
 
 /// An effect that sets `properties.provisioningState` of `resource_id` to the outcome.
@@ -176,10 +173,7 @@ pub fn set_state_effect(resource_id: String) -> Effect<World> {
 pub fn status(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     w.ops.touch(op_id);
     w.settle();
-    let snap = w
-        .ops
-        .snapshot(op_id)
-        .ok_or_else(|| operation_not_found(op_id))?;
+    let snap = w.ops.snapshot(op_id).ok_or_else(|| operation_not_found(op_id))?;
     let r = Response::ok(snap.status_body(&ctx.req.path));
     Ok(if snap.is_done() {
         r
@@ -193,10 +187,7 @@ pub fn status(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
 pub fn result(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     w.ops.touch(op_id);
     w.settle();
-    let snap = w
-        .ops
-        .snapshot(op_id)
-        .ok_or_else(|| operation_not_found(op_id))?;
+    let snap = w.ops.snapshot(op_id).ok_or_else(|| operation_not_found(op_id))?;
     if !snap.is_done() {
         return Ok(Response::empty(202)
             .header(

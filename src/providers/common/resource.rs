@@ -46,9 +46,7 @@ pub fn tracked_id(parent: &Parent, namespace: &str, type_name: &str, name: &str)
 
 /// A missing tracked resource, with ARM's message.
 pub fn not_found(ctx: &Ctx, type_path: &str, name: &str) -> ArmError {
-    let rg = ScopeParts::parse(ctx.scope)
-        .resource_group
-        .unwrap_or_default();
+    let rg = ScopeParts::parse(ctx.scope).resource_group.unwrap_or_default();
     ArmError::resource_not_found(type_path, name, &rg)
 }
 
@@ -91,10 +89,7 @@ pub fn tags(body: &Value) -> ArmResult<Option<Value>> {
                     )
                     .with_target(format!("tags.{k}")));
                 };
-                if k.is_empty()
-                    || k.chars().count() > 512
-                    || k.contains(['<', '>', '%', '&', '\\', '?', '/'])
-                {
+                if k.is_empty() || k.chars().count() > 512 || k.contains(['<', '>', '%', '&', '\\', '?', '/']) {
                     return Err(ArmError::bad_request(
                         "InvalidTagNameCharacters",
                         format!("The tag names '{k}' have reserved characters '<,>,%,&,\\,?,/' or control characters, or are longer than 512 characters."),
@@ -141,7 +136,10 @@ pub fn list_in_scope(w: &World, ctx: &Ctx, kind: &str) -> ArmResult<Vec<Value>> 
     if !(parts.is_subscription() || parts.is_resource_group()) {
         return Err(ArmError::bad_request(
             "InvalidResourceId",
-            format!("Listing '{kind}' is only possible in a subscription or a resource group, not '{}'.", ctx.scope),
+            format!(
+                "Listing '{kind}' is only possible in a subscription or a resource group, not '{}'.",
+                ctx.scope
+            ),
         ));
     }
     let scope = ctx.scope.to_string();
@@ -165,11 +163,7 @@ pub fn check_name(
     let ok = len >= min
         && len <= max
         && name.chars().all(&allowed)
-        && (!start_alnum
-            || name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric()));
+        && (!start_alnum || name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()));
     if ok {
         Ok(())
     } else {
@@ -193,31 +187,16 @@ pub fn without(body: &Value, keys: &[&str]) -> Value {
 
 /// An object field, or an empty object.
 pub fn object(v: &Value, key: &str) -> Map<String, Value> {
-    v.get(key)
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default()
+    v.get(key).and_then(Value::as_object).cloned().unwrap_or_default()
 }
 
 /// The record of a tracked resource or a 404 in ARM's words.
-pub fn get_or_404(
-    w: &World,
-    ctx: &Ctx,
-    id_: &str,
-    type_path: &str,
-    name: &str,
-) -> ArmResult<Record> {
-    w.store
-        .get(id_)
-        .ok_or_else(|| not_found(ctx, type_path, name))
+pub fn get_or_404(w: &World, ctx: &Ctx, id_: &str, type_path: &str, name: &str) -> ArmResult<Record> {
+    w.store.get(id_).ok_or_else(|| not_found(ctx, type_path, name))
 }
 
 /// A tracked resource cannot change region: ARM answers 409 `InvalidResourceLocation`.
-pub fn check_location_unchanged(
-    existing: Option<&Record>,
-    location: &str,
-    parent: &Parent,
-) -> ArmResult<()> {
+pub fn check_location_unchanged(existing: Option<&Record>, location: &str, parent: &Parent) -> ArmResult<()> {
     let Some(old) = existing else { return Ok(()) };
     let old_loc = old.body["location"].as_str().unwrap_or("");
     if old_loc.eq_ignore_ascii_case(location) {

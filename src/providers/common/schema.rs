@@ -57,10 +57,7 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "subnet",
         include_str!("../../../api-specs/Microsoft.Network/subnet.json"),
     ),
-    (
-        "tagsPatch",
-        include_str!("../../../api-specs/common/tagsPatch.json"),
-    ),
+    ("tagsPatch", include_str!("../../../api-specs/common/tagsPatch.json")),
 ];
 
 static COMPILED: OnceLock<HashMap<&'static str, Validator>> = OnceLock::new();
@@ -72,8 +69,8 @@ pub fn compile_all() -> Result<(), String> {
     }
     let mut map = HashMap::new();
     for (name, text) in SCHEMAS {
-        let schema: Value = serde_json::from_str(text)
-            .map_err(|e| format!("api-specs schema '{name}' is not JSON: {e}"))?;
+        let schema: Value =
+            serde_json::from_str(text).map_err(|e| format!("api-specs schema '{name}' is not JSON: {e}"))?;
         let v = jsonschema::validator_for(&schema)
             .map_err(|e| format!("api-specs schema '{name}' does not compile: {e}"))?;
         map.insert(*name, v);

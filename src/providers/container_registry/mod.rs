@@ -76,12 +76,7 @@ pub fn check_registry_name(name: &str) -> ArmResult<()> {
 /// A registry with this name anywhere in azemu (names are global, like DNS names).
 fn taken(w: &World, name: &str) -> Option<Record> {
     w.store
-        .list(|r| {
-            r.kind == KIND
-                && r.body["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        })
+        .list(|r| r.kind == KIND && r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
         .into_iter()
         .next()
 }
@@ -102,9 +97,7 @@ fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     let name = ctx.name(0);
     let rid = resource::tracked_id(&parent, NAMESPACE, "registries", name);
     match ctx.method() {
-        "GET" => Ok(Response::ok(
-            resource::get_or_404(w, ctx, &rid, KIND, name)?.body,
-        )),
+        "GET" => Ok(Response::ok(resource::get_or_404(w, ctx, &rid, KIND, name)?.body)),
         "PUT" => put(w, ctx, &parent, &rid, name),
         "PATCH" => patch(w, ctx, &rid, name),
         _ => Ok(match w.store.remove_tree(&rid).into_iter().last() {
@@ -118,13 +111,7 @@ fn sku(name: &str) -> Value {
     json!({ "name": name, "tier": name })
 }
 
-fn put(
-    w: &World,
-    ctx: &Ctx,
-    parent: &resource::Parent,
-    rid: &str,
-    name: &str,
-) -> ArmResult<Response> {
+fn put(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
     check_registry_name(name)?;
     let body = ctx.req.json_object()?;
     schema::validate("registry", &body)?;
@@ -136,11 +123,7 @@ fn put(
     let sku_name = body["sku"]["name"].as_str().unwrap_or("Basic");
     let created = existing
         .as_ref()
-        .and_then(|r| {
-            r.body["properties"]["creationDate"]
-                .as_str()
-                .map(str::to_string)
-        })
+        .and_then(|r| r.body["properties"]["creationDate"].as_str().map(str::to_string))
         .unwrap_or_else(|| crate::arm::time::rfc3339(w.now()));
     let p = &body["properties"];
     let doc = json!({

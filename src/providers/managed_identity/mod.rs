@@ -5,16 +5,15 @@
 //! that name it, as Azure does.
 
 use crate::arm::{paging, ArmError, ArmResult, Response};
-use crate::entra::{Principal, PrincipalKind};
-use crate::providers::common::{resource, schema};
+use crate::providers::common::{identities, resource, schema};
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::{Ctx, Route};
 use crate::store::Record;
 use crate::world::World;
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub const NAMESPACE: &str = "Microsoft.ManagedIdentity";
-pub const KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+pub const KIND: &str = identities::KIND;
 const ACTION: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
 pub const PROVIDER: ProviderInfo = ProviderInfo {
@@ -66,13 +65,8 @@ pub const ROUTES: &[Route] = &[
 pub fn check_identity_name(name: &str) -> ArmResult<()> {
     let len = name.chars().count();
     let ok = (3..=128).contains(&len)
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
@@ -88,22 +82,14 @@ fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     let name = ctx.name(0);
     let rid = resource::tracked_id(&parent, NAMESPACE, "userAssignedIdentities", name);
     match ctx.method() {
-        "GET" => Ok(Response::ok(
-            resource::get_or_404(w, ctx, &rid, KIND, name)?.body,
-        )),
+        "GET" => Ok(Response::ok(resource::get_or_404(w, ctx, &rid, KIND, name)?.body)),
         "PUT" => put(w, ctx, &parent, &rid, name),
         "PATCH" => patch(w, ctx, &rid, name),
         _ => delete(w, &rid),
     }
 }
 
-fn put(
-    w: &World,
-    ctx: &Ctx,
-    parent: &resource::Parent,
-    rid: &str,
-    name: &str,
-) -> ArmResult<Response> {
+fn put(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
     check_identity_name(name)?;
     let body = ctx.req.json_object()?;
     schema::validate("userAssignedIdentity", &body)?;
@@ -124,12 +110,7 @@ fn put(
                 .unwrap_or_default()
                 .to_string(),
         ),
-        None => (
-            rid.to_string(),
-            name.to_string(),
-            w.ids.guid(),
-            w.ids.guid(),
-        ),
+        None => (rid.to_string(), name.to_string(), w.ids.guid(), w.ids.guid()),
     };
     let tenant_id = crate::providers::resources::subscriptions::tenant_of(w, &parent.subscription)
         .unwrap_or_else(|| w.config.tenant_id.clone());
@@ -137,55 +118,26 @@ fn put(
         .as_str()
         .map(str::to_string)
         .or_else(|| {
-            existing.as_ref().and_then(|r| {
-                r.body["properties"]["isolationScope"]
-                    .as_str()
-                    .map(str::to_string)
-            })
+            existing
+                .as_ref()
+                .and_then(|r| r.body["properties"]["isolationScope"].as_str().map(str::to_string))
         })
         .unwrap_or_else(|| "None".to_string());
-    let doc = json!({
-        "id": stored_id,
-        "name": stored_name,
-        "type": KIND,
-        "location": location,
-        "tags": tags.unwrap_or(json!({})),
-        "properties": {
-            "tenantId": tenant_id,
-            "principalId": principal_id,
-            "clientId": client_id,
-            "isolationScope": isolation,
+    let doc = identities::save(
+        w,
+        identities::Identity {
+            id: &stored_id,
+            name: &stored_name,
+            location,
+            tenant_id: &tenant_id,
+            client_id: &client_id,
+            principal_id: &principal_id,
+            isolation_scope: &isolation,
+            tags: tags.unwrap_or(json!({})),
+            system_data: Some(resource::system_data(w, ctx, existing.as_ref().map(|r| &r.body))),
         },
-        "systemData": resource::system_data(w, ctx, existing.as_ref().map(|r| &r.body)),
-    });
-    w.store
-        .put(Record::new(stored_id.clone(), KIND, doc.clone()));
-    register_principal(w, &doc);
-    Ok(Response::json(
-        if existing.is_some() { 200 } else { 201 },
-        doc,
-    ))
-}
-
-/// The identity's service principal in the directory.
-fn register_principal(w: &World, doc: &Value) {
-    let p = &doc["properties"];
-    w.directory.upsert(Principal {
-        object_id: p["principalId"].as_str().unwrap_or_default().to_string(),
-        app_id: p["clientId"].as_str().unwrap_or_default().to_string(),
-        display_name: doc["name"].as_str().unwrap_or_default().to_string(),
-        kind: PrincipalKind::ManagedIdentity,
-        tenant_id: p["tenantId"].as_str().unwrap_or_default().to_string(),
-        alternative_names: vec![
-            "isExplicit=True".to_string(),
-            doc["id"].as_str().unwrap_or_default().to_string(),
-        ],
-        created: w
-            .directory
-            .get(p["principalId"].as_str().unwrap_or_default())
-            .map(|x| x.created)
-            .unwrap_or_else(|| w.now()),
-    });
+    );
+    Ok(Response::json(if existing.is_some() { 200 } else { 201 }, doc))
 }
 
 fn patch(w: &World, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
@@ -221,9 +173,7 @@ fn delete(w: &World, rid: &str) -> ArmResult<Response> {
 
 /// Removes the identity's principal (role assignments naming it stay, as in Azure).
 pub fn on_removed(w: &World, rec: &Record) {
-    if let Some(pid) = rec.body["properties"]["principalId"].as_str() {
-        w.directory.remove(pid);
-    }
+    identities::forget_principal(w, rec);
 }
 
 fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {

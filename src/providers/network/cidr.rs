@@ -15,11 +15,7 @@ pub fn parse(s: &str) -> Option<(u32, u8)> {
 
 /// True when `inner` lies inside `outer`.
 pub fn contains(outer: (u32, u8), inner: (u32, u8)) -> bool {
-    let mask = if outer.1 == 0 {
-        0
-    } else {
-        u32::MAX << (32 - outer.1)
-    };
+    let mask = if outer.1 == 0 { 0 } else { u32::MAX << (32 - outer.1) };
     inner.1 >= outer.1 && (inner.0 & mask) == outer.0
 }
 

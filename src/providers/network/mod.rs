@@ -130,22 +130,11 @@ fn vnet(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 fn prefixes(body: &Value) -> Vec<String> {
     body["properties"]["addressSpace"]["addressPrefixes"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default()
 }
 
-fn put_vnet(
-    w: &World,
-    ctx: &Ctx,
-    parent: &resource::Parent,
-    rid: &str,
-    name: &str,
-) -> ArmResult<Response> {
+fn put_vnet(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     schema::validate("virtualNetwork", &body)?;
     let location = resource::require_location(&body, VNET_KIND)?;
@@ -165,30 +154,20 @@ fn put_vnet(
         .as_array()
         .into_iter()
         .flatten()
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap_or_default().to_string(),
-                s.clone(),
-            )
-        })
+        .map(|s| (s["name"].as_str().unwrap_or_default().to_string(), s.clone()))
         .collect();
     for (sname, s) in &wanted {
         if sname.is_empty() {
-            return Err(ArmError::bad_request(
-                "InvalidRequestFormat",
-                "Every subnet needs a name.",
-            )
-            .with_target("properties.subnets"));
+            return Err(
+                ArmError::bad_request("InvalidRequestFormat", "Every subnet needs a name.")
+                    .with_target("properties.subnets"),
+            );
         }
         check_subnet_prefix(&space, s, sname)?;
     }
     let guid = existing
         .as_ref()
-        .and_then(|r| {
-            r.body["properties"]["resourceGuid"]
-                .as_str()
-                .map(str::to_string)
-        })
+        .and_then(|r| r.body["properties"]["resourceGuid"].as_str().map(str::to_string))
         .unwrap_or_else(|| w.ids.guid());
     let doc = json!({
         "id": stored_id,

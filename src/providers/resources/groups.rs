@@ -192,9 +192,8 @@ fn delete(w: &World, ctx: &Ctx) -> ArmResult<Response> {
         return Err(ArmError::resource_group_not_found(ctx.name(1)));
     };
     let rid = rec.id.clone();
-    w.store.update(&rid, |r| {
-        r.body["properties"]["provisioningState"] = "Deleting".into()
-    });
+    w.store
+        .update(&rid, |r| r.body["properties"]["provisioningState"] = "Deleting".into());
     let target = rid.clone();
     let started = lro::begin(
         w,
@@ -245,9 +244,7 @@ fn tag_filter(ctx: &Ctx, body: &Value) -> bool {
     let tags = body["tags"].as_object();
     match (tags, quoted.as_slice()) {
         (Some(t), [name]) => t.keys().any(|k| k.eq_ignore_ascii_case(name)),
-        (Some(t), [name, value, ..]) => t
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case(name) && v == value),
+        (Some(t), [name, value, ..]) => t.iter().any(|(k, v)| k.eq_ignore_ascii_case(name) && v == value),
         _ => false,
     }
 }
@@ -255,15 +252,12 @@ fn tag_filter(ctx: &Ctx, body: &Value) -> bool {
 /// True for a tracked top-level resource: `{rg}/providers/{ns}/{type}/{name}`.
 fn is_top_level(rec: &Record) -> bool {
     let segs = id::segments(&rec.id);
-    segs.len() == 8
-        && segs[4].eq_ignore_ascii_case("providers")
-        && rec.body.get("location").is_some()
+    segs.len() == 8 && segs[4].eq_ignore_ascii_case("providers") && rec.body.get("location").is_some()
 }
 
 fn resource_summary(rec: &Record, expand: &str) -> Value {
     let b = &rec.body;
-    let mut out =
-        json!({ "id": rec.id, "name": b["name"], "type": rec.kind, "location": b["location"] });
+    let mut out = json!({ "id": rec.id, "name": b["name"], "type": rec.kind, "location": b["location"] });
     for k in ["tags", "sku", "kind", "identity", "managedBy"] {
         if let Some(v) = b.get(k).filter(|v| !v.is_null()) {
             out[k] = v.clone();
@@ -298,14 +292,10 @@ fn resource_filter(filter: Option<&str>) -> impl Fn(&Record) -> bool {
         }
     }
     move |r: &Record| {
-        rtype
-            .as_ref()
-            .is_none_or(|t| r.kind.eq_ignore_ascii_case(t))
-            && name.as_ref().is_none_or(|n| {
-                r.body["name"]
-                    .as_str()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(n))
-            })
+        rtype.as_ref().is_none_or(|t| r.kind.eq_ignore_ascii_case(t))
+            && name
+                .as_ref()
+                .is_none_or(|n| r.body["name"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(n)))
     }
 }
 
@@ -341,7 +331,13 @@ fn plan_move(w: &World, ctx: &Ctx) -> ArmResult<(Vec<Record>, Record)> {
     let ids: Vec<String> = body["resources"]
         .as_array()
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| ArmError::bad_request("InvalidRequestContent", "The request content was invalid: 'resources' must be a non-empty array of resource ids.").with_target("resources"))?
+        .ok_or_else(|| {
+            ArmError::bad_request(
+                "InvalidRequestContent",
+                "The request content was invalid: 'resources' must be a non-empty array of resource ids.",
+            )
+            .with_target("resources")
+        })?
         .iter()
         .map(|v| v.as_str().unwrap_or("").to_string())
         .collect();
@@ -353,10 +349,7 @@ fn plan_move(w: &World, ctx: &Ctx) -> ArmResult<(Vec<Record>, Record)> {
         .with_target("targetResourceGroup")
     })?;
     let target_parts = ScopeParts::parse(target_id);
-    let (Some(tsub), Some(trg)) = (
-        target_parts.subscription.clone(),
-        target_parts.resource_group.clone(),
-    ) else {
+    let (Some(tsub), Some(trg)) = (target_parts.subscription.clone(), target_parts.resource_group.clone()) else {
         return Err(ArmError::bad_request(
             "InvalidTargetResourceGroup",
             format!("The target resource group id '{target_id}' is not valid."),

@@ -85,28 +85,17 @@ pub fn normalize(location: &str) -> Option<&'static str> {
 }
 
 pub fn display_name(name: &str) -> Option<&'static str> {
-    REGIONS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, d, _)| *d)
+    REGIONS.iter().find(|(n, _, _)| *n == name).map(|(_, d, _)| *d)
 }
 
 /// `name1,name2,...` as ARM lists available regions in its messages.
 pub fn names_csv() -> String {
-    REGIONS
-        .iter()
-        .map(|(n, _, _)| *n)
-        .collect::<Vec<_>>()
-        .join(",")
+    REGIONS.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(",")
 }
 
 /// Display names joined as `NoRegisteredProviderFound` lists them.
 pub fn display_names_csv() -> String {
-    REGIONS
-        .iter()
-        .map(|(_, d, _)| *d)
-        .collect::<Vec<_>>()
-        .join(", ")
+    REGIONS.iter().map(|(_, d, _)| *d).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

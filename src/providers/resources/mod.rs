@@ -134,13 +134,7 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         namespace: "",
-        pattern: &[
-            "subscriptions",
-            "*",
-            "resourcegroups",
-            "*",
-            "validatemoveresources",
-        ],
+        pattern: &["subscriptions", "*", "resourcegroups", "*", "validatemoveresources"],
         methods: &["POST"],
         action: "Microsoft.Resources/subscriptions/resourceGroups/validateMoveResources",
         handler: groups::move_resources,
@@ -205,22 +199,14 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-fn operation_result(
-    w: &crate::world::World,
-    ctx: &crate::routing::Ctx,
-) -> crate::arm::ArmResult<crate::arm::Response> {
+fn operation_result(w: &crate::world::World, ctx: &crate::routing::Ctx) -> crate::arm::ArmResult<crate::arm::Response> {
     lro::result(w, ctx, ctx.name(1))
 }
 
 /// The default tenant and subscription.
 pub fn seed(w: &crate::world::World) {
     let c = &w.config;
-    tenants::create(
-        w,
-        &c.tenant_id,
-        "azemu",
-        crate::config::DEFAULT_TENANT_DOMAIN,
-    );
+    tenants::create(w, &c.tenant_id, "azemu", crate::config::DEFAULT_TENANT_DOMAIN);
     subscriptions::create(
         w,
         &c.subscription_id,

@@ -37,10 +37,7 @@ pub fn state(w: &World, sub: &str, namespace: &str) -> String {
 }
 
 fn provider_json(w: &World, sub: &str, p: &ProviderInfo) -> Value {
-    let regions: Vec<&str> = super::locations::REGIONS
-        .iter()
-        .map(|(_, d, _)| *d)
-        .collect();
+    let regions: Vec<&str> = super::locations::REGIONS.iter().map(|(_, d, _)| *d).collect();
     json!({
         "id": registration_id(sub, p.namespace),
         "namespace": p.namespace,
@@ -90,11 +87,7 @@ pub fn register(w: &World, ctx: &Ctx) -> ArmResult<Response> {
         .segments
         .last()
         .is_some_and(|s| s.eq_ignore_ascii_case("unregister"));
-    let state = if unregister {
-        "Unregistered"
-    } else {
-        "Registered"
-    };
+    let state = if unregister { "Unregistered" } else { "Registered" };
     w.store.put(Record::new(
         registration_id(&sub, p.namespace),
         KIND,

@@ -45,9 +45,7 @@ pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
         .list(|r| r.kind == KIND)
         .into_iter()
         .filter(|r| match &tenant {
-            Some(t) if !t.is_empty() => r.body["tenantId"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(t)),
+            Some(t) if !t.is_empty() => r.body["tenantId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(t)),
             _ => true,
         })
         .map(|r| r.body)

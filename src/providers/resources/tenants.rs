@@ -44,11 +44,6 @@ pub fn find(w: &World, name: &str) -> Option<String> {
 
 /// `GET /tenants`.
 pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
-    let items = w
-        .store
-        .list(|r| r.kind == KIND)
-        .into_iter()
-        .map(|r| r.body)
-        .collect();
+    let items = w.store.list(|r| r.kind == KIND).into_iter().map(|r| r.body).collect();
     Ok(Response::ok(crate::arm::paging::page(ctx.req, items)?))
 }

@@ -1,0 +1,79 @@
+//! Cluster credentials: a kubeconfig (YAML, base64 in the ARM answer) whose server is
+//! `https://{fqdn}:443`, with the cluster's CA and a bearer token (user) or a client
+//! certificate and key (admin), as `listClusterUserCredential` / `listClusterAdminCredential`
+//! return them. Terraform parses exactly these fields (terraform-azurerm.md §7).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use serde_json::{json, Value};
+
+/// The cluster's certificate authority and the admin client certificate, made at creation.
+pub fn new_cluster_pki(cluster: &str) -> Value {
+    let made = (|| -> Result<Value, rcgen::Error> {
+        let ca_key = KeyPair::generate()?;
+        let mut ca = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "ca");
+        ca.distinguished_name = dn;
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        ca.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        ca.not_after = rcgen::date_time_ymd(2055, 1, 1);
+        let ca_cert = ca.self_signed(&ca_key)?;
+        let client_key = KeyPair::generate()?;
+        let mut client = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "masterclient");
+        dn.push(DnType::OrganizationName, "system:masters");
+        client.distinguished_name = dn;
+        client.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        client.not_after = rcgen::date_time_ymd(2027, 12, 31);
+        let issuer = Issuer::new(ca, ca_key);
+        let client_cert = client.signed_by(&client_key, &issuer)?;
+        Ok(json!({
+            "caCert": ca_cert.pem(),
+            "clientCert": client_cert.pem(),
+            "clientKey": client_key.serialize_pem(),
+            "cluster": cluster,
+        }))
+    })();
+    made.unwrap_or(Value::Null)
+}
+
+/// A kubeconfig document for one user of the cluster.
+pub fn document(
+    cluster: &str,
+    resource_group: &str,
+    fqdn: &str,
+    pki: &Value,
+    user_kind: &str,
+    token: &str,
+    admin: bool,
+) -> String {
+    let b64 = |s: &str| STANDARD.encode(s.as_bytes());
+    let user = format!("{user_kind}_{resource_group}_{cluster}");
+    let creds = if admin {
+        format!(
+            "    client-certificate-data: {}\n    client-key-data: {}\n    token: {token}\n",
+            b64(pki["clientCert"].as_str().unwrap_or("")),
+            b64(pki["clientKey"].as_str().unwrap_or(""))
+        )
+    } else {
+        format!("    token: {token}\n")
+    };
+    let context = if admin {
+        format!("{cluster}-admin")
+    } else {
+        cluster.to_string()
+    };
+    format!(
+        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: https://{fqdn}:443\n  name: {cluster}\ncontexts:\n- context:\n    cluster: {cluster}\n    user: {user}\n  name: {context}\ncurrent-context: {context}\nkind: Config\npreferences: {{}}\nusers:\n- name: {user}\n  user:\n{creds}",
+        ca = b64(pki["caCert"].as_str().unwrap_or("")),
+    )
+}
+
+/// `{"kubeconfigs":[{"name": …, "value": base64(yaml)}]}`.
+pub fn answer(name: &str, yaml: &str) -> Value {
+    json!({ "kubeconfigs": [{ "name": name, "value": STANDARD.encode(yaml.as_bytes()) }] })
+}

@@ -1,0 +1,563 @@
+//! Agent pools: the `.../agentPools/{name}` sub-resource, kept consistent with the cluster's
+//! `agentPoolProfiles` in both directions (a pool is one record; the cluster's profiles are
+//! composed from the pools on every read), node image upgrades and pool upgrade profiles.
+
+use super::nodes::{self, PoolModel};
+use super::{clusters, node_images, rules, versions, NAMESPACE, POOL_KIND};
+use crate::arm::lro::Outcome;
+use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::providers::common::{lro, schema};
+use crate::routing::Ctx;
+use crate::store::Record;
+use crate::world::World;
+use serde_json::{json, Map, Value};
+
+/// Pool names: lower-case letters and digits, starting with a letter, at most 12 characters
+/// (6 for Windows). Source: AKS docs "Create node pools" (naming rules).
+pub fn check_pool_name(name: &str, os_type: &str) -> ArmResult<()> {
+    let max = if os_type.eq_ignore_ascii_case("Windows") { 6 } else { 12 };
+    let ok = !name.is_empty()
+        && name.chars().count() <= max
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    if ok {
+        Ok(())
+    } else {
+        Err(ArmError::bad_request(
+            "InvalidParameter",
+            format!("The value of parameter agentPoolProfile.name is invalid. '{name}' must start with a lowercase letter, contain only lowercase letters and numbers, and be at most {max} characters long."),
+        )
+        .with_target("agentPoolProfile.name"))
+    }
+}
+
+/// What a pool inherits from its cluster.
+pub struct PoolContext<'a> {
+    pub cluster_version: &'a str,
+    pub default_mode: &'a str,
+    pub network_plugin: &'a str,
+    pub plugin_mode: &'a str,
+}
+
+fn max_pods_default(c: &PoolContext) -> u64 {
+    match (c.network_plugin, c.plugin_mode) {
+        ("kubenet", _) => 110,
+        ("azure", m) if !m.eq_ignore_ascii_case("overlay") => 30,
+        _ => 250,
+    }
+}
+
+/// The ARM properties of a pool from a request (`props`), its current state (`old`) and the
+/// cluster. Validates what AKS validates. Returns (properties, image family name).
+pub fn normalize(
+    w: &World,
+    name: &str,
+    props: &Value,
+    old: Option<&Value>,
+    c: &PoolContext,
+) -> ArmResult<(Value, &'static str)> {
+    let old = old.cloned().unwrap_or(Value::Null);
+    let pick = |k: &str| -> Value {
+        match props.get(k) {
+            Some(v) if !v.is_null() && v != "" => v.clone(),
+            _ => old.get(k).cloned().unwrap_or(Value::Null),
+        }
+    };
+    let os_type = pick("osType").as_str().unwrap_or("Linux").to_string();
+    check_pool_name(name, &os_type)?;
+    let os_sku = pick("osSKU").as_str().map(str::to_string).unwrap_or_default();
+    let family = node_images::family_for(&os_type, &os_sku)?;
+    let mode = pick("mode").as_str().unwrap_or(c.default_mode).to_string();
+    let count = pick("count").as_u64().unwrap_or(if old.is_null() { 3 } else { 1 });
+    if mode.eq_ignore_ascii_case("System") && count == 0 && !pick("enableAutoScaling").as_bool().unwrap_or(false) {
+        return Err(
+            ArmError::bad_request("InvalidParameter", "A system node pool must have at least one node.")
+                .with_target("agentPoolProfile.count"),
+        );
+    }
+    if let (Some(old_size), Some(new_size)) = (old["vmSize"].as_str(), props["vmSize"].as_str()) {
+        if !new_size.is_empty() && !old_size.eq_ignore_ascii_case(new_size) {
+            return Err(ArmError::bad_request(
+                "PropertyChangeNotAllowed",
+                "Changing property 'vmSize' is not allowed.",
+            )
+            .with_target("vmSize"));
+        }
+    }
+    if let Some(subnet) = props["vnetSubnetID"].as_str().filter(|s| !s.is_empty()) {
+        rules::vnet_subnet_must_exist(w, subnet)?;
+    }
+    let requested_version = props["orchestratorVersion"].as_str().filter(|v| !v.is_empty());
+    let current = match requested_version {
+        Some(v) => versions::check_version_supported(v, "")?,
+        None => old["currentOrchestratorVersion"]
+            .as_str()
+            .and_then(versions::resolve)
+            .unwrap_or_else(|| versions::resolve(c.cluster_version).unwrap_or(versions::DEFAULT)),
+    };
+    if let Some(before) = old["currentOrchestratorVersion"].as_str() {
+        rules::kubernetes_version_never_downgraded(before, current)?;
+    }
+    let mut out: Map<String, Value> = match props.as_object() {
+        Some(m) => m.clone(),
+        None => Map::new(),
+    };
+    out.remove("name");
+    let defaults = json!({
+        "count": count,
+        "vmSize": pick("vmSize").as_str().filter(|s| !s.is_empty()).unwrap_or("Standard_D8ds_v5"),
+        "osDiskSizeGB": pick("osDiskSizeGB").as_u64().filter(|n| *n > 0).unwrap_or(128),
+        "osDiskType": pick("osDiskType").as_str().unwrap_or("Managed"),
+        "kubeletDiskType": pick("kubeletDiskType").as_str().unwrap_or("OS"),
+        "maxPods": pick("maxPods").as_u64().filter(|n| *n > 0).unwrap_or(max_pods_default(c)),
+        "type": pick("type").as_str().unwrap_or("VirtualMachineScaleSets"),
+        "enableAutoScaling": pick("enableAutoScaling").as_bool().unwrap_or(false),
+        "scaleDownMode": pick("scaleDownMode").as_str().unwrap_or("Delete"),
+        "orchestratorVersion": requested_version.map(str::to_string).or_else(|| old["orchestratorVersion"].as_str().map(str::to_string)).unwrap_or_else(|| current.to_string()),
+        "currentOrchestratorVersion": current,
+        "enableNodePublicIP": pick("enableNodePublicIP").as_bool().unwrap_or(false),
+        "mode": mode,
+        "enableEncryptionAtHost": pick("enableEncryptionAtHost").as_bool().unwrap_or(false),
+        "enableUltraSSD": pick("enableUltraSSD").as_bool().unwrap_or(false),
+        "osType": os_type,
+        "osSKU": if os_sku.is_empty() { if family.os_type == "Windows" { "Windows2022".to_string() } else { "Ubuntu".to_string() } } else { os_sku },
+        "upgradeSettings": pick("upgradeSettings").as_object().filter(|m| !m.is_empty()).map(|m| Value::Object(m.clone())).unwrap_or(json!({ "maxSurge": "10%" })),
+        "enableFIPS": pick("enableFIPS").as_bool().unwrap_or(false),
+        "powerState": old.get("powerState").cloned().filter(|v| !v.is_null()).unwrap_or(json!({ "code": "Running" })),
+        "nodeImageVersion": old["nodeImageVersion"].clone(),
+    });
+    for (k, v) in defaults.as_object().into_iter().flatten() {
+        out.insert(k.clone(), v.clone());
+    }
+    if out
+        .get("upgradeSettings")
+        .and_then(|u| u.get("maxSurge"))
+        .is_none_or(|m| m.is_null())
+    {
+        out.insert("upgradeSettings".into(), json!({ "maxSurge": "10%" }));
+    }
+    Ok((Value::Object(out), family.name))
+}
+
+fn pool_id(cluster_id: &str, name: &str) -> String {
+    format!("{cluster_id}/agentPools/{name}")
+}
+
+/// Creates a pool record with its nodes (in `Creating`); returns the record id.
+pub fn create(w: &World, cluster: &Record, name: &str, mut props: Value, family: &str, corr: &str) -> String {
+    let image = node_images::latest(w, family).unwrap_or_default();
+    props["nodeImageVersion"] = json!(image);
+    props["provisioningState"] = json!("Creating");
+    let id = pool_id(&cluster.id, name);
+    let count = props["count"].as_u64().unwrap_or(0) as usize;
+    let model = PoolModel::new(w, name, count, &image, clusters::kubelet_of(cluster));
+    let body = json!({ "id": id, "name": name, "type": POOL_KIND, "eTag": w.ids.guid(), "properties": props });
+    let mut rec = Record::new(id.clone(), POOL_KIND, body);
+    rec.internal = json!({ "model": model });
+    w.store.put(rec);
+    w.events.record(
+        w.now(),
+        &id,
+        "PoolCreated",
+        format!(
+            "{count} node(s) on {image}: {}",
+            model
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        corr,
+    );
+    id
+}
+
+/// Applies an update to an existing pool (count, settings); scaling adds or removes nodes.
+pub fn update(w: &World, pool: &Record, props: Value, corr: &str) {
+    let name = pool.body["name"].as_str().unwrap_or_default().to_string();
+    let mut model = nodes::model_of(pool);
+    let count = props["count"].as_u64().unwrap_or(model.nodes.len() as u64) as usize;
+    let (added, removed) = model.scale_to(w, &name, count);
+    if !added.is_empty() || !removed.is_empty() {
+        w.events.record(
+            w.now(),
+            &pool.id,
+            "PoolScaled",
+            format!(
+                "scaled to {count}: added [{}], removed [{}]",
+                added.join(", "),
+                removed.join(", ")
+            ),
+            corr,
+        );
+    }
+    let image = model.image.clone();
+    w.store.update(&pool.id, |r| {
+        let state = r.body["properties"]["provisioningState"].clone();
+        r.body["properties"] = props;
+        r.body["properties"]["provisioningState"] = state;
+        r.body["properties"]["nodeImageVersion"] = json!(image);
+        r.body["eTag"] = json!(w.ids.guid());
+    });
+    nodes::save(w, &pool.id, &model);
+}
+
+/// All pools of a cluster, in creation order.
+pub fn of_cluster(w: &World, cluster_id: &str) -> Vec<Record> {
+    w.store.children(cluster_id, POOL_KIND)
+}
+
+/// Sets `provisioningState` of the cluster's pools.
+pub fn set_state(w: &World, cluster_id: &str, state: &str) {
+    for p in of_cluster(w, cluster_id) {
+        w.store
+            .update(&p.id, |r| r.body["properties"]["provisioningState"] = json!(state));
+    }
+}
+
+/// Moves a pool to the newest image of its family with the cluster's kubelet identity, unless it
+/// is already there (then nothing changes — aks-rules.md h5). Returns whether it was reimaged.
+pub fn reimage_to_latest(w: &World, pool_id: &str, corr: &str) -> bool {
+    let Some(pool) = w.store.get(pool_id) else { return false };
+    let Some(cluster) = w.store.get(&clusters::cluster_of(pool_id)) else {
+        return false;
+    };
+    let mut model = nodes::model_of(&pool);
+    let Some(family) = node_images::family_of_version(&model.image) else {
+        return false;
+    };
+    let latest = node_images::latest(w, family.name).unwrap_or_default();
+    // Rule: node images are never downgraded (aks-rules.md h4).
+    if node_images::compare(w, &latest, &model.image) != std::cmp::Ordering::Greater {
+        return false;
+    }
+    let name = pool.body["name"].as_str().unwrap_or_default().to_string();
+    let surge = nodes::surge_size(
+        pool.body["properties"]["upgradeSettings"]["maxSurge"].as_str(),
+        model.nodes.len(),
+    );
+    let identity = clusters::kubelet_of(&cluster);
+    let from = model.image.clone();
+    let log = model.reimage(w, &name, &latest, identity.clone(), surge);
+    w.events.record(
+        w.now(),
+        pool_id,
+        "PoolReimageStarted",
+        format!("{from} -> {latest}, {} node(s), maxSurge {surge}", model.nodes.len()),
+        corr,
+    );
+    for line in log {
+        w.events.record(w.now(), pool_id, "NodesReplaced", line, corr);
+    }
+    let who = identity
+        .map(|i| format!("{} {}", i.kind, i.client_id))
+        .unwrap_or_else(|| "none".into());
+    w.events.record(
+        w.now(),
+        pool_id,
+        "PoolReimaged",
+        format!("nodes run {latest} with kubelet identity {who}"),
+        corr,
+    );
+    nodes::save(w, pool_id, &model);
+    true
+}
+
+/// After a kubelet identity change: each pool with a newer image to consume is reimaged onto
+/// it; a pool already on the newest image keeps its nodes and the old identity, and is marked
+/// pending until a newer image is published and the pool upgraded (aks-rules.md e1–e3).
+pub fn roll_kubelet_identity(w: &World, cluster_id: &str, corr: &str) {
+    let Some(cluster) = w.store.get(cluster_id) else { return };
+    let Some(identity) = clusters::kubelet_of(&cluster) else {
+        return;
+    };
+    for pool in of_cluster(w, cluster_id) {
+        let model = nodes::model_of(&pool);
+        if model.identity.as_ref().is_some_and(|i| i.same_as(&identity)) && model.pending.is_none() {
+            continue;
+        }
+        if !reimage_to_latest(w, &pool.id, corr) {
+            let mut model = nodes::model_of(&pool);
+            model.pending = Some(nodes::Pending {
+                kubelet_identity: identity.clone(),
+                since: crate::arm::time::rfc3339(w.now()),
+                reason: format!(
+                    "pending: waiting for a newer node image (the pool already runs the newest, {})",
+                    model.image
+                ),
+            });
+            nodes::save(w, &pool.id, &model);
+            w.events.record(
+                w.now(),
+                &pool.id,
+                "KubeletIdentityPending",
+                format!("pending: waiting for a newer node image; nodes keep kubelet identity {} until the pool is upgraded to a newer image", model.identity.map(|i| i.client_id).unwrap_or_default()),
+                corr,
+            );
+        }
+    }
+}
+
+fn cluster_record(w: &World, ctx: &Ctx) -> ArmResult<Record> {
+    let (_, cid) = clusters::ids(w, ctx)?;
+    w.store
+        .get(&cid)
+        .ok_or_else(|| crate::providers::common::resource::not_found(ctx, super::KIND, ctx.name(0)))
+}
+
+fn pool_not_found(name: &str) -> ArmError {
+    ArmError::not_found("NotFound", format!("Agent pool '{name}' was not found."))
+}
+
+/// `GET .../agentPools`.
+pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let cluster = cluster_record(w, ctx)?;
+    let items = of_cluster(w, &cluster.id).into_iter().map(|r| r.body).collect();
+    Ok(Response::ok(paging::page(ctx.req, items)?))
+}
+
+/// `GET/PUT/DELETE .../agentPools/{name}`.
+pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let cluster = cluster_record(w, ctx)?;
+    let name = ctx.name(1);
+    let pid = pool_id(&cluster.id, name);
+    match ctx.method() {
+        "GET" => w
+            .store
+            .get(&pid)
+            .map(|r| Response::ok(r.body))
+            .ok_or_else(|| pool_not_found(name)),
+        "PUT" => put(w, ctx, &cluster, &pid, name),
+        _ => delete(w, ctx, &cluster, &pid),
+    }
+}
+
+fn urls<'a>(cluster: &'a Record, sub: &'a str) -> lro::Urls<'a> {
+    lro::Urls::Provider {
+        subscription: sub,
+        namespace: NAMESPACE,
+        location: cluster.body["location"].as_str().unwrap_or(""),
+    }
+}
+
+fn put(w: &World, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResult<Response> {
+    let body = ctx.req.json_object()?;
+    schema::validate("agentPool", &body)?;
+    lro::ensure_idle(w, &cluster.id)?;
+    let existing = w.store.get(pid);
+    let np = &cluster.body["properties"]["networkProfile"];
+    let pc = PoolContext {
+        cluster_version: cluster.body["properties"]["currentKubernetesVersion"]
+            .as_str()
+            .unwrap_or(versions::DEFAULT),
+        default_mode: "User",
+        network_plugin: np["networkPlugin"].as_str().unwrap_or("azure"),
+        plugin_mode: np["networkPluginMode"].as_str().unwrap_or(""),
+    };
+    let (props, family) = normalize(
+        w,
+        name,
+        &body["properties"],
+        existing.as_ref().map(|r| &r.body["properties"]),
+        &pc,
+    )?;
+    let others_system = of_cluster(w, &cluster.id)
+        .iter()
+        .filter(|p| !crate::arm::id::same(&p.id, pid) && p.body["properties"]["mode"] == "System")
+        .count();
+    let this_system = props["mode"] == "System";
+    rules::keep_one_system_pool(others_system + usize::from(this_system))?;
+    let sub = crate::arm::id::segments(&cluster.id)[1].clone();
+    let (status, activity, version_up) = match &existing {
+        None => {
+            create(w, cluster, name, props, family, ctx.correlation_id);
+            (201, "Creating", false)
+        }
+        Some(old) => {
+            let up = old.body["properties"]["currentOrchestratorVersion"] != props["currentOrchestratorVersion"];
+            update(w, old, props, ctx.correlation_id);
+            (200, if up { "Upgrading" } else { "Updating" }, up)
+        }
+    };
+    w.store
+        .update(pid, |r| r.body["properties"]["provisioningState"] = json!(activity));
+    let target = pid.to_string();
+    let corr = ctx.correlation_id.to_string();
+    let started = lro::begin(
+        w,
+        ctx,
+        lro::Begin {
+            resource_id: pid.to_string(),
+            activity,
+            urls: urls(cluster, &sub),
+            location_header: false,
+            fail: None,
+            effect: Box::new(move |w: &World, outcome: &Outcome| {
+                if *outcome == Outcome::Succeeded && version_up {
+                    reimage_to_latest(w, &target, &corr);
+                }
+                w.store.update(&target, |r| {
+                    r.body["properties"]["provisioningState"] = json!(outcome.status())
+                });
+                w.events.record(
+                    w.now(),
+                    &target,
+                    "OperationEnded",
+                    format!("{activity}: {}", outcome.status()),
+                    &corr,
+                );
+            }),
+        },
+    )?;
+    let rec = w.store.get(pid).ok_or_else(|| ArmError::internal("pool vanished"))?;
+    Ok(started.apply(Response::json(status, rec.body)))
+}
+
+fn delete(w: &World, ctx: &Ctx, cluster: &Record, pid: &str) -> ArmResult<Response> {
+    let Some(pool) = w.store.get(pid) else {
+        return Ok(Response::empty(204));
+    };
+    lro::ensure_idle(w, &cluster.id)?;
+    if pool.body["properties"]["mode"] == "System" {
+        let others = of_cluster(w, &cluster.id)
+            .iter()
+            .filter(|p| p.id != pool.id && p.body["properties"]["mode"] == "System")
+            .count();
+        rules::keep_one_system_pool(others)?;
+    }
+    w.store
+        .update(pid, |r| r.body["properties"]["provisioningState"] = json!("Deleting"));
+    let sub = crate::arm::id::segments(&cluster.id)[1].clone();
+    let target = pid.to_string();
+    let corr = ctx.correlation_id.to_string();
+    let started = lro::begin(
+        w,
+        ctx,
+        lro::Begin {
+            resource_id: pid.to_string(),
+            activity: "Deleting",
+            urls: urls(cluster, &sub),
+            location_header: true,
+            fail: None,
+            effect: Box::new(move |w: &World, outcome: &Outcome| {
+                if *outcome == Outcome::Succeeded {
+                    w.store.remove(&target);
+                    w.events.record(
+                        w.now(),
+                        &target,
+                        "PoolDeleted",
+                        "agent pool and its nodes deleted",
+                        &corr,
+                    );
+                } else {
+                    w.store.update(&target, |r| {
+                        r.body["properties"]["provisioningState"] = json!(outcome.status())
+                    });
+                }
+            }),
+        },
+    )?;
+    Ok(started.apply(Response::empty(202)))
+}
+
+/// `POST .../agentPools/{name}/upgradeNodeImageVersion`: 202, `UpgradingNodeImageVersion`,
+/// then the pool runs the newest image (and the cluster's current kubelet identity).
+pub fn upgrade_node_image(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let cluster = cluster_record(w, ctx)?;
+    let name = ctx.name(1);
+    let pid = pool_id(&cluster.id, name);
+    let pool = w.store.get(&pid).ok_or_else(|| pool_not_found(name))?;
+    rules::node_image_upgrade_needs_scale_sets(pool.body["properties"]["type"].as_str().unwrap_or(""))?;
+    lro::ensure_idle(w, &cluster.id)?;
+    w.store.update(&pid, |r| {
+        r.body["properties"]["provisioningState"] = json!("UpgradingNodeImageVersion")
+    });
+    w.events.record(
+        w.now(),
+        &pid,
+        "OperationStarted",
+        "UpgradingNodeImageVersion",
+        ctx.correlation_id,
+    );
+    let sub = crate::arm::id::segments(&cluster.id)[1].clone();
+    let target = pid.clone();
+    let corr = ctx.correlation_id.to_string();
+    let started = lro::begin(
+        w,
+        ctx,
+        lro::Begin {
+            resource_id: pid.clone(),
+            activity: "UpgradingNodeImageVersion",
+            urls: urls(&cluster, &sub),
+            location_header: false,
+            fail: None,
+            effect: Box::new(move |w: &World, outcome: &Outcome| {
+                if *outcome == Outcome::Succeeded && !reimage_to_latest(w, &target, &corr) {
+                    w.events.record(
+                        w.now(),
+                        &target,
+                        "NodeImageCurrent",
+                        "already on the newest node image; nothing to do",
+                        &corr,
+                    );
+                }
+                w.store.update(&target, |r| {
+                    r.body["properties"]["provisioningState"] = json!(outcome.status())
+                });
+                w.events.record(
+                    w.now(),
+                    &target,
+                    "OperationEnded",
+                    format!("UpgradingNodeImageVersion: {}", outcome.status()),
+                    &corr,
+                );
+            }),
+        },
+    )?;
+    let rec = w.store.get(&pid).ok_or_else(|| ArmError::internal("pool vanished"))?;
+    Ok(started.apply(Response::json(202, rec.body)))
+}
+
+/// `GET .../agentPools/{name}/upgradeProfiles/default`.
+pub fn upgrade_profile(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let cluster = cluster_record(w, ctx)?;
+    let name = ctx.name(1);
+    let pid = pool_id(&cluster.id, name);
+    let pool = w.store.get(&pid).ok_or_else(|| pool_not_found(name))?;
+    let p = &pool.body["properties"];
+    let current = p["currentOrchestratorVersion"].as_str().unwrap_or(versions::DEFAULT);
+    let model = nodes::model_of(&pool);
+    let latest = node_images::family_of_version(&model.image)
+        .and_then(|f| node_images::latest(w, f.name))
+        .unwrap_or(model.image.clone());
+    Ok(Response::ok(json!({
+        "id": format!("{pid}/upgradeProfiles/default"),
+        "name": "default",
+        "type": "Microsoft.ContainerService/managedClusters/agentPools/upgradeProfiles",
+        "properties": {
+            "kubernetesVersion": current,
+            "osType": p["osType"],
+            "upgrades": versions::upgrades_from(current).iter().map(|v| json!({ "kubernetesVersion": v })).collect::<Vec<_>>(),
+            "latestNodeImageVersion": latest,
+        },
+    })))
+}
+
+/// `POST .../agentPools/{name}/abort`.
+pub fn abort(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+    let cluster = cluster_record(w, ctx)?;
+    let pid = pool_id(&cluster.id, ctx.name(1));
+    if !w.store.contains(&pid) {
+        return Err(pool_not_found(ctx.name(1)));
+    }
+    let ended = w.ops.finish_for(w, &pid, w.now(), Outcome::Canceled);
+    w.events.record(
+        w.now(),
+        &pid,
+        "OperationAborted",
+        format!("{} operation(s) canceled", ended.len()),
+        ctx.correlation_id,
+    );
+    Ok(Response::empty(204))
+}
