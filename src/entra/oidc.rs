@@ -54,7 +54,7 @@ pub fn openid_configuration(w: &World, tenant: &str, v2: bool) -> Response {
         "jwks_uri": format!("{base}/{tenant}/discovery{ver}/keys"),
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "id_token_signing_alg_values_supported": ["EdDSA"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "issuer": issuer(base, &tid, v2),

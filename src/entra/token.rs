@@ -3,16 +3,14 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use ring::rand::SystemRandom;
-use ring::signature::{
-    EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING,
-};
+use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 use serde_json::{json, Value};
 use std::path::Path;
 
+/// Signs tokens with Ed25519 (JWT `alg: EdDSA`): deterministic signatures, so tokens are
+/// reproducible under `--seed`.
 pub struct Signer {
-    key: EcdsaKeyPair,
-    rng: SystemRandom,
+    key: Ed25519KeyPair,
     kid: String,
 }
 
@@ -25,45 +23,52 @@ pub struct Caller {
 }
 
 impl Signer {
-    /// Loads the key from `dir/token-signing-key.p8`, creating it on first use.
+    /// Loads the key seed from `dir/token-signing-key`, creating it on first use.
     pub fn load_or_create(dir: &Path) -> std::io::Result<Signer> {
-        let path = dir.join("token-signing-key.p8");
-        let pkcs8 = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(_) => {
-                let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-                    .map_err(|_| std::io::Error::other("cannot generate a signing key"))?;
-                crate::server::tls::write_private(&path, doc.as_ref())?;
-                doc.as_ref().to_vec()
+        let path = dir.join("token-signing-key");
+        let seed = match std::fs::read(&path) {
+            Ok(b) if b.len() == 32 => b,
+            _ => {
+                let fresh = uuid::Uuid::new_v4()
+                    .as_bytes()
+                    .iter()
+                    .chain(uuid::Uuid::new_v4().as_bytes())
+                    .copied()
+                    .collect::<Vec<u8>>();
+                crate::server::tls::write_private(&path, &fresh)?;
+                fresh
             }
         };
-        Self::from_pkcs8(&pkcs8).or_else(|_| Ok(Self::ephemeral()))
+        Self::from_seed(&seed).ok_or_else(|| std::io::Error::other("invalid token signing key"))
+    }
+
+    /// A key derived from `material` (used under `--seed`, so tokens are reproducible).
+    pub fn derived(material: &str) -> Signer {
+        let d = ring::digest::digest(&ring::digest::SHA256, material.as_bytes());
+        Self::from_seed(d.as_ref()).expect("32-byte seed")
     }
 
     /// A key that lives as long as the process.
     pub fn ephemeral() -> Signer {
-        let rng = SystemRandom::new();
-        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("ring key generation");
-        Self::from_pkcs8(doc.as_ref()).expect("fresh key parses")
+        Self::derived(&uuid::Uuid::new_v4().to_string())
     }
 
-    fn from_pkcs8(pkcs8: &[u8]) -> Result<Signer, ()> {
-        let rng = SystemRandom::new();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng).map_err(|_| ())?;
+    fn from_seed(seed: &[u8]) -> Option<Signer> {
+        let key = Ed25519KeyPair::from_seed_unchecked(seed).ok()?;
         let digest = ring::digest::digest(&ring::digest::SHA256, key.public_key().as_ref());
         let kid = URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12]);
-        Ok(Signer { key, rng, kid })
+        Some(Signer { key, kid })
     }
 
     /// A signed JWT carrying `claims`.
     pub fn sign(&self, claims: &Value) -> String {
-        let header = json!({ "typ": "JWT", "alg": "ES256", "kid": self.kid });
+        let header = json!({ "typ": "JWT", "alg": "EdDSA", "kid": self.kid });
         let msg = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let sig = self.key.sign(&self.rng, msg.as_bytes()).expect("ecdsa signing");
+        let sig = self.key.sign(msg.as_bytes());
         format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
     }
 
@@ -71,7 +76,7 @@ impl Signer {
     pub fn verify(&self, token: &str) -> Option<Value> {
         let (msg, sig) = token.rsplit_once('.')?;
         let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, self.key.public_key().as_ref())
+        UnparsedPublicKey::new(&ED25519, self.key.public_key().as_ref())
             .verify(msg.as_bytes(), &sig)
             .ok()?;
         decode_claims(token)
@@ -79,11 +84,9 @@ impl Signer {
 
     /// The JWKS document.
     pub fn jwks(&self) -> Value {
-        let pk = self.key.public_key().as_ref(); // 0x04 || X || Y
         json!({ "keys": [{
-            "kty": "EC", "use": "sig", "crv": "P-256", "alg": "ES256", "kid": self.kid,
-            "x": URL_SAFE_NO_PAD.encode(&pk[1..33]),
-            "y": URL_SAFE_NO_PAD.encode(&pk[33..65]),
+            "kty": "OKP", "use": "sig", "crv": "Ed25519", "alg": "EdDSA", "kid": self.kid,
+            "x": URL_SAFE_NO_PAD.encode(self.key.public_key().as_ref()),
         }]})
     }
 }

@@ -76,7 +76,10 @@ fn url_host(host: &str) -> String {
 pub async fn start(config: Config) -> std::io::Result<Running> {
     std::fs::create_dir_all(&config.data_dir)?;
     let tls = if config.tls { Some(tls::setup(&config)?) } else { None };
-    let signer = Signer::load_or_create(&config.data_dir).unwrap_or_else(|_| Signer::ephemeral());
+    let signer = match config.seed {
+        Some(seed) => Signer::derived(&format!("azemu-token-key:{seed}")),
+        None => Signer::load_or_create(&config.data_dir).unwrap_or_else(|_| Signer::ephemeral()),
+    };
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -40,6 +40,14 @@ impl Ids {
         }
     }
 
+    /// 32 bytes (key material), reproducible under `--seed`.
+    pub fn bytes32(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out[..16].copy_from_slice(&self.bytes16());
+        out[16..].copy_from_slice(&self.bytes16());
+        out
+    }
+
     /// A version-4 GUID, lower case.
     pub fn guid(&self) -> String {
         guid_from(self.bytes16())

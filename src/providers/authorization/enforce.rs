@@ -75,7 +75,9 @@ pub fn check_request(w: &World, ctx: &Ctx, route: &Route) -> ArmResult<()> {
 /// authorization to perform action 'Microsoft.ContainerService/register/action' over scope
 /// '/subscriptions/…'".
 fn registration_action(route: &Route, ctx: &Ctx) -> Option<(String, String)> {
-    let verb = route.action.strip_prefix("Microsoft.Resources/subscriptions/providers/")?;
+    let verb = route
+        .action
+        .strip_prefix("Microsoft.Resources/subscriptions/providers/")?;
     Some((format!("{}/{verb}/action", ctx.namespace), ctx.scope.to_string()))
 }
 

@@ -529,7 +529,7 @@ fn create(
     let mut rec = Record::new(rid, KIND, doc);
     rec.internal = json!({
         "kubelet": kubelet,
-        "pki": kubeconfig::new_cluster_pki(name),
+        "pki": kubeconfig::new_cluster_pki(w, name),
         "spSecret": sp["secret"],
         "userToken": w.ids.hex(32) + &w.ids.hex(32),
         "adminToken": w.ids.hex(32) + &w.ids.hex(32),

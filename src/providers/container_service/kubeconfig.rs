@@ -3,15 +3,27 @@
 //! certificate and key (admin), as `listClusterUserCredential` / `listClusterAdminCredential`
 //! return them. Terraform parses exactly these fields (terraform-azurerm.md §7).
 
+use crate::world::World;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::{json, Value};
 
-/// The cluster's certificate authority and the admin client certificate, made at creation.
-pub fn new_cluster_pki(cluster: &str) -> Value {
+/// An Ed25519 key from 32 bytes of seed (PKCS#8 v1), so certificates are reproducible under `--seed`.
+fn key_from(seed: [u8; 32]) -> Result<KeyPair, rcgen::Error> {
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+    ];
+    der.extend_from_slice(&seed);
+    KeyPair::from_pkcs8_der_and_sign_algo(&PrivatePkcs8KeyDer::from(der), &rcgen::PKCS_ED25519)
+}
+
+/// The cluster's certificate authority and the admin client certificate, made at creation
+/// from key material the world's id generator provides.
+pub fn new_cluster_pki(w: &World, cluster: &str) -> Value {
     let made = (|| -> Result<Value, rcgen::Error> {
-        let ca_key = KeyPair::generate()?;
+        let ca_key = key_from(w.ids.bytes32())?;
         let mut ca = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "ca");
@@ -21,7 +33,7 @@ pub fn new_cluster_pki(cluster: &str) -> Value {
         ca.not_before = rcgen::date_time_ymd(2025, 1, 1);
         ca.not_after = rcgen::date_time_ymd(2055, 1, 1);
         let ca_cert = ca.self_signed(&ca_key)?;
-        let client_key = KeyPair::generate()?;
+        let client_key = key_from(w.ids.bytes32())?;
         let mut client = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "masterclient");
