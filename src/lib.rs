@@ -11,6 +11,7 @@ pub mod control;
 pub mod entra;
 pub mod providers;
 pub mod routing;
+pub mod scenario;
 pub mod server;
 pub mod store;
 pub mod world;

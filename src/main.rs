@@ -21,6 +21,88 @@ struct Cli {
 enum Command {
     /// Run the emulator (the default).
     Serve(ServeArgs),
+    /// Declarative end-to-end flows (see scenarios/README.md).
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
+    /// The node image (VHD) catalog of a running azemu.
+    #[command(subcommand, name = "node-images")]
+    NodeImages(NodeImagesCommand),
+    /// The request journal of a running azemu.
+    #[command(subcommand)]
+    Journal(JournalCommand),
+}
+
+/// Where a running azemu is.
+#[derive(Args, Clone, Debug)]
+struct Target {
+    /// azemu's URL.
+    #[arg(long, env = "AZEMU_URL", default_value = "https://127.0.0.1:8443")]
+    url: String,
+    /// The CA to trust [default: ~/.azemu/ca.pem when it exists].
+    #[arg(long, env = "AZEMU_CA")]
+    ca: Option<PathBuf>,
+}
+
+impl Target {
+    fn ca(&self) -> Option<PathBuf> {
+        self.ca.clone().or_else(|| {
+            Some(config::default_data_dir().join("ca.pem")).filter(|p| p.exists() && self.url.starts_with("https"))
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// Run scenario files (or every *.yaml in a folder); exits non-zero on the first failed expectation.
+    Run {
+        /// Scenario files or folders.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Run against this azemu (each scenario in a fresh subscription); without it, each
+        /// scenario gets its own in-process azemu.
+        #[arg(long, env = "AZEMU_URL")]
+        url: Option<String>,
+        #[arg(long, env = "AZEMU_CA")]
+        ca: Option<PathBuf>,
+        /// The seed of the in-process azemu (reproducible ids and times).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print every request and response.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum NodeImagesCommand {
+    /// Release the next node image of a family (Microsoft's weekly release, simulated).
+    Publish {
+        /// e.g. AKSUbuntu-2204gen2containerd, AKSAzureLinux-V3gen2, AKSWindows-2022-containerd.
+        #[arg(long, default_value = "AKSUbuntu-2204gen2containerd")]
+        family: String,
+        /// An explicit version suffix (default: the next in the family's cadence).
+        #[arg(long)]
+        version: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Show the catalog.
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand)]
+enum JournalCommand {
+    /// Save the recorded ARM calls as a scenario that replays them.
+    Save {
+        /// The scenario file to write (YAML).
+        #[arg(long, short)]
+        output: PathBuf,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, Debug)]
@@ -193,6 +275,62 @@ async fn shutdown_signal() {
     }
 }
 
+/// Expands folders into their scenario files, in name order.
+fn scenario_files(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.retain(|f| f.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"));
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+async fn control(
+    target: &Target,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, String> {
+    let client = azemu::scenario::client::Client::connect(&target.url, target.ca().as_deref()).await?;
+    let x = client.send(method, path, &[], body.as_ref(), None).await?;
+    if x.status >= 400 {
+        return Err(format!("{method} {path}: {} {}", x.status, x.body_text));
+    }
+    Ok(x.body)
+}
+
+fn print_or_fail(r: Result<serde_json::Value, String>) -> i32 {
+    match r {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            0
+        }
+        Err(e) => {
+            eprintln!("azemu: {e}");
+            1
+        }
+    }
+}
+
+async fn save_journal(target: &Target, output: &std::path::Path) -> Result<String, String> {
+    let doc = control(target, "GET", "/_azemu/requests/scenario", None).await?;
+    let yaml = serde_yaml_ng::to_string(&doc).map_err(|e| e.to_string())?;
+    std::fs::write(output, yaml).map_err(|e| format!("{}: {e}", output.display()))?;
+    Ok(format!(
+        "wrote {} ({} step(s))",
+        output.display(),
+        doc["steps"].as_array().map(Vec::len).unwrap_or(0)
+    ))
+}
+
 fn main() {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -202,6 +340,46 @@ fn main() {
     let code = match cli.command {
         None => rt.block_on(serve(cli.serve)),
         Some(Command::Serve(a)) => rt.block_on(serve(a)),
+        Some(Command::Scenario(ScenarioCommand::Run {
+            files,
+            url,
+            ca,
+            seed,
+            verbose,
+        })) => {
+            let opts = azemu::scenario::Options { url, ca, seed, verbose };
+            let files = scenario_files(&files);
+            if files.is_empty() {
+                eprintln!("azemu: no scenario files given");
+                2
+            } else {
+                let (_, failed) = rt.block_on(azemu::scenario::run_files(&files, &opts));
+                i32::from(failed > 0)
+            }
+        }
+        Some(Command::NodeImages(NodeImagesCommand::Publish {
+            family,
+            version,
+            target,
+        })) => {
+            let body = serde_json::json!({ "family": family, "version": version });
+            print_or_fail(rt.block_on(control(&target, "POST", "/_azemu/node-images", Some(body))))
+        }
+        Some(Command::NodeImages(NodeImagesCommand::List { target })) => {
+            print_or_fail(rt.block_on(control(&target, "GET", "/_azemu/node-images", None)))
+        }
+        Some(Command::Journal(JournalCommand::Save { output, target })) => {
+            match rt.block_on(save_journal(&target, &output)) {
+                Ok(msg) => {
+                    println!("{msg}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("azemu: {e}");
+                    1
+                }
+            }
+        }
     };
     std::process::exit(code);
 }
