@@ -81,6 +81,9 @@ pub struct Call {
     /// Call as another client (its own token) instead of the default service principal.
     #[serde(default)]
     pub client_id: Option<String>,
+    /// The tenant to get the token from (default: azemu's default tenant).
+    #[serde(default)]
+    pub tenant_id: Option<String>,
     /// Send no bearer token.
     #[serde(default)]
     pub anonymous: bool,
@@ -90,10 +93,26 @@ fn get() -> String {
     "GET".into()
 }
 
+impl Call {
+    /// A `POST` to azemu's control API (the step shortcuts).
+    fn control(path: &str, body: Value) -> Call {
+        Call {
+            method: "POST".into(),
+            path: path.into(),
+            api_version: None,
+            headers: BTreeMap::new(),
+            body: Some(body),
+            client_id: None,
+            tenant_id: None,
+            anonymous: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Expect {
-    /// One status or a list of acceptable ones.
+    /// One status or a list of acceptable ones (default: any success).
     #[serde(default)]
     pub status: Option<Value>,
     /// `error.code` of an error answer.
@@ -301,44 +320,11 @@ async fn run_step(run: &mut Run<'_>, step: &Step) -> Result<String, String> {
     } else if let Some(c) = &step.control {
         (c.clone(), false)
     } else if let Some(d) = &step.advance_clock {
-        (
-            Call {
-                method: "POST".into(),
-                path: "/_azemu/clock".into(),
-                api_version: None,
-                headers: BTreeMap::new(),
-                body: Some(json!({ "advance": d })),
-                client_id: None,
-                anonymous: true,
-            },
-            false,
-        )
+        (Call::control("/_azemu/clock", json!({ "advance": d })), false)
     } else if let Some(f) = &step.publish_node_image {
-        (
-            Call {
-                method: "POST".into(),
-                path: "/_azemu/node-images".into(),
-                api_version: None,
-                headers: BTreeMap::new(),
-                body: Some(json!({ "family": f })),
-                client_id: None,
-                anonymous: true,
-            },
-            false,
-        )
+        (Call::control("/_azemu/node-images", json!({ "family": f })), false)
     } else if let Some(f) = &step.fault {
-        (
-            Call {
-                method: "POST".into(),
-                path: "/_azemu/faults".into(),
-                api_version: None,
-                headers: BTreeMap::new(),
-                body: Some(f.clone()),
-                client_id: None,
-                anonymous: true,
-            },
-            false,
-        )
+        (Call::control("/_azemu/faults", f.clone()), false)
     } else {
         return Err("a step needs one of: request, control, advanceClock, publishNodeImage, fault".into());
     };
@@ -362,7 +348,11 @@ async fn run_step(run: &mut Run<'_>, step: &Step) -> Result<String, String> {
             Some(c) => sub_text(run, c)?,
             None => run.client.client_id.clone(),
         };
-        Some(run.client.token(&client_id, &run.client.tenant_id).await?)
+        let tenant = match &call.tenant_id {
+            Some(t) => sub_text(run, t)?,
+            None => run.client.tenant_id.clone(),
+        };
+        Some(run.client.token(&client_id, &tenant).await?)
     } else {
         None
     };
@@ -382,10 +372,11 @@ async fn run_step(run: &mut Run<'_>, step: &Step) -> Result<String, String> {
             summary.push_str(&format!(", operation {}", op.body["status"].as_str().unwrap_or("done")));
         }
     }
-    if let Some(e) = &step.expect {
-        let e = e.clone();
-        check(run, &e, &x).map_err(|m| format!("{m}\n{}", show(&x)))?;
+    let e = step.expect.clone().unwrap_or_default();
+    if e.status.is_none() && e.error.is_none() && x.status >= 400 {
+        return Err(format!("expected success, got {}\n{}", x.status, show(&x)));
     }
+    check(run, &e, &x).map_err(|m| format!("{m}\n{}", show(&x)))?;
     if let Some(want) = &step.expect_operation {
         let got = final_op
             .as_ref()

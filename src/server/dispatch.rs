@@ -192,6 +192,11 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
         api_version,
         correlation_id,
     };
+    check_token_tenant(
+        w,
+        caller.as_ref(),
+        if namespace.is_empty() { &req.path } else { &scope },
+    )?;
     if w.config.enforce_rbac {
         crate::providers::authorization::enforce::check_request(w, &ctx, route)?;
     }
@@ -212,6 +217,31 @@ fn unknown_route(req: &Request, namespace: &str, rest: &[String]) -> ArmError {
             req.api_version().unwrap_or("")
         ),
     )
+}
+
+/// A token is good for the subscriptions of its own tenant only (ARM's 401
+/// `InvalidAuthenticationTokenTenant`).
+fn check_token_tenant(w: &World, caller: Option<&Caller>, path: &str) -> ArmResult<()> {
+    let (Some(caller), Some(sub)) = (caller, ScopeParts::parse(path).subscription) else {
+        return Ok(());
+    };
+    let Some(tenant) = crate::providers::resources::subscriptions::tenant_of(w, &sub) else {
+        return Ok(());
+    };
+    if caller.tenant_id.is_empty() || caller.tenant_id.eq_ignore_ascii_case(&tenant) {
+        return Ok(());
+    }
+    Err(ArmError::new(
+        401,
+        "InvalidAuthenticationTokenTenant",
+        format!(
+            "The access token is from the wrong issuer '{}/{}/'. It must match the tenant '{}/{tenant}/' associated with this subscription. Please use the authority (URL) '{}/{tenant}' to get the token.",
+            w.base_url(),
+            caller.tenant_id,
+            w.base_url(),
+            w.base_url()
+        ),
+    ))
 }
 
 /// The subscription (and resource group) a path lives in must exist. `inside` is true when
