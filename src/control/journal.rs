@@ -96,29 +96,107 @@ pub fn record(
     entries.push_back(e);
 }
 
-/// The ARM calls of the journal as a scenario that replays them and expects the same statuses.
+/// GUID strings in `v` with the JSON path that reaches them (simple keys only).
+fn guids_in(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) if crate::arm::id::is_guid(s) => out.push((s.to_ascii_lowercase(), path.to_string())),
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    guids_in(x, &p, out);
+                }
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                guids_in(x, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces every case-insensitive occurrence of `needle` in `text`.
+fn replace_ci(text: &str, needle: &str, with: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(pos) = lower[i..].find(needle) {
+        out.push_str(&text[i..i + pos]);
+        out.push_str(with);
+        i += pos + needle.len();
+    }
+    out.push_str(&text[i..]);
+    out
+}
+
+/// The ARM calls of the journal as a scenario that replays them and expects the same
+/// statuses. Values azemu generated (an identity's clientId and principalId, …) become
+/// captures of the step that created them, and the subscription becomes `${subscriptionId}`,
+/// so the scenario replays against any azemu.
 pub fn as_scenario(entries: &[Value]) -> Value {
-    let steps: Vec<Value> = entries
+    let arm: Vec<&Value> = entries
         .iter()
         .filter(|e| {
             let p = e["path"].as_str().unwrap_or("");
-            p.starts_with("/subscriptions") || p.starts_with("/providers") || p.starts_with("/tenants")
-        })
-        .filter(|e| {
-            !e["path"].as_str().unwrap_or("").contains("/operations/")
-                && !e["path"].as_str().unwrap_or("").contains("/operationresults/")
-        })
-        .map(|e| {
-            let mut step = json!({
-                "name": format!("{} {}", e["method"].as_str().unwrap_or(""), e["path"].as_str().unwrap_or("")),
-                "request": { "method": e["method"], "path": e["path"], "apiVersion": e["apiVersion"] },
-                "expect": { "status": e["status"] },
-            });
-            if !e["requestBody"].is_null() {
-                step["request"]["body"] = e["requestBody"].clone();
-            }
-            step
+            (p.starts_with("/subscriptions") || p.starts_with("/providers") || p.starts_with("/tenants"))
+                && !p.contains("/operations/")
+                && !p.contains("/operationresults/")
         })
         .collect();
+    let mut subs: Vec<String> = arm
+        .iter()
+        .filter_map(|e| crate::arm::id::ScopeParts::parse(e["path"].as_str().unwrap_or("")).subscription)
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    subs.sort();
+    subs.dedup();
+    let mut steps: Vec<Value> = Vec::new();
+    // generated GUID → variable name
+    let mut generated: Vec<(String, String)> = Vec::new();
+    for (i, e) in arm.iter().enumerate() {
+        let mut request = json!({ "method": e["method"], "path": e["path"], "apiVersion": e["apiVersion"] });
+        if !e["requestBody"].is_null() {
+            request["body"] = e["requestBody"].clone();
+        }
+        let mut text = request.to_string();
+        if let [only] = subs.as_slice() {
+            text = replace_ci(&text, only, "${subscriptionId}");
+        }
+        for (guid, var) in &generated {
+            text = replace_ci(&text, guid, &format!("${{{var}}}"));
+        }
+        let request: Value = serde_json::from_str(&text).unwrap_or(request);
+        let mut step = json!({
+            "name": format!("{} {}", e["method"].as_str().unwrap_or(""), request["path"].as_str().unwrap_or("")),
+            "request": request,
+            "expect": { "status": e["status"] },
+        });
+        let sent = format!("{} {}", e["path"], e["requestBody"]).to_ascii_lowercase();
+        let mut found = Vec::new();
+        guids_in(&e["after"], "", &mut found);
+        let mut captures = serde_json::Map::new();
+        for (guid, path) in found {
+            if sent.contains(&guid) || subs.contains(&guid) || generated.iter().any(|(g, _)| *g == guid) {
+                continue;
+            }
+            let var = format!(
+                "s{}_{}",
+                i + 1,
+                path.replace(['.', '[', ']'], "_").trim_end_matches('_')
+            );
+            captures.insert(var.clone(), json!(path));
+            generated.push((guid, var));
+        }
+        if !captures.is_empty() {
+            step["capture"] = Value::Object(captures);
+        }
+        steps.push(step);
+    }
     json!({ "name": "recorded session", "description": "Recorded from the azemu request journal.", "steps": steps })
 }

@@ -61,7 +61,7 @@ pub struct Step {
     /// Remember the response body under this name (`${name.properties.clientId}`).
     #[serde(default)]
     pub save: Option<String>,
-    /// Remember single values: variable → JSON path in the response body.
+    /// Remember single values: variable → JSON path in the response body, or `header:Name`.
     #[serde(default)]
     pub capture: BTreeMap<String, String>,
 }
@@ -393,9 +393,11 @@ async fn run_step(run: &mut Run<'_>, step: &Step) -> Result<String, String> {
         run.vars.insert(name.clone(), x.body.clone());
     }
     for (var, p) in &step.capture {
-        let v = path::get(&x.body, p)
-            .cloned()
-            .ok_or_else(|| format!("capture {var}: no value at '{p}'\n{}", show(&x)))?;
+        let v = match p.strip_prefix("header:") {
+            Some(h) => x.header(h).map(|v| json!(v)),
+            None => path::get(&x.body, p).cloned(),
+        };
+        let v = v.ok_or_else(|| format!("capture {var}: no value at '{p}'\n{}", show(&x)))?;
         run.vars.insert(var.clone(), v);
     }
     Ok(summary)

@@ -639,8 +639,19 @@ fn update(
 
     // Identities.
     let cp = resolve_control_plane(w, body, Some(&existing), &rid, &name, &tenant)?;
-    let custom = custom_kubelet(w, body, &cp, location)?;
     let old_kubelet = kubelet_of(&existing);
+    // The kubelet identity the cluster already has, echoed back (az and Terraform PUT the GET
+    // body back), is no change: the kubelet rules apply to a new one (azure-cli.md §3,
+    // terraform-azurerm.md §5).
+    let echoed = body["properties"]["identityProfile"]["kubeletidentity"]["resourceId"]
+        .as_str()
+        .zip(old_kubelet.as_ref().and_then(|k| k.resource_id.as_deref()))
+        .is_some_and(|(requested, current)| id::same(requested, current));
+    let custom = if echoed {
+        None
+    } else {
+        custom_kubelet(w, body, &cp, location)?
+    };
     let cp_changed = cp.principal_id
         != existing.body["identity"]["principalId"]
             .as_str()

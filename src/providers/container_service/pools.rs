@@ -102,7 +102,10 @@ pub fn normalize(
         Some(m) => m.clone(),
         None => Map::new(),
     };
-    out.remove("name");
+    // Read-only fields clients echo from a GET (`agentPoolProfiles[]` carries the pool's `eTag`).
+    for k in ["name", "eTag", "provisioningState"] {
+        out.remove(k);
+    }
     let defaults = json!({
         "count": count,
         "vmSize": pick("vmSize").as_str().filter(|s| !s.is_empty()).unwrap_or("Standard_D8ds_v5"),
