@@ -1,0 +1,786 @@
+//! `azemu-bench`: measures azemu against its performance targets.
+//!
+//! One run measures, all on 127.0.0.1:
+//! 1. exec-to-ready: from spawning `azemu serve --port 0 --no-tls --no-auth` to reading its
+//!    `azemu ready:` line (median and p90 of repeated starts);
+//! 2. idle RSS: VmRSS of a ready azemu that has served a handful of requests (median of starts);
+//! 3. GET resource-group throughput: a closed-loop load of N keep-alive HTTP/1.1 connections
+//!    against azemu and against a bare hyper server (this binary's `bare-server` mode), in
+//!    alternating rounds, compared as a ratio.
+//!
+//! The targets are informational: the exit code is 0 whenever the measurements could be taken,
+//! non-zero only when something failed (a server did not start, a request failed, ...).
+//!
+//! ```text
+//! azemu-bench --azemu target/release/azemu [--json] [options]
+//! azemu-bench bare-server [--port N]
+//! ```
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Res<T> = Result<T, BoxError>;
+
+const SUBSCRIPTION_ID: &str = "a2e0c0de-0000-4000-8000-000000000002";
+const RESOURCE_GROUP: &str = "azemu-bench";
+const API_VERSION: &str = "2024-11-01";
+const LOCATION: &str = "westus2";
+
+/// How long a server may take to print its ready line before the run fails.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one request may take before the run fails.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Slack on top of warm-up + duration before a load run is abandoned as failed.
+const RUN_SLACK: Duration = Duration::from_secs(30);
+/// Upper bound on the requests one connection sends in one run (the clock stops it first).
+const MAX_REQUESTS_PER_CONNECTION: u64 = 50_000_000;
+/// Requests served by each started azemu before its idle RSS is read.
+const IDLE_REQUESTS: usize = 10;
+/// Pause between the last of those requests and reading VmRSS.
+const IDLE_SETTLE: Duration = Duration::from_millis(250);
+
+const TARGET_READY_MS: f64 = 20.0;
+const TARGET_RSS_MB: f64 = 15.0;
+const TARGET_RATIO: f64 = 0.7;
+
+const USAGE: &str = "\
+usage: azemu-bench --azemu PATH [options]
+       azemu-bench bare-server [--port N]
+
+Measures azemu's exec-to-ready time, idle RSS and GET resource-group throughput
+(against a bare hyper server), all on 127.0.0.1.
+
+options:
+  --azemu PATH          the azemu binary (build it with `cargo build --release`)
+  --json                print the results as JSON instead of the summary
+  --starts N            timed starts for exec-to-ready [20]
+  --rss-starts N        of those, how many also measure idle RSS [5]
+  --connections N       keep-alive connections of the load generator [32]
+  --warmup SECS         warm-up of each load run, not counted [1]
+  --duration SECS       measured time of each load run [5]
+  --rounds N            load runs per target, alternating azemu and bare [5]
+  --client-threads N    worker threads of the load generator [2]
+";
+
+struct Options {
+    azemu: PathBuf,
+    json: bool,
+    starts: usize,
+    rss_starts: usize,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+    rounds: usize,
+    client_threads: usize,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = if args.first().map(String::as_str) == Some("bare-server") {
+        bare_server_main(&args[1..])
+    } else if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{USAGE}");
+        Ok(())
+    } else {
+        parse_options(&args).and_then(run)
+    };
+    if let Err(e) = result {
+        eprintln!("azemu-bench: error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn parse_options(args: &[String]) -> Res<Options> {
+    let mut o = Options {
+        azemu: PathBuf::new(),
+        json: false,
+        starts: 20,
+        rss_starts: 5,
+        connections: 32,
+        warmup: Duration::from_secs(1),
+        duration: Duration::from_secs(5),
+        rounds: 5,
+        client_threads: 2,
+    };
+    let mut azemu = None;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if flag == "--json" {
+            o.json = true;
+            continue;
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        let num = |lo: u64, hi: u64| -> Res<u64> {
+            match value.parse::<u64>() {
+                Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+                _ => Err(format!("{flag} must be a whole number from {lo} to {hi}").into()),
+            }
+        };
+        match flag.as_str() {
+            "--azemu" => azemu = Some(PathBuf::from(value)),
+            "--starts" => o.starts = num(1, 1000)? as usize,
+            "--rss-starts" => o.rss_starts = num(1, 1000)? as usize,
+            "--connections" => o.connections = num(1, 1024)? as usize,
+            "--warmup" => o.warmup = Duration::from_secs(num(0, 60)?),
+            "--duration" => o.duration = Duration::from_secs(num(1, 600)?),
+            "--rounds" => o.rounds = num(1, 100)? as usize,
+            "--client-threads" => o.client_threads = num(1, 64)? as usize,
+            _ => return Err(format!("unknown option {flag}\n{USAGE}").into()),
+        }
+    }
+    o.azemu = azemu.ok_or_else(|| format!("--azemu PATH is required\n{USAGE}"))?;
+    if !o.azemu.is_file() {
+        return Err(format!("{} is not a file (build azemu first)", o.azemu.display()).into());
+    }
+    o.rss_starts = o.rss_starts.min(o.starts);
+    Ok(o)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bare hyper server.
+
+/// A JSON body shaped and sized like a resource group as ARM returns it.
+fn bare_body() -> Bytes {
+    let body = json!({
+        "id": format!("/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}"),
+        "name": RESOURCE_GROUP,
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": LOCATION,
+        "properties": { "provisioningState": "Succeeded" }
+    });
+    Bytes::from(body.to_string())
+}
+
+/// `bare-server [--port N]`: answers every GET with [`bare_body`] over HTTP/1.1 keep-alive on
+/// 127.0.0.1, prints `bare ready: http://127.0.0.1:PORT` and runs until its stdin closes (so it
+/// never outlives the bench that started it).
+fn bare_server_main(args: &[String]) -> Res<()> {
+    let port: u16 = match args {
+        [] => 0,
+        [flag, v] if flag == "--port" => v.parse().map_err(|_| "--port takes 0-65535")?,
+        _ => return Err("usage: azemu-bench bare-server [--port N]".into()),
+    };
+    std::thread::spawn(|| {
+        // Blocks until the parent closes our stdin (or dies); nothing is ever written to it.
+        let mut buf = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+        std::process::exit(0);
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+        println!("bare ready: http://{}", listener.local_addr()?);
+        std::io::stdout().flush()?;
+        let body = bare_body();
+        loop {
+            let (tcp, _) = listener.accept().await?;
+            let _ = tcp.set_nodelay(true);
+            let body = body.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let body = body.clone();
+                    async move {
+                        let resp = if req.method() == Method::GET {
+                            Response::builder()
+                                .status(StatusCode::OK)
+                                .header("content-type", "application/json; charset=utf-8")
+                                .body(Full::new(body))
+                        } else {
+                            Response::builder()
+                                .status(StatusCode::METHOD_NOT_ALLOWED)
+                                .body(Full::new(Bytes::new()))
+                        };
+                        resp
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(tcp), svc)
+                    .await;
+            });
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child servers.
+
+/// A started server; killed and reaped when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    ready: Duration,
+    log: Option<PathBuf>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// VmRSS of the server process, in KiB.
+    fn rss_kib(&self) -> Res<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| "no VmRSS in /proc/PID/status".into())
+    }
+
+    fn log_tail(&self) -> String {
+        log_tail(self.log.as_deref())
+    }
+}
+
+fn log_tail(log: Option<&Path>) -> String {
+    let Some(text) = log.and_then(|p| std::fs::read_to_string(p).ok()) else {
+        return String::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+    if tail.is_empty() {
+        tail
+    } else {
+        format!("\n--- server stderr (last lines) ---\n{tail}")
+    }
+}
+
+/// Spawns `cmd` and waits for its ready line (`<prefix>http://127.0.0.1:PORT ...`). The time
+/// from just before the spawn to the moment the line has been read is the exec-to-ready time.
+fn start_server(mut cmd: Command, prefix: &str, log: Option<PathBuf>) -> Res<Server> {
+    let stderr = match &log {
+        Some(p) => Stdio::from(File::options().create(true).append(true).open(p)?),
+        None => Stdio::inherit(),
+    };
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
+    let t0 = Instant::now();
+    let mut child = cmd.spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+    // From here on the child is killed on every return path.
+    let mut server = Server {
+        child,
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        ready: Duration::ZERO,
+        log,
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let read = reader.read_line(&mut line);
+        let at = Instant::now();
+        let _ = tx.send((at, read.map(|_| line)));
+        // Keep draining so the server never blocks on a full pipe; ends when the process exits.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let (at, line) = match rx.recv_timeout(READY_TIMEOUT) {
+        Ok((at, Ok(line))) if !line.is_empty() => (at, line),
+        Ok((_, Ok(_))) => {
+            std::thread::sleep(Duration::from_millis(100));
+            let status = server.child.try_wait().ok().flatten();
+            return Err(format!(
+                "server exited before its ready line (status: {status:?}){}",
+                server.log_tail()
+            )
+            .into());
+        }
+        Ok((_, Err(e))) => return Err(format!("reading the ready line: {e}").into()),
+        Err(_) => return Err(format!("no ready line within {READY_TIMEOUT:?}{}", server.log_tail()).into()),
+    };
+    server.ready = at - t0;
+    server.addr = parse_ready_line(&line, prefix)?;
+    Ok(server)
+}
+
+/// The loopback address of a ready line; anything but 127.0.0.1 is refused.
+fn parse_ready_line(line: &str, prefix: &str) -> Res<SocketAddr> {
+    let bad = || format!("unexpected ready line: {:?}", line.trim_end());
+    let url = line
+        .strip_prefix(prefix)
+        .and_then(|r| r.split_whitespace().next())
+        .ok_or_else(bad)?;
+    let hostport = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{} (plain http:// expected)", bad()))?
+        .trim_end_matches('/');
+    let addr: SocketAddr = hostport.parse().map_err(|_| bad())?;
+    if addr.ip() != Ipv4Addr::LOCALHOST {
+        return Err(format!("server is not on 127.0.0.1: {addr}").into());
+    }
+    Ok(addr)
+}
+
+fn azemu_command(bin: &Path, data_dir: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.args(["serve", "--host", "127.0.0.1", "--port", "0", "--no-tls", "--no-auth"])
+        .arg("--data-dir")
+        .arg(data_dir);
+    // The settings of the environment (AZEMU_*) must not change what is measured.
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AZEMU_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+fn start_azemu(o: &Options, data_dir: &Path, log: &Path) -> Res<Server> {
+    start_server(
+        azemu_command(&o.azemu, data_dir),
+        "azemu ready: ",
+        Some(log.to_path_buf()),
+    )
+}
+
+fn start_bare() -> Res<Server> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg("bare-server");
+    start_server(cmd, "bare ready: ", None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP client.
+
+type Sender = SendRequest<Full<Bytes>>;
+
+async fn connect(addr: SocketAddr) -> Res<Sender> {
+    debug_assert_eq!(addr.ip(), Ipv4Addr::LOCALHOST);
+    let tcp = tokio::time::timeout(REQUEST_TIMEOUT, tokio::net::TcpStream::connect(addr))
+        .await
+        .map_err(|_| format!("connecting to {addr} timed out"))??;
+    tcp.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
+    // The connection task ends when the sender is dropped or the server closes.
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+async fn send(
+    sender: &mut Sender,
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    body: Option<&str>,
+) -> Res<(StatusCode, Bytes)> {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string())
+        .header("accept", "application/json");
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req.body(Full::new(Bytes::from(body.unwrap_or("").to_owned())))?;
+    let exchange = async {
+        sender.ready().await?;
+        let resp = sender.send_request(req).await?;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        Ok::<_, BoxError>((status, bytes))
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+        .await
+        .map_err(|_| format!("request to {addr}{path} timed out"))?
+}
+
+fn rg_path() -> String {
+    format!("/subscriptions/{SUBSCRIPTION_ID}/resourcegroups/{RESOURCE_GROUP}?api-version={API_VERSION}")
+}
+
+/// Creates the benchmark resource group (idempotent) and checks that a GET returns it.
+/// Returns the size of the GET body.
+async fn prepare_azemu(addr: SocketAddr, gets: usize) -> Res<usize> {
+    let mut s = connect(addr).await?;
+    let body = json!({ "location": LOCATION }).to_string();
+    let (status, text) = send(&mut s, addr, Method::PUT, &rg_path(), Some(&body)).await?;
+    if !status.is_success() {
+        return Err(format!("PUT resource group: {status}: {}", String::from_utf8_lossy(&text)).into());
+    }
+    let mut len = 0;
+    for _ in 0..gets.max(1) {
+        let (status, text) = send(&mut s, addr, Method::GET, &rg_path(), None).await?;
+        let v: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
+        if status != StatusCode::OK || v["name"] != RESOURCE_GROUP {
+            return Err(format!("GET resource group: {status}: {}", String::from_utf8_lossy(&text)).into());
+        }
+        len = text.len();
+    }
+    Ok(len)
+}
+
+/// GETs the path a few times from the bare server; returns the size of the body.
+async fn probe_bare(addr: SocketAddr, gets: usize) -> Res<usize> {
+    let mut s = connect(addr).await?;
+    let mut len = 0;
+    for _ in 0..gets.max(1) {
+        let (status, text) = send(&mut s, addr, Method::GET, &rg_path(), None).await?;
+        if status != StatusCode::OK {
+            return Err(format!("bare server GET: {status}").into());
+        }
+        len = text.len();
+    }
+    Ok(len)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closed-loop load.
+
+struct RunResult {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// `connections` keep-alive connections each send GETs back to back for `warmup + duration`;
+/// the requests that complete inside the measured window count.
+async fn load_run(addr: SocketAddr, connections: usize, warmup: Duration, duration: Duration) -> Res<RunResult> {
+    let path = rg_path();
+    let mut senders = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        senders.push(connect(addr).await?);
+    }
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let until = measure_from + duration;
+    let mut tasks = Vec::with_capacity(connections);
+    for mut sender in senders {
+        let path = path.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies_us: Vec<u32> = Vec::with_capacity(16 * 1024);
+            for _ in 0..MAX_REQUESTS_PER_CONNECTION {
+                let sent = Instant::now();
+                if sent >= until {
+                    break;
+                }
+                let (status, _) = send(&mut sender, addr, Method::GET, &path, None).await?;
+                if status != StatusCode::OK {
+                    return Err::<Vec<u32>, BoxError>(format!("GET {path}: {status}").into());
+                }
+                let done = Instant::now();
+                if done >= measure_from && done <= until {
+                    latencies_us.push((done - sent).as_micros().min(u32::MAX as u128) as u32);
+                }
+            }
+            Ok(latencies_us)
+        }));
+    }
+    let deadline = until + RUN_SLACK;
+    let mut all: Vec<u32> = Vec::new();
+    for t in tasks {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let joined = tokio::time::timeout(left, t)
+            .await
+            .map_err(|_| "load run did not finish in time")?;
+        all.extend(joined??);
+    }
+    if all.is_empty() {
+        return Err("load run completed no request in the measured window".into());
+    }
+    all.sort_unstable();
+    Ok(RunResult {
+        rps: all.len() as f64 / duration.as_secs_f64(),
+        p50_ms: percentile_sorted(&all, 0.50) as f64 / 1000.0,
+        p99_ms: percentile_sorted(&all, 0.99) as f64 / 1000.0,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics.
+
+/// Nearest-rank percentile of a sorted, non-empty slice.
+fn percentile_sorted<T: Copy>(sorted: &[T], p: f64) -> T {
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn sorted(v: &[f64]) -> Vec<f64> {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s
+}
+
+/// Median (mean of the two middle values for an even count).
+fn median(v: &[f64]) -> f64 {
+    let s = sorted(v);
+    let n = s.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+fn round(v: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (v * f).round() / f
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// The benchmark.
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Res<TempDir> {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH)?.subsec_nanos();
+        let p = std::env::temp_dir().join(format!("azemu-bench-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p)?;
+        Ok(TempDir(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn progress(msg: &str) {
+    eprintln!("azemu-bench: {msg}");
+}
+
+struct TargetStats {
+    rps: Vec<f64>,
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    body_bytes: usize,
+}
+
+impl TargetStats {
+    fn json(&self) -> Value {
+        json!({
+            "rps_median": round(median(&self.rps), 0),
+            "rps_runs": self.rps.iter().map(|v| round(*v, 0)).collect::<Vec<_>>(),
+            "latency_ms_p50": round(median(&self.p50), 3),
+            "latency_ms_p99": round(median(&self.p99), 3),
+            "body_bytes": self.body_bytes,
+        })
+    }
+}
+
+fn run(o: Options) -> Res<()> {
+    let tmp = TempDir::new()?;
+    let data_dir = tmp.0.join("data");
+    let log = tmp.0.join("azemu.stderr.log");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(o.client_threads)
+        .enable_all()
+        .build()?;
+
+    // 1 + 2: exec-to-ready and idle RSS. The first start (empty data dir) is reported apart.
+    progress(&format!(
+        "exec-to-ready: 1 + {} starts of {}",
+        o.starts,
+        o.azemu.display()
+    ));
+    let first_start_ms = {
+        let s = start_azemu(&o, &data_dir, &log)?;
+        ms(s.ready)
+    };
+    let mut ready_ms = Vec::with_capacity(o.starts);
+    let mut rss_kib = Vec::with_capacity(o.rss_starts);
+    for i in 0..o.starts {
+        let s = start_azemu(&o, &data_dir, &log)?;
+        ready_ms.push(ms(s.ready));
+        if i < o.rss_starts {
+            rt.block_on(prepare_azemu(s.addr, IDLE_REQUESTS))
+                .map_err(|e| format!("{e}{}", s.log_tail()))?;
+            std::thread::sleep(IDLE_SETTLE);
+            rss_kib.push(s.rss_kib()? as f64);
+        }
+    }
+    let ready_sorted = sorted(&ready_ms);
+    let ready_median = median(&ready_ms);
+    let ready_p90 = percentile_sorted(&ready_sorted, 0.90);
+    let rss_median_kib = median(&rss_kib);
+    let rss_median_mb = rss_median_kib * 1024.0 / 1e6;
+    progress(&format!(
+        "ready median {ready_median:.2} ms, p90 {ready_p90:.2} ms; idle RSS median {rss_median_mb:.2} MB"
+    ));
+
+    // 3: throughput, azemu and bare hyper in alternating rounds.
+    let bare = start_bare()?;
+    let azemu = start_azemu(&o, &data_dir, &log)?;
+    let azemu_body = rt
+        .block_on(prepare_azemu(azemu.addr, 3))
+        .map_err(|e| format!("{e}{}", azemu.log_tail()))?;
+    let bare_body = rt.block_on(probe_bare(bare.addr, 3))?;
+    let bare_idle_kib = bare.rss_kib()?;
+    let mut stats = [
+        TargetStats {
+            rps: vec![],
+            p50: vec![],
+            p99: vec![],
+            body_bytes: azemu_body,
+        },
+        TargetStats {
+            rps: vec![],
+            p50: vec![],
+            p99: vec![],
+            body_bytes: bare_body,
+        },
+    ];
+    let names = ["azemu", "bare hyper"];
+    for round_no in 0..o.rounds {
+        // ABBA order so neither target always runs first.
+        let order = if round_no % 2 == 0 { [0, 1] } else { [1, 0] };
+        for idx in order {
+            let (addr, srv) = if idx == 0 {
+                (azemu.addr, &azemu)
+            } else {
+                (bare.addr, &bare)
+            };
+            let r = rt
+                .block_on(load_run(addr, o.connections, o.warmup, o.duration))
+                .map_err(|e| format!("{} load run: {e}{}", names[idx], srv.log_tail()))?;
+            progress(&format!(
+                "round {}/{} {:<10} {:>9.0} req/s  p50 {:.3} ms  p99 {:.3} ms",
+                round_no + 1,
+                o.rounds,
+                names[idx],
+                r.rps,
+                r.p50_ms,
+                r.p99_ms
+            ));
+            stats[idx].rps.push(r.rps);
+            stats[idx].p50.push(r.p50_ms);
+            stats[idx].p99.push(r.p99_ms);
+        }
+    }
+    let azemu_loaded_kib = azemu.rss_kib()?;
+    drop(azemu);
+    drop(bare);
+
+    let azemu_rps = median(&stats[0].rps);
+    let bare_rps = median(&stats[1].rps);
+    let ratio = azemu_rps / bare_rps;
+    let ready_pass = ready_median < TARGET_READY_MS;
+    let rss_pass = rss_median_mb < TARGET_RSS_MB;
+    let ratio_pass = ratio >= TARGET_RATIO;
+
+    if o.json {
+        let out = json!({
+            "exec_to_ready_ms": {
+                "median": round(ready_median, 3),
+                "p90": round(ready_p90, 3),
+                "min": round(ready_sorted[0], 3),
+                "max": round(ready_sorted[ready_sorted.len() - 1], 3),
+                "starts": ready_ms.len(),
+                "first_start_empty_data_dir": round(first_start_ms, 3),
+            },
+            "idle_rss": {
+                "median_kib": rss_median_kib.round() as u64,
+                "median_mb": round(rss_median_mb, 2),
+                "starts": rss_kib.len(),
+                "after_load_kib": azemu_loaded_kib,
+                "bare_hyper_kib": bare_idle_kib,
+            },
+            "throughput": {
+                "connections": o.connections,
+                "warmup_s": o.warmup.as_secs(),
+                "duration_s": o.duration.as_secs(),
+                "rounds": o.rounds,
+                "client_threads": o.client_threads,
+                "azemu": stats[0].json(),
+                "bare_hyper": stats[1].json(),
+                "ratio": round(ratio, 3),
+            },
+            "targets": {
+                "ready_median_ms_below": TARGET_READY_MS,
+                "ready_pass": ready_pass,
+                "idle_rss_mb_below": TARGET_RSS_MB,
+                "idle_rss_pass": rss_pass,
+                "throughput_ratio_at_least": TARGET_RATIO,
+                "throughput_pass": ratio_pass,
+            }
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        let mark = |p: bool| if p { "PASS" } else { "MISS" };
+        let a = &stats[0];
+        let b = &stats[1];
+        println!();
+        println!(
+            "azemu benchmark (127.0.0.1, {} cores)",
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+        );
+        println!(
+            "  exec-to-ready     median {:>7.2} ms   p90 {:.2} ms   ({} starts; first start, empty data dir: {:.2} ms)",
+            ready_median,
+            ready_p90,
+            ready_ms.len(),
+            first_start_ms
+        );
+        println!(
+            "  idle RSS          median {:>7.2} MB   ({:.0} KiB, {} starts; after load {:.2} MB; bare hyper {:.2} MB)",
+            rss_median_mb,
+            rss_median_kib,
+            rss_kib.len(),
+            azemu_loaded_kib as f64 * 1024.0 / 1e6,
+            bare_idle_kib as f64 * 1024.0 / 1e6
+        );
+        println!(
+            "  GET resource group, {} connections, {} x {} s (+{} s warm-up) per target:",
+            o.connections,
+            o.rounds,
+            o.duration.as_secs(),
+            o.warmup.as_secs()
+        );
+        for (name, s) in [("azemu", a), ("bare hyper", b)] {
+            println!(
+                "    {:<12} {:>9.0} req/s   latency p50 {:.3} ms  p99 {:.3} ms   ({} B body)",
+                name,
+                median(&s.rps),
+                median(&s.p50),
+                median(&s.p99),
+                s.body_bytes
+            );
+        }
+        println!("    ratio azemu/bare  {ratio:.3}");
+        println!();
+        println!("targets:");
+        println!(
+            "  [{}] exec-to-ready median < {TARGET_READY_MS} ms      ({ready_median:.2} ms)",
+            mark(ready_pass)
+        );
+        println!(
+            "  [{}] idle RSS < {TARGET_RSS_MB} MB                  ({rss_median_mb:.2} MB)",
+            mark(rss_pass)
+        );
+        println!(
+            "  [{}] throughput >= {TARGET_RATIO} x bare hyper     ({ratio:.3} x)",
+            mark(ratio_pass)
+        );
+    }
+    Ok(())
+}

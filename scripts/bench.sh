@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Benchmark azemu against its performance targets (all traffic on 127.0.0.1):
+#   exec-to-ready < 20 ms, idle RSS < 15 MB, GET resource-group throughput >= 0.7 x a bare
+#   hyper server.
+#
+#   scripts/bench.sh [--json] [bench options...]     e.g.  scripts/bench.sh --rounds 3 --duration 3
+#
+# Builds azemu (`cargo build --release`) and the bench (bench/, its own cargo project), then runs
+# `azemu-bench --azemu target/release/azemu "$@"`; `--help` lists the options. Build output and
+# progress go to stderr, the summary (or the JSON with --json) to stdout. The targets are
+# informational: the exit code is non-zero only when a build or a measurement fails.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+cd "$ROOT"
+
+echo "bench: building azemu (release)" >&2
+cargo build --release >&2
+echo "bench: building azemu-bench (release)" >&2
+cargo build --release --manifest-path bench/Cargo.toml >&2
+
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then
+  AZEMU_BIN="$CARGO_TARGET_DIR/release/azemu"
+  BENCH_BIN="$CARGO_TARGET_DIR/release/azemu-bench"
+else
+  AZEMU_BIN="$ROOT/target/release/azemu"
+  BENCH_BIN="$ROOT/bench/target/release/azemu-bench"
+fi
+
+exec "$BENCH_BIN" --azemu "$AZEMU_BIN" "$@"
