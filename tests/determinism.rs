@@ -19,8 +19,19 @@ fn scenarios() -> Vec<PathBuf> {
 
 /// Status, the headers that carry generated values, and the body, with the URL made neutral.
 fn transcript(file: &PathBuf, seed: Option<u64>) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let out = rt.block_on(run_file(file, &Options { seed, ..Default::default() })).expect("scenario runs");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let out = rt
+        .block_on(run_file(
+            file,
+            &Options {
+                seed,
+                ..Default::default()
+            },
+        ))
+        .expect("scenario runs");
     assert!(out.failure.is_none(), "{}: {:?}", file.display(), out.failure);
     out.transcript
         .iter()
@@ -32,7 +43,15 @@ fn transcript(file: &PathBuf, seed: Option<u64>) -> Vec<String> {
                 .iter()
                 .filter_map(|h| x.header(h).map(|v| format!("{h}: {v}")))
                 .collect();
-            format!("{} {} -> {}\n{}\n{}", x.method, x.url, x.status, headers.join("\n"), x.body_text).replace(&base, "<azemu>")
+            format!(
+                "{} {} -> {}\n{}\n{}",
+                x.method,
+                x.url,
+                x.status,
+                headers.join("\n"),
+                x.body_text
+            )
+            .replace(&base, "<azemu>")
         })
         .collect()
 }
@@ -61,5 +80,8 @@ fn without_a_seed_ids_differ() {
 fn seeded_clock_starts_at_2026_and_stands_still() {
     let file = &scenarios()[0];
     let a = transcript(file, Some(7));
-    assert!(a.iter().any(|t| t.contains("2026-01-01T00:00:00.0000000Z")), "seeded timestamps come from the virtual clock");
+    assert!(
+        a.iter().any(|t| t.contains("2026-01-01T00:00:00.0000000Z")),
+        "seeded timestamps come from the virtual clock"
+    );
 }

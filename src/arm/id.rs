@@ -35,7 +35,12 @@ pub fn segments(raw: &str) -> Vec<String> {
 
 /// The lookup key of an id: lower case, normalized.
 pub fn key(id: &str) -> String {
-    normalize_path(id).to_ascii_lowercase()
+    let clean = id.starts_with('/') && !id.contains("//") && !id.contains('%') && (id.len() == 1 || !id.ends_with('/'));
+    if clean {
+        id.to_ascii_lowercase()
+    } else {
+        normalize_path(id).to_ascii_lowercase()
+    }
 }
 
 /// True when `scope` is `id` itself or one of its ancestors (`/` is above everything).
@@ -90,18 +95,23 @@ pub struct ScopeParts {
 
 impl ScopeParts {
     pub fn parse(scope: &str) -> ScopeParts {
-        let segs = segments(scope);
+        let mut segs = scope.split('/').filter(|s| !s.is_empty());
         let mut parts = ScopeParts::default();
-        if segs.len() >= 2 && segs[0].eq_ignore_ascii_case("subscriptions") {
-            parts.subscription = Some(segs[1].clone());
-            if segs.len() >= 4 && segs[2].eq_ignore_ascii_case("resourceGroups") {
-                parts.resource_group = Some(segs[3].clone());
-                parts.is_resource = segs.len() > 4;
-            } else {
-                parts.is_resource = segs.len() > 2;
+        let (first, second) = (segs.next(), segs.next());
+        match (first, second) {
+            (Some(f), Some(sub)) if f.eq_ignore_ascii_case("subscriptions") => {
+                parts.subscription = Some(sub.to_string());
+                match (segs.next(), segs.next()) {
+                    (Some(g), Some(rg)) if g.eq_ignore_ascii_case("resourceGroups") => {
+                        parts.resource_group = Some(rg.to_string());
+                        parts.is_resource = segs.next().is_some();
+                    }
+                    (Some(_), _) => parts.is_resource = true,
+                    _ => {}
+                }
             }
-        } else {
-            parts.is_resource = !segs.is_empty();
+            (Some(_), _) => parts.is_resource = true,
+            _ => {}
         }
         parts
     }

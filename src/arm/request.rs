@@ -18,7 +18,7 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// The advertised base URL (`https://127.0.0.1:8443`), for links in responses.
-    pub base_url: String,
+    pub base_url: std::sync::Arc<str>,
 }
 
 impl Request {
@@ -107,6 +107,15 @@ impl Response {
             headers: Vec::new(),
             body: Body::Empty,
         }
+    }
+
+    /// A JSON body serialized straight from a borrowed value (no copy of the value).
+    pub fn json_of(status: u16, value: &Value) -> Response {
+        Self::raw(
+            status,
+            serde_json::to_vec(value).unwrap_or_default(),
+            "application/json; charset=utf-8",
+        )
     }
 
     pub fn raw(status: u16, bytes: Vec<u8>, content_type: &str) -> Response {

@@ -13,15 +13,49 @@ use std::time::Duration;
 /// How many entries are kept (the oldest are dropped first).
 pub const CAPACITY: usize = 10_000;
 
+/// One answered request, kept cheaply; rendered as JSON only when read.
+struct Entry {
+    sequence: u64,
+    time: i64,
+    method: String,
+    path: String,
+    api_version: Option<String>,
+    status: u16,
+    correlation_id: String,
+    duration_ms: f64,
+    /// For writes: the request body, and the resource before and after.
+    write: Option<Box<(Value, Value, Value)>>,
+}
+
+impl Entry {
+    fn to_json(&self) -> Value {
+        let mut e = json!({
+            "sequence": self.sequence,
+            "time": rfc3339(self.time),
+            "method": self.method,
+            "path": self.path,
+            "apiVersion": self.api_version,
+            "status": self.status,
+            "correlationId": self.correlation_id,
+            "durationMs": self.duration_ms,
+        });
+        if let Some(w) = &self.write {
+            e["requestBody"] = w.0.clone();
+            e["before"] = w.1.clone();
+            e["after"] = w.2.clone();
+        }
+        e
+    }
+}
+
 #[derive(Default)]
 pub struct Journal {
-    entries: Mutex<VecDeque<Value>>,
-    seq: Mutex<u64>,
+    entries: Mutex<(u64, VecDeque<Entry>)>,
 }
 
 impl Journal {
     pub fn clear(&self) {
-        self.entries.lock().unwrap().clear();
+        self.entries.lock().unwrap().1.clear();
     }
 
     /// Entries matching the filters, oldest first.
@@ -36,15 +70,13 @@ impl Journal {
         self.entries
             .lock()
             .unwrap()
+            .1
             .iter()
-            .filter(|e| method.is_none_or(|m| e["method"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(m))))
-            .filter(|e| {
-                path.as_ref()
-                    .is_none_or(|p| e["path"].as_str().is_some_and(|x| x.to_ascii_lowercase().contains(p)))
-            })
-            .filter(|e| status.is_none_or(|s| e["status"].as_u64() == Some(s as u64)))
-            .filter(|e| since.is_none_or(|s| e["sequence"].as_u64().is_some_and(|x| x > s)))
-            .cloned()
+            .filter(|e| method.is_none_or(|m| e.method.eq_ignore_ascii_case(m)))
+            .filter(|e| path.as_ref().is_none_or(|p| e.path.to_ascii_lowercase().contains(p)))
+            .filter(|e| status.is_none_or(|s| e.status == s))
+            .filter(|e| since.is_none_or(|s| e.sequence > s))
+            .map(Entry::to_json)
             .collect()
     }
 }
@@ -65,35 +97,33 @@ pub fn record(
     if req.segments.first().is_some_and(|s| s == "_azemu") {
         return;
     }
-    let seq = {
-        let mut s = w.journal.seq.lock().unwrap();
-        *s += 1;
-        *s
-    };
-    let mut e = json!({
-        "sequence": seq,
-        "time": rfc3339(w.now()),
-        "method": req.method,
-        "path": req.path,
-        "apiVersion": req.api_version(),
-        "status": resp.status,
-        "correlationId": correlation_id,
-        "durationMs": (elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+    let write = is_write(&req.method).then(|| {
+        let body = if req.path.contains("/oauth2/") {
+            Value::Null
+        } else {
+            serde_json::from_slice(&req.body).unwrap_or(Value::Null)
+        };
+        let after = w.store.get(&req.path).map(|r| r.body).unwrap_or(Value::Null);
+        Box::new((body, before.unwrap_or(Value::Null), after))
     });
-    if is_write(&req.method) {
-        let body: Option<Value> = serde_json::from_slice(&req.body).ok();
-        e["requestBody"] = body.unwrap_or(Value::Null);
-        e["before"] = before.unwrap_or(Value::Null);
-        e["after"] = w.store.get(&req.path).map(|r| r.body).unwrap_or(Value::Null);
-        if req.path.contains("/oauth2/") {
-            e["requestBody"] = Value::Null;
-        }
-    }
-    let mut entries = w.journal.entries.lock().unwrap();
+    let time = w.now();
+    let mut guard = w.journal.entries.lock().unwrap();
+    let (seq, entries) = &mut *guard;
+    *seq += 1;
     if entries.len() >= CAPACITY {
         entries.pop_front();
     }
-    entries.push_back(e);
+    entries.push_back(Entry {
+        sequence: *seq,
+        time,
+        method: req.method.clone(),
+        path: req.path.clone(),
+        api_version: req.api_version().map(str::to_string),
+        status: resp.status,
+        correlation_id: correlation_id.to_string(),
+        duration_ms: (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+        write,
+    });
 }
 
 /// GUID strings in `v` with the JSON path that reaches them (simple keys only).

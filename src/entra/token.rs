@@ -12,7 +12,12 @@ use std::path::Path;
 pub struct Signer {
     key: Ed25519KeyPair,
     kid: String,
+    /// Tokens already verified (clients send the same token for an hour).
+    verified: dashmap::DashMap<String, Value>,
 }
+
+/// How many verified tokens are remembered before the memory is cleared.
+const VERIFIED_CAPACITY: usize = 4096;
 
 /// What azemu reads from a bearer token.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +62,11 @@ impl Signer {
         let key = Ed25519KeyPair::from_seed_unchecked(seed).ok()?;
         let digest = ring::digest::digest(&ring::digest::SHA256, key.public_key().as_ref());
         let kid = URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12]);
-        Some(Signer { key, kid })
+        Some(Signer {
+            key,
+            kid,
+            verified: dashmap::DashMap::new(),
+        })
     }
 
     /// A signed JWT carrying `claims`.
@@ -74,6 +83,18 @@ impl Signer {
 
     /// The claims of a token this signer issued; `None` for anything else.
     pub fn verify(&self, token: &str) -> Option<Value> {
+        if let Some(c) = self.verified.get(token) {
+            return Some(c.clone());
+        }
+        let claims = self.verify_signature(token)?;
+        if self.verified.len() >= VERIFIED_CAPACITY {
+            self.verified.clear();
+        }
+        self.verified.insert(token.to_string(), claims.clone());
+        Some(claims)
+    }
+
+    fn verify_signature(&self, token: &str) -> Option<Value> {
         let (msg, sig) = token.rsplit_once('.')?;
         let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
         UnparsedPublicKey::new(&ED25519, self.key.public_key().as_ref())

@@ -222,7 +222,8 @@ fn unknown_route(req: &Request, namespace: &str, rest: &[String]) -> ArmError {
 /// A token is good for the subscriptions of its own tenant only (ARM's 401
 /// `InvalidAuthenticationTokenTenant`).
 fn check_token_tenant(w: &World, caller: Option<&Caller>, path: &str) -> ArmResult<()> {
-    let (Some(caller), Some(sub)) = (caller, ScopeParts::parse(path).subscription) else {
+    let Some(caller) = caller else { return Ok(()) };
+    let Some(sub) = ScopeParts::parse(path).subscription else {
         return Ok(());
     };
     let Some(tenant) = crate::providers::resources::subscriptions::tenant_of(w, &sub) else {

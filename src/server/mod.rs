@@ -14,8 +14,8 @@ use crate::world::World;
 use bytes_body::full;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -130,16 +130,21 @@ async fn accept_loop(
             let world = world.clone();
             async move { Ok::<_, std::convert::Infallible>(serve(&world, req).await) }
         });
-        let builder = auto::Builder::new(TokioExecutor::new());
         match &acceptor {
             Some(acc) => {
                 let acc = acc.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(10), acc.accept(tcp)).await {
+                        // The protocol the client chose by ALPN: HTTP/2 or HTTP/1.1.
+                        Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(b"h2") => {
+                            let conn =
+                                http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), svc);
+                            let _ = watcher.watch(conn).await;
+                        }
                         Ok(Ok(stream)) => {
-                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
-                            let _ = watcher.watch(conn.into_owned()).await;
+                            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+                            let _ = watcher.watch(conn).await;
                         }
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
@@ -147,8 +152,8 @@ async fn accept_loop(
                 });
             }
             None => {
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc);
-                let fut = graceful.watch(conn.into_owned());
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(tcp), svc);
+                let fut = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = fut.await;
                 });
@@ -181,14 +186,11 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
+    // hyper's header names are already lower case.
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .filter_map(|(k, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_string()))
-        })
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
         .collect();
     let method = parts.method.as_str().to_ascii_uppercase();
 
@@ -206,18 +208,23 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         }
     };
 
-    let path = id::normalize_path(&raw_path);
+    let segments = id::segments(&raw_path);
+    let path = if segments.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{}", segments.join("/"))
+    };
     let before = matches!(method.as_str(), "PUT" | "PATCH" | "DELETE")
         .then(|| world.store.get(&path).map(|r| r.body))
         .flatten();
     let request = Request {
         method: method.clone(),
-        segments: id::segments(&path),
+        segments,
         path,
         query,
         headers,
-        body: body_bytes.as_ref().map(|b| b.clone()).unwrap_or_default(),
-        base_url: world.base_url().to_string(),
+        body: body_bytes.as_ref().map(Vec::clone).unwrap_or_default(),
+        base_url: world.base_url_shared(),
     };
     let response = match body_bytes {
         Err(()) => ArmError::new(

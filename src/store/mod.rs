@@ -51,6 +51,11 @@ impl Store {
         self.map.get(&id::key(resource_id)).map(|r| r.clone())
     }
 
+    /// Reads a record in place, without copying it.
+    pub fn with<R>(&self, resource_id: &str, f: impl FnOnce(&Record) -> R) -> Option<R> {
+        self.map.get(&id::key(resource_id)).map(|r| f(&r))
+    }
+
     pub fn contains(&self, resource_id: &str) -> bool {
         self.map.contains_key(&id::key(resource_id))
     }

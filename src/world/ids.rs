@@ -1,19 +1,24 @@
 //! Generated identifiers: random by default, reproducible under `--seed`.
 
 use sha2_lite::sha256;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct Ids {
-    rng: Mutex<Option<u64>>,
+    /// splitmix64 state: seeded from `--seed`, else from the OS at start.
+    state: AtomicU64,
 }
 
-/// splitmix64: small, fast and good enough for ids.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
+/// splitmix64's output function for state `z`.
+fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+fn initial(seed: Option<u64>) -> u64 {
+    seed.unwrap_or_else(|| u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([7; 8])))
 }
 
 fn guid_from(bytes: [u8; 16]) -> String {
@@ -22,22 +27,20 @@ fn guid_from(bytes: [u8; 16]) -> String {
 
 impl Ids {
     pub fn new(seed: Option<u64>) -> Ids {
-        Ids { rng: Mutex::new(seed) }
+        Ids {
+            state: AtomicU64::new(initial(seed)),
+        }
+    }
+
+    fn next(&self) -> u64 {
+        mix(self.state.fetch_add(GOLDEN, Ordering::Relaxed).wrapping_add(GOLDEN))
     }
 
     fn bytes16(&self) -> [u8; 16] {
-        let mut g = self.rng.lock().unwrap();
-        match g.as_mut() {
-            Some(state) => {
-                let a = splitmix(state).to_le_bytes();
-                let b = splitmix(state).to_le_bytes();
-                let mut out = [0u8; 16];
-                out[..8].copy_from_slice(&a);
-                out[8..].copy_from_slice(&b);
-                out
-            }
-            None => *uuid::Uuid::new_v4().as_bytes(),
-        }
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.next().to_le_bytes());
+        out[8..].copy_from_slice(&self.next().to_le_bytes());
+        out
     }
 
     /// 32 bytes (key material), reproducible under `--seed`.
@@ -67,7 +70,7 @@ impl Ids {
     }
 
     pub fn reseed(&self, seed: Option<u64>) {
-        *self.rng.lock().unwrap() = seed;
+        self.state.store(initial(seed), Ordering::Relaxed);
     }
 }
 

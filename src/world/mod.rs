@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 pub struct World {
     pub config: Config,
-    base_url: OnceLock<String>,
+    base_url: OnceLock<std::sync::Arc<str>>,
     pub store: Store,
     pub directory: Directory,
     pub ops: Operations<World>,
@@ -63,14 +63,19 @@ impl World {
 
     /// The URL clients reach azemu at (`https://127.0.0.1:8443`), set once the port is bound.
     pub fn base_url(&self) -> &str {
+        self.base_url.get().map(|u| &**u).unwrap_or("https://127.0.0.1:8443")
+    }
+
+    /// The same URL, shared (each request carries it).
+    pub fn base_url_shared(&self) -> std::sync::Arc<str> {
         self.base_url
             .get()
-            .map(String::as_str)
-            .unwrap_or("https://127.0.0.1:8443")
+            .cloned()
+            .unwrap_or_else(|| "https://127.0.0.1:8443".into())
     }
 
     pub fn set_base_url(&self, url: String) {
-        let _ = self.base_url.set(url);
+        let _ = self.base_url.set(url.into());
     }
 
     pub fn now(&self) -> Millis {

@@ -343,7 +343,7 @@ fn network_defaults(requested: &Value) -> Value {
     set(
         &mut np,
         "loadBalancerProfile",
-        json!({ "managedOutboundIPs": { "count": 1 }, "backendPoolType": "nodeIPConfiguration" }),
+        json!({ "managedOutboundIPs": { "count": 1 }, "backendPoolType": "NodeIPConfiguration" }),
     );
     Value::Object(np)
 }
@@ -579,7 +579,7 @@ fn finish_with_lro(
                 if *outcome == Outcome::Succeeded {
                     if upgrade_all {
                         for p in pools::of_cluster(w, &target) {
-                            pools::reimage_to_latest(w, &p.id, &corr);
+                            pools::replace_all_nodes(w, &p.id, &corr);
                         }
                     }
                     if roll || upgrade_all {

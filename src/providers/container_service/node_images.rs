@@ -200,6 +200,17 @@ pub fn publish(w: &World, family_name: &str, suffix: Option<&str>) -> ArmResult<
         ),
         None => next_suffix(family, &last_suffix, last_release),
     };
+    // Rule: a release is newer than every earlier one (node images are never downgraded, h4).
+    let numeric = |v: &str| v.split('.').map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+    if !last_suffix.is_empty() && numeric(&suffix) < numeric(&last_suffix) {
+        return Err(ArmError::conflict(
+            "NodeImageVersionNotNewer",
+            format!(
+                "{}-{suffix} is not newer than the latest release {}-{last_suffix}.",
+                family.name, family.name
+            ),
+        ));
+    }
     if all
         .iter()
         .any(|v| v["version"].as_str() == Some(&format!("{}-{suffix}", family.name)))

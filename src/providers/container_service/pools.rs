@@ -95,6 +95,9 @@ pub fn normalize(
             .and_then(versions::resolve)
             .unwrap_or_else(|| versions::resolve(c.cluster_version).unwrap_or(versions::DEFAULT)),
     };
+    if let Some(cp) = versions::resolve(c.cluster_version) {
+        rules::pool_version_not_above_control_plane(current, cp)?;
+    }
     if let Some(before) = old["currentOrchestratorVersion"].as_str() {
         rules::kubernetes_version_never_downgraded(before, current)?;
     }
@@ -222,6 +225,17 @@ pub fn set_state(w: &World, cluster_id: &str, state: &str) {
 /// Moves a pool to the newest image of its family with the cluster's kubelet identity, unless it
 /// is already there (then nothing changes — aks-rules.md h5). Returns whether it was reimaged.
 pub fn reimage_to_latest(w: &World, pool_id: &str, corr: &str) -> bool {
+    reimage(w, pool_id, corr, false)
+}
+
+/// A Kubernetes version upgrade replaces every node — surge nodes run the new version, the old
+/// ones are drained and deleted (AKS docs "Upgrade an AKS cluster") — on the newest image, with
+/// the cluster's current kubelet identity. Returns whether nodes were replaced.
+pub fn replace_all_nodes(w: &World, pool_id: &str, corr: &str) -> bool {
+    reimage(w, pool_id, corr, true)
+}
+
+fn reimage(w: &World, pool_id: &str, corr: &str, every_node: bool) -> bool {
     let Some(pool) = w.store.get(pool_id) else { return false };
     let Some(cluster) = w.store.get(&clusters::cluster_of(pool_id)) else {
         return false;
@@ -230,10 +244,13 @@ pub fn reimage_to_latest(w: &World, pool_id: &str, corr: &str) -> bool {
     let Some(family) = node_images::family_of_version(&model.image) else {
         return false;
     };
-    let latest = node_images::latest(w, family.name).unwrap_or_default();
+    let mut latest = node_images::latest(w, family.name).unwrap_or_default();
     // Rule: node images are never downgraded (aks-rules.md h4).
     if node_images::compare(w, &latest, &model.image) != std::cmp::Ordering::Greater {
-        return false;
+        if !every_node || model.nodes.is_empty() {
+            return false;
+        }
+        latest = model.image.clone();
     }
     let name = pool.body["name"].as_str().unwrap_or_default().to_string();
     let surge = nodes::surge_size(
@@ -398,7 +415,7 @@ fn put(w: &World, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResu
             fail: None,
             effect: Box::new(move |w: &World, outcome: &Outcome| {
                 if *outcome == Outcome::Succeeded && version_up {
-                    reimage_to_latest(w, &target, &corr);
+                    replace_all_nodes(w, &target, &corr);
                 }
                 w.store.update(&target, |r| {
                     r.body["properties"]["provisioningState"] = json!(outcome.status())

@@ -257,6 +257,20 @@ pub fn kubernetes_version_never_downgraded(current: &str, requested: &str) -> Ar
     }
 }
 
+/// A node pool cannot run a newer Kubernetes version than the control plane.
+/// Source: AKS error `NodePoolMcVersionIncompatible` (AKS docs "Upgrade a node pool": the pool
+/// version must not be greater than the control plane's).
+pub fn pool_version_not_above_control_plane(pool: &str, control_plane: &str) -> ArmResult<()> {
+    if super::versions::compare(pool, control_plane) == std::cmp::Ordering::Greater {
+        Err(ArmError::bad_request(
+            "NodePoolMcVersionIncompatible",
+            format!("Node pool version {pool} and control plane version {control_plane} are incompatible. The node pool version cannot be greater than the control plane version."),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Node-image-only upgrades work on VirtualMachineScaleSets pools only.
 /// Source: aks-rules.md h6 (CLI message; server code unconfirmed: `BadRequest` chosen).
 pub fn node_image_upgrade_needs_scale_sets(pool_type: &str) -> ArmResult<()> {

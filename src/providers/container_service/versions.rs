@@ -43,9 +43,10 @@ pub fn resolve(requested: &str) -> Option<&'static str> {
 /// Source: AKS error `K8sVersionNotSupported` (az aks create with an unsupported --kubernetes-version).
 pub fn check_version_supported(requested: &str, location: &str) -> ArmResult<&'static str> {
     resolve(requested).ok_or_else(|| {
+        let region = if location.is_empty() { "this region".to_string() } else { format!("this region {location}") };
         ArmError::bad_request(
             "K8sVersionNotSupported",
-            format!("Version {requested} is not supported in this region {location}. Please use [az aks get-versions] command to get the supported version list in this region. For more information, please check https://aka.ms/supported-version-list"),
+            format!("Version {requested} is not supported in {region}. Please use [az aks get-versions] command to get the supported version list in this region. For more information, please check https://aka.ms/supported-version-list"),
         )
     })
 }

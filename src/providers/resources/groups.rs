@@ -63,8 +63,7 @@ fn unreachable_method(ctx: &Ctx) -> ArmResult<Response> {
 
 fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     w.store
-        .get(&group_id(ctx))
-        .map(|r| Response::ok(r.body))
+        .with(&group_id(ctx), |r| Response::json_of(200, &r.body))
         .ok_or_else(|| ArmError::resource_group_not_found(ctx.name(1)))
 }
 

@@ -33,8 +33,10 @@ pub fn create(w: &World, subscription_id: &str, tenant_id: &str, display_name: &
 /// The tenant a subscription belongs to.
 pub fn tenant_of(w: &World, subscription_id: &str) -> Option<String> {
     w.store
-        .get(&format!("/subscriptions/{subscription_id}"))
-        .and_then(|r| r.body["tenantId"].as_str().map(str::to_string))
+        .with(&format!("/subscriptions/{subscription_id}"), |r| {
+            r.body["tenantId"].as_str().map(str::to_string)
+        })
+        .flatten()
 }
 
 /// `GET /subscriptions`: the subscriptions of the caller's tenant.
