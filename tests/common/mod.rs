@@ -353,6 +353,15 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Stops the server the way SIGTERM does (open requests finish, `--state-file` is saved).
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         drop(self.running.take());
