@@ -550,13 +550,20 @@ async fn unknown_routes_are_404_never_5xx() {
     assert_eq!(r.status, 404, "{}", r.text);
     assert_eq!(r.code(), "InvalidResourceType");
 
+    // `/providers` is the tenant-level provider list (Resources "Providers_ListAtTenantScope").
+    let r = s.get("/providers").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r
+        .values()
+        .iter()
+        .any(|p| p["namespace"] == "Microsoft.ContainerService" && p.get("registrationState").is_none()));
+
     let odd = [
         format!("/subscriptions/{sub}/resourcegroups/rg/providers"),
         format!("/subscriptions/{sub}/foo/bar/baz"),
         format!(
             "/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x/y/z/w"
         ),
-        "/providers".to_string(),
         "/tenants/x/y".to_string(),
         "/%zz/%%".to_string(),
         "/_azemu/nothing".to_string(),

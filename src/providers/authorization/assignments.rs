@@ -70,19 +70,27 @@ pub fn check_principal_exists(
     ))
 }
 
+/// The assignments of one (scope, principal, role) triple.
+fn assignments_of(w: &World, scope: &str, principal_id: &str, role_guid: &str) -> Vec<Record> {
+    w.store.list(|r| {
+        let p = &r.body["properties"];
+        r.kind == KIND
+            && id::same(p["scope"].as_str().unwrap_or(""), scope)
+            && p["principalId"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(principal_id))
+            && definitions::guid_of(p["roleDefinitionId"].as_str().unwrap_or("")).eq_ignore_ascii_case(role_guid)
+    })
+}
+
 /// Rule: one (scope, principal, role) triple has one assignment; another name → 409.
 /// Source: aks-rules.md i1 (Azure/azure-cli PR #8599): 409 `RoleAssignmentExists`.
 pub fn check_no_duplicate(w: &World, scope: &str, principal_id: &str, role_guid: &str, name: &str) -> ArmResult<()> {
-    let dup = w.store.list(|r| {
-        r.kind == KIND
-            && id::same(r.body["properties"]["scope"].as_str().unwrap_or(""), scope)
-            && r.body["properties"]["principalId"]
-                .as_str()
-                .is_some_and(|p| p.eq_ignore_ascii_case(principal_id))
-            && definitions::guid_of(r.body["properties"]["roleDefinitionId"].as_str().unwrap_or(""))
-                .eq_ignore_ascii_case(role_guid)
-            && !r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))
-    });
+    let dup = assignments_of(w, scope, principal_id, role_guid);
+    let dup: Vec<&Record> = dup
+        .iter()
+        .filter(|r| !r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .collect();
     match dup.first() {
         None => Ok(()),
         Some(existing) => Err(ArmError::conflict(
@@ -229,15 +237,7 @@ fn put(w: &World, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
 
 /// Creates an assignment on azemu's own behalf (defaults, AKS add-ons). Idempotent.
 pub fn grant(w: &World, scope: &str, principal_id: &str, role_guid: &str) -> String {
-    let existing = w.store.list(|r| {
-        r.kind == KIND
-            && id::same(r.body["properties"]["scope"].as_str().unwrap_or(""), scope)
-            && r.body["properties"]["principalId"]
-                .as_str()
-                .is_some_and(|p| p.eq_ignore_ascii_case(principal_id))
-            && definitions::guid_of(r.body["properties"]["roleDefinitionId"].as_str().unwrap_or(""))
-                .eq_ignore_ascii_case(role_guid)
-    });
+    let existing = assignments_of(w, scope, principal_id, role_guid);
     if let Some(r) = existing.first() {
         return r.id.clone();
     }

@@ -36,35 +36,12 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
     ],
 };
 
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    Route {
-        namespace: "microsoft.authorization",
-        pattern: &["roleassignments"],
-        methods: &["GET"],
-        action: "Microsoft.Authorization/roleAssignments",
-        handler: assignments::list,
-    },
-    Route {
-        namespace: "microsoft.authorization",
-        pattern: &["roleassignments", "*"],
-        methods: &["GET", "PUT", "DELETE"],
-        action: "Microsoft.Authorization/roleAssignments",
-        handler: assignments::handle,
-    },
-    Route {
-        namespace: "microsoft.authorization",
-        pattern: &["roledefinitions"],
-        methods: &["GET"],
-        action: "Microsoft.Authorization/roleDefinitions",
-        handler: definitions::list,
-    },
-    Route {
-        namespace: "microsoft.authorization",
-        pattern: &["roledefinitions", "*"],
-        methods: &["GET", "PUT", "DELETE"],
-        action: "Microsoft.Authorization/roleDefinitions",
-        handler: definitions::handle,
-    },
+    Route { namespace: "microsoft.authorization", pattern: &["roleassignments"], methods: &["GET"], action: "Microsoft.Authorization/roleAssignments", handler: assignments::list },
+    Route { namespace: "microsoft.authorization", pattern: &["roleassignments", "*"], methods: &["GET", "PUT", "DELETE"], action: "Microsoft.Authorization/roleAssignments", handler: assignments::handle },
+    Route { namespace: "microsoft.authorization", pattern: &["roledefinitions"], methods: &["GET"], action: "Microsoft.Authorization/roleDefinitions", handler: definitions::list },
+    Route { namespace: "microsoft.authorization", pattern: &["roledefinitions", "*"], methods: &["GET", "PUT", "DELETE"], action: "Microsoft.Authorization/roleDefinitions", handler: definitions::handle },
 ];
 
 /// The default service principal owns the default subscription.

@@ -34,28 +34,11 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
     }],
 };
 
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    Route {
-        namespace: "microsoft.containerregistry",
-        pattern: &["registries"],
-        methods: &["GET"],
-        action: KIND,
-        handler: list,
-    },
-    Route {
-        namespace: "microsoft.containerregistry",
-        pattern: &["registries", "*"],
-        methods: &["GET", "PUT", "PATCH", "DELETE"],
-        action: KIND,
-        handler: handle,
-    },
-    Route {
-        namespace: "microsoft.containerregistry",
-        pattern: &["checknameavailability"],
-        methods: &["POST"],
-        action: "Microsoft.ContainerRegistry/checkNameAvailability",
-        handler: check_name_availability,
-    },
+    Route { namespace: "microsoft.containerregistry", pattern: &["registries"], methods: &["GET"], action: KIND, handler: list },
+    Route { namespace: "microsoft.containerregistry", pattern: &["registries", "*"], methods: &["GET", "PUT", "PATCH", "DELETE"], action: KIND, handler: handle },
+    Route { namespace: "microsoft.containerregistry", pattern: &["checknameavailability"], methods: &["POST"], action: "Microsoft.ContainerRegistry/checkNameAvailability", handler: check_name_availability },
 ];
 
 /// Registry names: 5–50 alphanumeric characters.

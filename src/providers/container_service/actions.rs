@@ -131,9 +131,7 @@ fn simple_lro(
                         f(w);
                     }
                 }
-                w.store.update(&target, |r| {
-                    r.body["properties"]["provisioningState"] = json!(outcome.status())
-                });
+                super::set_provisioning_state(w, &target, outcome.status());
             }),
         },
     )?;

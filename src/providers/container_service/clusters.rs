@@ -587,16 +587,7 @@ fn finish_with_lro(
                     }
                 }
                 pools::set_state(w, &target, outcome.status());
-                w.store.update(&target, |r| {
-                    r.body["properties"]["provisioningState"] = json!(outcome.status())
-                });
-                w.events.record(
-                    w.now(),
-                    &target,
-                    "OperationEnded",
-                    format!("{activity}: {}", outcome.status()),
-                    &corr,
-                );
+                super::mark_ended(w, &target, activity, outcome, &corr);
             }),
         },
     )?;
@@ -879,9 +870,7 @@ fn delete(w: &World, ctx: &Ctx, rid: &str) -> ArmResult<Response> {
                     w.events
                         .record(w.now(), &target, "OperationEnded", "Deleting: Succeeded", &corr);
                 } else {
-                    w.store.update(&target, |r| {
-                        r.body["properties"]["provisioningState"] = json!(outcome.status())
-                    });
+                    super::set_provisioning_state(w, &target, outcome.status());
                     pools::set_state(w, &target, outcome.status());
                 }
             }),

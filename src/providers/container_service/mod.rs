@@ -15,6 +15,7 @@ pub mod pools;
 pub mod rules;
 pub mod versions;
 
+use crate::arm::lro::Outcome;
 use crate::arm::ArmResult;
 use crate::providers::common::lro;
 use crate::providers::{ProviderInfo, TypeInfo};
@@ -95,141 +96,46 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
     ],
 };
 
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters"],
-        methods: &["GET"],
-        action: KIND,
-        handler: clusters::list,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*"],
-        methods: &["GET", "PUT", "PATCH", "DELETE"],
-        action: KIND,
-        handler: clusters::handle,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "listclusterusercredential"],
-        methods: &["POST"],
-        action: KIND,
-        handler: actions::user_credential,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "listclusteradmincredential"],
-        methods: &["POST"],
-        action: KIND,
-        handler: actions::admin_credential,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "listclustermonitoringusercredential"],
-        methods: &["POST"],
-        action: KIND,
-        handler: actions::monitoring_credential,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "resetserviceprincipalprofile"],
-        methods: &["POST"],
-        action: KIND,
-        handler: actions::reset_service_principal,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "abort"],
-        methods: &["POST"],
-        action: KIND,
-        handler: actions::abort,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "stop"],
-        methods: &["POST"],
-        action: KIND,
-        handler: actions::power,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "start"],
-        methods: &["POST"],
-        action: KIND,
-        handler: actions::power,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "upgradeprofiles", "default"],
-        methods: &["GET"],
-        action: "Microsoft.ContainerService/managedClusters/upgradeProfiles",
-        handler: actions::upgrade_profile,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "maintenanceconfigurations"],
-        methods: &["GET"],
-        action: "Microsoft.ContainerService/managedClusters/maintenanceConfigurations",
-        handler: actions::list_maintenance,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "maintenanceconfigurations", "*"],
-        methods: &["GET", "PUT", "DELETE"],
-        action: "Microsoft.ContainerService/managedClusters/maintenanceConfigurations",
-        handler: actions::maintenance,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "agentpools"],
-        methods: &["GET"],
-        action: POOL_ACTION,
-        handler: pools::list,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "agentpools", "*"],
-        methods: &["GET", "PUT", "DELETE"],
-        action: POOL_ACTION,
-        handler: pools::handle,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "agentpools", "*", "upgradenodeimageversion"],
-        methods: &["POST"],
-        action: POOL_ACTION,
-        handler: pools::upgrade_node_image,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "agentpools", "*", "abort"],
-        methods: &["POST"],
-        action: POOL_ACTION,
-        handler: pools::abort,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["managedclusters", "*", "agentpools", "*", "upgradeprofiles", "default"],
-        methods: &["GET"],
-        action: "Microsoft.ContainerService/managedClusters/agentPools/upgradeProfiles",
-        handler: pools::upgrade_profile,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["locations", "*", "kubernetesversions"],
-        methods: &["GET"],
-        action: "Microsoft.ContainerService/locations/kubernetesVersions",
-        handler: versions::list,
-    },
-    Route {
-        namespace: CS,
-        pattern: &["locations", "*", "operationstatus", "*"],
-        methods: &["GET"],
-        action: "",
-        handler: lro::status_route,
-    },
+    Route { namespace: CS, pattern: &["managedclusters"], methods: &["GET"], action: KIND, handler: clusters::list },
+    Route { namespace: CS, pattern: &["managedclusters", "*"], methods: &["GET", "PUT", "PATCH", "DELETE"], action: KIND, handler: clusters::handle },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "listclusterusercredential"], methods: &["POST"], action: KIND, handler: actions::user_credential },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "listclusteradmincredential"], methods: &["POST"], action: KIND, handler: actions::admin_credential },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "listclustermonitoringusercredential"], methods: &["POST"], action: KIND, handler: actions::monitoring_credential },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "resetserviceprincipalprofile"], methods: &["POST"], action: KIND, handler: actions::reset_service_principal },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "abort"], methods: &["POST"], action: KIND, handler: actions::abort },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "stop"], methods: &["POST"], action: KIND, handler: actions::power },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "start"], methods: &["POST"], action: KIND, handler: actions::power },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "upgradeprofiles", "default"], methods: &["GET"], action: "Microsoft.ContainerService/managedClusters/upgradeProfiles", handler: actions::upgrade_profile },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "maintenanceconfigurations"], methods: &["GET"], action: "Microsoft.ContainerService/managedClusters/maintenanceConfigurations", handler: actions::list_maintenance },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "maintenanceconfigurations", "*"], methods: &["GET", "PUT", "DELETE"], action: "Microsoft.ContainerService/managedClusters/maintenanceConfigurations", handler: actions::maintenance },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "agentpools"], methods: &["GET"], action: POOL_ACTION, handler: pools::list },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "agentpools", "*"], methods: &["GET", "PUT", "DELETE"], action: POOL_ACTION, handler: pools::handle },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "agentpools", "*", "upgradenodeimageversion"], methods: &["POST"], action: POOL_ACTION, handler: pools::upgrade_node_image },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "agentpools", "*", "abort"], methods: &["POST"], action: POOL_ACTION, handler: pools::abort },
+    Route { namespace: CS, pattern: &["managedclusters", "*", "agentpools", "*", "upgradeprofiles", "default"], methods: &["GET"], action: "Microsoft.ContainerService/managedClusters/agentPools/upgradeProfiles", handler: pools::upgrade_profile },
+    Route { namespace: CS, pattern: &["locations", "*", "kubernetesversions"], methods: &["GET"], action: "Microsoft.ContainerService/locations/kubernetesVersions", handler: versions::list },
+    Route { namespace: CS, pattern: &["locations", "*", "operationstatus", "*"], methods: &["GET"], action: "", handler: lro::status_route },
 ];
+
+/// Sets `properties.provisioningState` of a cluster or pool.
+pub fn set_provisioning_state(w: &World, id: &str, state: &str) {
+    w.store
+        .update(id, |r| r.body["properties"]["provisioningState"] = state.into());
+}
+
+/// An operation on `id` ended: its provisioning state and an `OperationEnded` event.
+pub fn mark_ended(w: &World, id: &str, activity: &str, outcome: &Outcome, corr: &str) {
+    set_provisioning_state(w, id, outcome.status());
+    w.events.record(
+        w.now(),
+        id,
+        "OperationEnded",
+        format!("{activity}: {}", outcome.status()),
+        corr,
+    );
+}
 
 /// The node image catalog.
 pub fn seed(w: &World) {

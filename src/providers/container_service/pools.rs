@@ -417,16 +417,7 @@ fn put(w: &World, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResu
                 if *outcome == Outcome::Succeeded && version_up {
                     replace_all_nodes(w, &target, &corr);
                 }
-                w.store.update(&target, |r| {
-                    r.body["properties"]["provisioningState"] = json!(outcome.status())
-                });
-                w.events.record(
-                    w.now(),
-                    &target,
-                    "OperationEnded",
-                    format!("{activity}: {}", outcome.status()),
-                    &corr,
-                );
+                super::mark_ended(w, &target, activity, outcome, &corr);
             }),
         },
     )?;
@@ -471,9 +462,7 @@ fn delete(w: &World, ctx: &Ctx, cluster: &Record, pid: &str) -> ArmResult<Respon
                         &corr,
                     );
                 } else {
-                    w.store.update(&target, |r| {
-                        r.body["properties"]["provisioningState"] = json!(outcome.status())
-                    });
+                    super::set_provisioning_state(w, &target, outcome.status());
                 }
             }),
         },
@@ -522,16 +511,7 @@ pub fn upgrade_node_image(w: &World, ctx: &Ctx) -> ArmResult<Response> {
                         &corr,
                     );
                 }
-                w.store.update(&target, |r| {
-                    r.body["properties"]["provisioningState"] = json!(outcome.status())
-                });
-                w.events.record(
-                    w.now(),
-                    &target,
-                    "OperationEnded",
-                    format!("UpgradingNodeImageVersion: {}", outcome.status()),
-                    &corr,
-                );
+                super::mark_ended(w, &target, "UpgradingNodeImageVersion", outcome, &corr);
             }),
         },
     )?;

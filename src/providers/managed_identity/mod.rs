@@ -42,21 +42,10 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
     ],
 };
 
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    Route {
-        namespace: "microsoft.managedidentity",
-        pattern: &["userassignedidentities"],
-        methods: &["GET"],
-        action: ACTION,
-        handler: list,
-    },
-    Route {
-        namespace: "microsoft.managedidentity",
-        pattern: &["userassignedidentities", "*"],
-        methods: &["GET", "PUT", "PATCH", "DELETE"],
-        action: ACTION,
-        handler: handle,
-    },
+    Route { namespace: "microsoft.managedidentity", pattern: &["userassignedidentities"], methods: &["GET"], action: ACTION, handler: list },
+    Route { namespace: "microsoft.managedidentity", pattern: &["userassignedidentities", "*"], methods: &["GET", "PUT", "PATCH", "DELETE"], action: ACTION, handler: handle },
 ];
 
 /// Azure's name rule for user-assigned identities: 3–128 characters, letters, digits,

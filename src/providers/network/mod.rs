@@ -52,35 +52,12 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
     ],
 };
 
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    Route {
-        namespace: "microsoft.network",
-        pattern: &["virtualnetworks"],
-        methods: &["GET"],
-        action: VNET_KIND,
-        handler: list_vnets,
-    },
-    Route {
-        namespace: "microsoft.network",
-        pattern: &["virtualnetworks", "*"],
-        methods: &["GET", "PUT", "PATCH", "DELETE"],
-        action: VNET_KIND,
-        handler: vnet,
-    },
-    Route {
-        namespace: "microsoft.network",
-        pattern: &["virtualnetworks", "*", "subnets"],
-        methods: &["GET"],
-        action: SUBNET_KIND,
-        handler: list_subnets,
-    },
-    Route {
-        namespace: "microsoft.network",
-        pattern: &["virtualnetworks", "*", "subnets", "*"],
-        methods: &["GET", "PUT", "DELETE"],
-        action: SUBNET_KIND,
-        handler: subnet,
-    },
+    Route { namespace: "microsoft.network", pattern: &["virtualnetworks"], methods: &["GET"], action: VNET_KIND, handler: list_vnets },
+    Route { namespace: "microsoft.network", pattern: &["virtualnetworks", "*"], methods: &["GET", "PUT", "PATCH", "DELETE"], action: VNET_KIND, handler: vnet },
+    Route { namespace: "microsoft.network", pattern: &["virtualnetworks", "*", "subnets"], methods: &["GET"], action: SUBNET_KIND, handler: list_subnets },
+    Route { namespace: "microsoft.network", pattern: &["virtualnetworks", "*", "subnets", "*"], methods: &["GET", "PUT", "DELETE"], action: SUBNET_KIND, handler: subnet },
 ];
 
 fn etag(w: &World) -> String {

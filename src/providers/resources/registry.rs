@@ -36,13 +36,12 @@ pub fn state(w: &World, sub: &str, namespace: &str) -> String {
         .unwrap_or_else(|| "Registered".to_string())
 }
 
-fn provider_json(w: &World, sub: &str, p: &ProviderInfo) -> Value {
+/// A provider as a subscription sees it (`sub`), or at tenant level (no registration state).
+fn provider_json(w: &World, sub: Option<&str>, p: &ProviderInfo) -> Value {
     let regions: Vec<&str> = super::locations::REGIONS.iter().map(|(_, d, _)| *d).collect();
-    json!({
-        "id": registration_id(sub, p.namespace),
+    let mut doc = json!({
+        "id": match sub { Some(s) => registration_id(s, p.namespace), None => format!("/providers/{}", p.namespace) },
         "namespace": p.namespace,
-        "registrationState": state(w, sub, p.namespace),
-        "registrationPolicy": "RegistrationRequired",
         "resourceTypes": p.types.iter().map(|t| json!({
             "resourceType": t.name,
             "locations": if t.global { vec![] } else { regions.clone() },
@@ -50,12 +49,17 @@ fn provider_json(w: &World, sub: &str, p: &ProviderInfo) -> Value {
             "defaultApiVersion": t.api_versions.first(),
             "capabilities": "None",
         })).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(s) = sub {
+        doc["registrationState"] = json!(state(w, s, p.namespace));
+        doc["registrationPolicy"] = json!("RegistrationRequired");
+    }
+    doc
 }
 
-/// `GET /subscriptions/{s}/providers`.
+/// `GET /subscriptions/{s}/providers`, and `GET /providers` at tenant level.
 pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
-    let sub = ctx.name(0);
+    let sub = ctx.names.first().copied();
     let items = PROVIDERS.iter().map(|p| provider_json(w, sub, p)).collect();
     Ok(Response::ok(crate::arm::paging::page(ctx.req, items)?))
 }
@@ -71,11 +75,15 @@ fn subscription_of(ctx: &Ctx) -> ArmResult<String> {
     }
 }
 
-/// `GET /subscriptions/{s}/providers/{ns}`.
+/// `GET /subscriptions/{s}/providers/{ns}` and `GET /providers/{ns}`.
 pub fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
-    let sub = subscription_of(ctx)?;
+    let sub = if ctx.scope.is_empty() {
+        None
+    } else {
+        Some(subscription_of(ctx)?)
+    };
     let p = find(ctx.namespace)?;
-    Ok(Response::ok(provider_json(w, &sub, p)))
+    Ok(Response::ok(provider_json(w, sub.as_deref(), p)))
 }
 
 /// `POST /subscriptions/{s}/providers/{ns}/register` and `/unregister`.
@@ -93,7 +101,7 @@ pub fn register(w: &World, ctx: &Ctx) -> ArmResult<Response> {
         KIND,
         json!({ "registrationState": state }),
     ));
-    Ok(Response::ok(provider_json(w, &sub, p)))
+    Ok(Response::ok(provider_json(w, Some(&sub), p)))
 }
 
 /// A request to a namespace the subscription unregistered is refused, as ARM does.
