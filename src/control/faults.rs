@@ -68,11 +68,15 @@ pub struct Fault {
 #[derive(Default)]
 pub struct Faults {
     rules: Mutex<Vec<Fault>>,
+    /// How many rules there are, read without the lock on every request.
+    count: std::sync::atomic::AtomicUsize,
 }
 
 impl Faults {
     pub fn add(&self, f: Fault) {
-        self.rules.lock().unwrap().push(f);
+        let mut r = self.rules.lock().unwrap();
+        r.push(f);
+        self.count.store(r.len(), std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn list(&self) -> Vec<Fault> {
@@ -83,11 +87,13 @@ impl Faults {
         let mut r = self.rules.lock().unwrap();
         let before = r.len();
         r.retain(|f| f.id != id);
+        self.count.store(r.len(), std::sync::atomic::Ordering::SeqCst);
         r.len() != before
     }
 
     pub fn clear(&self) {
         self.rules.lock().unwrap().clear();
+        self.count.store(0, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -124,6 +130,9 @@ fn matches(m: &Match, req: &Request) -> bool {
 
 /// The first rule of `kind` that fires for `req`; counts it and retires exhausted rules.
 fn fire(w: &World, req: &Request, wanted: impl Fn(&Respond) -> bool) -> Option<Fault> {
+    if w.faults.count.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        return None;
+    }
     let mut rules = w.faults.rules.lock().unwrap();
     let idx = rules.iter().position(|f| {
         wanted(&f.respond)
@@ -135,6 +144,7 @@ fn fire(w: &World, req: &Request, wanted: impl Fn(&Respond) -> bool) -> Option<F
     let f = rules[idx].clone();
     if f.times.is_some_and(|t| f.fired >= t) {
         rules.remove(idx);
+        w.faults.count.store(rules.len(), std::sync::atomic::Ordering::SeqCst);
     }
     Some(f)
 }

@@ -249,41 +249,45 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
 }
 
 fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> hyper::Response<bytes_body::Full> {
-    let mut b = hyper::Response::builder()
-        .status(r.status)
-        .header("x-ms-request-id", request_id)
-        .header("x-ms-correlation-request-id", correlation_id)
-        .header("Cache-Control", "no-cache")
-        .header("Pragma", "no-cache")
-        .header("Expires", "-1");
-    let reads = if method == "GET" || method == "HEAD" {
-        "x-ms-ratelimit-remaining-subscription-reads"
+    use hyper::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, EXPIRES, PRAGMA};
+    const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+    let read = method == "GET" || method == "HEAD";
+    let limit = if read {
+        HeaderName::from_static("x-ms-ratelimit-remaining-subscription-reads")
     } else {
-        "x-ms-ratelimit-remaining-subscription-writes"
+        HeaderName::from_static("x-ms-ratelimit-remaining-subscription-writes")
     };
-    if !r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(reads)) {
-        b = b.header(reads, if reads.ends_with("reads") { "11999" } else { "1199" });
-    }
-    for (k, v) in &r.headers {
-        b = b.header(k.as_str(), v.as_str());
-    }
-    let bytes = match r.body {
-        Body::Empty => Vec::new(),
-        Body::Json(v) => {
-            b = b.header("Content-Type", "application/json; charset=utf-8");
-            serde_json::to_vec(&v).unwrap_or_default()
-        }
-        Body::Raw(bytes, ct) => {
-            b = b.header("Content-Type", ct);
-            bytes
-        }
+    let Response { status, headers, body } = r;
+    let (mut bytes, content_type) = match body {
+        Body::Empty => (Vec::new(), None),
+        Body::Json(v) => (serde_json::to_vec(&v).unwrap_or_default(), Some(JSON)),
+        Body::Raw(b, ct) if ct == "application/json; charset=utf-8" => (b, Some(JSON)),
+        Body::Raw(b, ct) => (b, HeaderValue::from_str(&ct).ok()),
     };
-    let bytes = if method == "HEAD" { Vec::new() } else { bytes };
-    b.body(full(bytes)).unwrap_or_else(|_| {
-        let mut resp = hyper::Response::new(full(
-            br#"{"error":{"code":"InternalServerError","message":"response encoding failed"}}"#.to_vec(),
-        ));
-        *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-        resp
-    })
+    if method == "HEAD" {
+        bytes.clear();
+    }
+    let mut resp = hyper::Response::new(full(bytes));
+    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    let value = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("invalid"));
+    h.insert(HeaderName::from_static("x-ms-request-id"), value(request_id));
+    h.insert(
+        HeaderName::from_static("x-ms-correlation-request-id"),
+        value(correlation_id),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(EXPIRES, HeaderValue::from_static("-1"));
+    h.insert(limit, HeaderValue::from_static(if read { "11999" } else { "1199" }));
+    if let Some(ct) = content_type {
+        h.insert(CONTENT_TYPE, ct);
+    }
+    // Handler headers last: they win over the defaults (a throttled answer's rate limit is 0).
+    for (k, v) in &headers {
+        if let (Ok(name), Ok(val)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+            h.insert(name, val);
+        }
+    }
+    resp
 }

@@ -40,9 +40,12 @@ impl Record {
     }
 }
 
+/// Ids are not attacker-chosen here: a fast hash beats SipHash on every lookup.
+type Hasher = foldhash::fast::RandomState;
+
 #[derive(Default)]
 pub struct Store {
-    map: DashMap<String, Record>,
+    map: DashMap<String, Record, Hasher>,
     seq: AtomicU64,
 }
 
