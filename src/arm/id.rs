@@ -95,15 +95,34 @@ pub struct ScopeParts {
 
 impl ScopeParts {
     pub fn parse(scope: &str) -> ScopeParts {
+        let r = ScopeRef::parse(scope);
+        ScopeParts {
+            subscription: r.subscription.map(str::to_string),
+            resource_group: r.resource_group.map(str::to_string),
+            is_resource: r.is_resource,
+        }
+    }
+}
+
+/// [`ScopeParts`] borrowed from the scope string (no allocation; for the request path).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ScopeRef<'a> {
+    pub subscription: Option<&'a str>,
+    pub resource_group: Option<&'a str>,
+    pub is_resource: bool,
+}
+
+impl<'a> ScopeRef<'a> {
+    pub fn parse(scope: &'a str) -> ScopeRef<'a> {
         let mut segs = scope.split('/').filter(|s| !s.is_empty());
-        let mut parts = ScopeParts::default();
+        let mut parts = ScopeRef::default();
         let (first, second) = (segs.next(), segs.next());
         match (first, second) {
             (Some(f), Some(sub)) if f.eq_ignore_ascii_case("subscriptions") => {
-                parts.subscription = Some(sub.to_string());
+                parts.subscription = Some(sub);
                 match (segs.next(), segs.next()) {
                     (Some(g), Some(rg)) if g.eq_ignore_ascii_case("resourceGroups") => {
-                        parts.resource_group = Some(rg.to_string());
+                        parts.resource_group = Some(rg);
                         parts.is_resource = segs.next().is_some();
                     }
                     (Some(_), _) => parts.is_resource = true,
@@ -115,7 +134,9 @@ impl ScopeParts {
         }
         parts
     }
+}
 
+impl ScopeParts {
     pub fn is_subscription(&self) -> bool {
         self.subscription.is_some() && self.resource_group.is_none() && !self.is_resource
     }

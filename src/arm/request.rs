@@ -84,6 +84,8 @@ pub struct Response {
 pub enum Body {
     Empty,
     Json(Value),
+    /// JSON already serialized.
+    JsonBytes(Vec<u8>),
     /// Raw bytes with their content type (kubeconfig downloads, PEM files).
     Raw(Vec<u8>, String),
 }

@@ -3,7 +3,7 @@
 //! Read at `GET /_azemu/requests`; `GET /_azemu/requests/scenario` turns it into a scenario.
 
 use crate::arm::time::rfc3339;
-use crate::arm::{Request, Response};
+use crate::arm::Request;
 use crate::world::World;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -17,7 +17,7 @@ pub const CAPACITY: usize = 10_000;
 struct Entry {
     sequence: u64,
     time: i64,
-    method: String,
+    method: &'static str,
     path: String,
     api_version: Option<String>,
     status: u16,
@@ -81,19 +81,27 @@ impl Journal {
     }
 }
 
+/// The method as a static string (the journal keeps thousands of entries).
+fn static_method(m: &str) -> &'static str {
+    match m {
+        "GET" => "GET",
+        "PUT" => "PUT",
+        "POST" => "POST",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
 fn is_write(method: &str) -> bool {
     matches!(method, "PUT" | "PATCH" | "DELETE" | "POST")
 }
 
-/// Records one answered request. `before` is the resource at the path before a write.
-pub fn record(
-    w: &World,
-    req: &Request,
-    resp: &Response,
-    correlation_id: &str,
-    elapsed: Duration,
-    before: Option<Value>,
-) {
+/// Records one answered request, taking the request (the journal keeps its path).
+/// `before` is the resource at the path before a write.
+pub fn record(w: &World, req: Request, status: u16, correlation_id: String, elapsed: Duration, before: Option<Value>) {
     if req.segments.first().is_some_and(|s| s == "_azemu") {
         return;
     }
@@ -106,6 +114,12 @@ pub fn record(
         let after = w.store.get(&req.path).map(|r| r.body).unwrap_or(Value::Null);
         Box::new((body, before.unwrap_or(Value::Null), after))
     });
+    let method = static_method(&req.method);
+    let api_version = req
+        .query
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
+        .map(|(_, v)| v);
     let time = w.now();
     let mut guard = w.journal.entries.lock().unwrap();
     let (seq, entries) = &mut *guard;
@@ -116,11 +130,11 @@ pub fn record(
     entries.push_back(Entry {
         sequence: *seq,
         time,
-        method: req.method.clone(),
-        path: req.path.clone(),
-        api_version: req.api_version().map(str::to_string),
-        status: resp.status,
-        correlation_id: correlation_id.to_string(),
+        method,
+        path: req.path,
+        api_version,
+        status,
+        correlation_id,
         duration_ms: (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0,
         write,
     });

@@ -12,9 +12,8 @@ use crate::world::World;
 pub fn handle(w: &World, req: &Request, correlation_id: &str) -> Response {
     w.settle();
     let segs = &req.segments;
-    let first = segs.first().map(|s| s.to_ascii_lowercase()).unwrap_or_default();
-    let second = segs.get(1).map(|s| s.to_ascii_lowercase()).unwrap_or_default();
-    match (first.as_str(), second.as_str()) {
+    let (mut b1, mut b2) = ([0u8; 16], [0u8; 16]);
+    match (lower(segs.first(), &mut b1), lower(segs.get(1), &mut b2)) {
         ("_azemu", _) => crate::control::handle(w, req),
         ("metadata", "endpoints") if segs.len() == 2 => only(req, &["GET"], || {
             crate::providers::resources::metadata::endpoints(w, req)
@@ -39,6 +38,20 @@ pub fn handle(w: &World, req: &Request, correlation_id: &str) -> Response {
             only(req, &["POST"], || entra::oidc::token(w, req, &segs[0], false))
         }
         _ => ArmError::not_found("NotFound", format!("The requested path '{}' was not found.", req.path)).into(),
+    }
+}
+
+/// A path segment lower-cased into `buf`, without allocating. Segments longer than the
+/// buffer match no literal, so they read as empty.
+fn lower<'a>(seg: Option<&String>, buf: &'a mut [u8; 16]) -> &'a str {
+    match seg {
+        Some(s) if s.len() <= buf.len() => {
+            let b = &mut buf[..s.len()];
+            b.copy_from_slice(s.as_bytes());
+            b.make_ascii_lowercase();
+            std::str::from_utf8(b).unwrap_or("")
+        }
+        _ => "",
     }
 }
 
@@ -248,20 +261,26 @@ fn check_token_tenant(w: &World, caller: Option<&Caller>, path: &str) -> ArmResu
 /// The subscription (and resource group) a path lives in must exist. `inside` is true when
 /// the path names something inside the scope (a provider path), not the scope itself.
 fn check_scope_exists(w: &World, path: &str, inside: bool) -> ArmResult<()> {
-    let parts = ScopeParts::parse(path);
-    if let Some(sub) = &parts.subscription {
-        if !id::is_guid(sub) {
-            return Err(ArmError::bad_request(
-                "InvalidSubscriptionId",
-                format!("The provided subscription identifier '{sub}' is malformed or invalid."),
-            ));
-        }
-        if !w.store.contains(&format!("/subscriptions/{sub}")) {
-            return Err(ArmError::subscription_not_found(sub));
-        }
-        if let Some(rg) = &parts.resource_group {
-            // The resource group's own path is answered by its handler (PUT creates it).
-            if (parts.is_resource || inside) && !w.store.contains(&id::resource_group_id(sub, rg)) {
+    let parts = id::ScopeRef::parse(path);
+    let Some(sub) = parts.subscription else { return Ok(()) };
+    if !id::is_guid(sub) {
+        return Err(ArmError::bad_request(
+            "InvalidSubscriptionId",
+            format!("The provided subscription identifier '{sub}' is malformed or invalid."),
+        ));
+    }
+    let mut key = String::with_capacity(path.len() + 16);
+    key.push_str("/subscriptions/");
+    key.push_str(sub);
+    if !w.store.contains(&key) {
+        return Err(ArmError::subscription_not_found(sub));
+    }
+    if let Some(rg) = parts.resource_group {
+        // The resource group's own path is answered by its handler (PUT creates it).
+        if parts.is_resource || inside {
+            key.push_str("/resourceGroups/");
+            key.push_str(rg);
+            if !w.store.contains(&key) {
                 return Err(ArmError::resource_group_not_found(rg));
             }
         }

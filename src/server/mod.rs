@@ -218,7 +218,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         .then(|| world.store.get(&path).map(|r| r.body))
         .flatten();
     let request = Request {
-        method: method.clone(),
+        method,
         segments,
         path,
         query,
@@ -237,7 +237,6 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     };
     let response = crate::control::faults::delay(world, &request, response).await;
     let status = response.status;
-    crate::control::journal::record(world, &request, &response, &correlation_id, started.elapsed(), before);
     tracing::info!(
         method = %request.method,
         path = %raw_path,
@@ -245,7 +244,9 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
-    encode(response, &request.method, &request_id, &correlation_id)
+    let encoded = encode(response, &request.method, &request_id, &correlation_id);
+    crate::control::journal::record(world, request, status, correlation_id, started.elapsed(), before);
+    encoded
 }
 
 fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> hyper::Response<bytes_body::Full> {
@@ -260,7 +261,12 @@ fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> 
     let Response { status, headers, body } = r;
     let (mut bytes, content_type) = match body {
         Body::Empty => (Vec::new(), None),
-        Body::Json(v) => (serde_json::to_vec(&v).unwrap_or_default(), Some(JSON)),
+        Body::Json(v) => {
+            let mut b = Vec::with_capacity(512);
+            let _ = serde_json::to_writer(&mut b, &v);
+            (b, Some(JSON))
+        }
+        Body::JsonBytes(b) => (b, Some(JSON)),
         Body::Raw(b, ct) if ct == "application/json; charset=utf-8" => (b, Some(JSON)),
         Body::Raw(b, ct) => (b, HeaderValue::from_str(&ct).ok()),
     };
@@ -270,6 +276,7 @@ fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> 
     let mut resp = hyper::Response::new(full(bytes));
     *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
+    h.reserve(12);
     let value = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("invalid"));
     h.insert(HeaderName::from_static("x-ms-request-id"), value(request_id));
     h.insert(

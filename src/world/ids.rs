@@ -22,7 +22,12 @@ fn initial(seed: Option<u64>) -> u64 {
 }
 
 fn guid_from(bytes: [u8; 16]) -> String {
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_string()
 }
 
 impl Ids {
