@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import ssl
 import subprocess
-import threading
+import sys
 import time
 import urllib.request
 import uuid
@@ -30,12 +29,13 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import azemu_process  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("COMPAT_VENV", ROOT / ".venv"))
 AZ_EXE = Path(os.environ.get("AZ_EXE", VENV / "bin" / "az"))
 
-READY_RE = re.compile(r"azemu ready: (\S+) \(CA: ([^)]+)\)")
-READY_TIMEOUT_S = 30.0
 AZ_TIMEOUT_S = float(os.environ.get("COMPAT_AZ_TIMEOUT", "600"))
 
 # Any client id / secret is accepted by the emulator's token endpoint (azure-cli.md §2).
@@ -72,68 +72,15 @@ class Emulator:
 
 
 def _start_azemu(tmp: Path) -> Emulator:
-    bin_path = Path(os.environ.get("AZEMU_BIN", ROOT / "target" / "debug" / "azemu"))
-    if not bin_path.is_absolute():
-        bin_path = ROOT / bin_path
-    if not bin_path.exists():
-        pytest.exit(f"azemu binary not found at {bin_path} (build it with `cargo build` or set AZEMU_BIN)", 2)
-
-    data_dir = tmp / "data"
-    data_dir.mkdir()
-    log_path = tmp / "azemu.log"
-    log = open(log_path, "w", buffering=1)
-    proc = subprocess.Popen(
-        [str(bin_path), "serve", "--port", "0", "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        bufsize=1,
-        cwd=str(tmp),
-    )
-
-    found: dict[str, str] = {}
-    ready = threading.Event()
-
-    def pump():
-        # Copies the server's output to azemu.log for the whole session (so the pipe
-        # never fills up) and signals the first ready line.
-        for line in proc.stdout:
-            log.write(line)
-            if not ready.is_set():
-                m = READY_RE.search(line)
-                if m:
-                    found["url"], found["ca"] = m.group(1), m.group(2).strip()
-                    ready.set()
-        log.close()
-        ready.set()
-
-    threading.Thread(target=pump, name="azemu-log", daemon=True).start()
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not ready.wait(0.1):
-        if time.monotonic() > deadline:
-            break
-    if "url" not in found:
-        _stop(proc)
-        time.sleep(0.2)
-        tail = log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
-        pytest.exit(
-            f"azemu did not print its ready line within {READY_TIMEOUT_S:.0f}s "
-            f"(exit code {proc.poll()}); output:\n{tail}",
-            2,
-        )
-    return Emulator(found["url"], found["ca"], proc, log_path)
+    try:
+        proc, url, ca, log_path = azemu_process.start(tmp, [])
+    except azemu_process.StartError as e:
+        pytest.exit(str(e), 2)
+    return Emulator(url, ca, proc, log_path)
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    azemu_process.stop(proc)
 
 
 @pytest.fixture(scope="session")

@@ -361,6 +361,42 @@ fn urls<'a>(cluster: &'a Record, sub: &'a str) -> lro::Urls<'a> {
     }
 }
 
+/// System pools of the cluster other than `pid`.
+fn other_system_pools(w: &World, cluster_id: &str, pid: &str) -> usize {
+    of_cluster(w, cluster_id)
+        .iter()
+        .filter(|p| !crate::arm::id::same(&p.id, pid) && p.body["properties"]["mode"] == "System")
+        .count()
+}
+
+/// Starts an operation on a pool: its provisioning state becomes `activity` and the operation
+/// runs with AKS's polling URLs. `effect` gets the outcome, the pool id and the correlation id.
+fn begin_pool_op(
+    w: &World,
+    ctx: &Ctx,
+    cluster: &Record,
+    pid: &str,
+    activity: &'static str,
+    location_header: bool,
+    effect: impl FnOnce(&World, &Outcome, &str, &str) + Send + 'static,
+) -> ArmResult<lro::Started> {
+    super::set_provisioning_state(w, pid, activity);
+    let sub = crate::arm::id::segments(&cluster.id)[1].clone();
+    let (target, corr) = (pid.to_string(), ctx.correlation_id.to_string());
+    lro::begin(
+        w,
+        ctx,
+        lro::Begin {
+            resource_id: pid.to_string(),
+            activity,
+            urls: urls(cluster, &sub),
+            location_header,
+            fail: None,
+            effect: Box::new(move |w: &World, outcome: &Outcome| effect(w, outcome, &target, &corr)),
+        },
+    )
+}
+
 fn put(w: &World, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     schema::validate("agentPool", &body)?;
@@ -382,13 +418,8 @@ fn put(w: &World, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResu
         existing.as_ref().map(|r| &r.body["properties"]),
         &pc,
     )?;
-    let others_system = of_cluster(w, &cluster.id)
-        .iter()
-        .filter(|p| !crate::arm::id::same(&p.id, pid) && p.body["properties"]["mode"] == "System")
-        .count();
     let this_system = props["mode"] == "System";
-    rules::keep_one_system_pool(others_system + usize::from(this_system))?;
-    let sub = crate::arm::id::segments(&cluster.id)[1].clone();
+    rules::keep_one_system_pool(other_system_pools(w, &cluster.id, pid) + usize::from(this_system))?;
     let (status, activity, version_up) = match &existing {
         None => {
             create(w, cluster, name, props, family, ctx.correlation_id);
@@ -400,25 +431,18 @@ fn put(w: &World, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResu
             (200, if up { "Upgrading" } else { "Updating" }, up)
         }
     };
-    w.store
-        .update(pid, |r| r.body["properties"]["provisioningState"] = json!(activity));
-    let target = pid.to_string();
-    let corr = ctx.correlation_id.to_string();
-    let started = lro::begin(
+    let started = begin_pool_op(
         w,
         ctx,
-        lro::Begin {
-            resource_id: pid.to_string(),
-            activity,
-            urls: urls(cluster, &sub),
-            location_header: false,
-            fail: None,
-            effect: Box::new(move |w: &World, outcome: &Outcome| {
-                if *outcome == Outcome::Succeeded && version_up {
-                    replace_all_nodes(w, &target, &corr);
-                }
-                super::mark_ended(w, &target, activity, outcome, &corr);
-            }),
+        cluster,
+        pid,
+        activity,
+        false,
+        move |w, outcome, target, corr| {
+            if *outcome == Outcome::Succeeded && version_up {
+                replace_all_nodes(w, target, corr);
+            }
+            super::mark_ended(w, target, activity, outcome, corr);
         },
     )?;
     let rec = w.store.get(pid).ok_or_else(|| ArmError::internal("pool vanished"))?;
@@ -431,42 +455,17 @@ fn delete(w: &World, ctx: &Ctx, cluster: &Record, pid: &str) -> ArmResult<Respon
     };
     lro::ensure_idle(w, &cluster.id)?;
     if pool.body["properties"]["mode"] == "System" {
-        let others = of_cluster(w, &cluster.id)
-            .iter()
-            .filter(|p| p.id != pool.id && p.body["properties"]["mode"] == "System")
-            .count();
-        rules::keep_one_system_pool(others)?;
+        rules::keep_one_system_pool(other_system_pools(w, &cluster.id, pid))?;
     }
-    w.store
-        .update(pid, |r| r.body["properties"]["provisioningState"] = json!("Deleting"));
-    let sub = crate::arm::id::segments(&cluster.id)[1].clone();
-    let target = pid.to_string();
-    let corr = ctx.correlation_id.to_string();
-    let started = lro::begin(
-        w,
-        ctx,
-        lro::Begin {
-            resource_id: pid.to_string(),
-            activity: "Deleting",
-            urls: urls(cluster, &sub),
-            location_header: true,
-            fail: None,
-            effect: Box::new(move |w: &World, outcome: &Outcome| {
-                if *outcome == Outcome::Succeeded {
-                    w.store.remove(&target);
-                    w.events.record(
-                        w.now(),
-                        &target,
-                        "PoolDeleted",
-                        "agent pool and its nodes deleted",
-                        &corr,
-                    );
-                } else {
-                    super::set_provisioning_state(w, &target, outcome.status());
-                }
-            }),
-        },
-    )?;
+    let started = begin_pool_op(w, ctx, cluster, pid, "Deleting", true, |w, outcome, target, corr| {
+        if *outcome == Outcome::Succeeded {
+            w.store.remove(target);
+            w.events
+                .record(w.now(), target, "PoolDeleted", "agent pool and its nodes deleted", corr);
+        } else {
+            super::set_provisioning_state(w, target, outcome.status());
+        }
+    })?;
     Ok(started.apply(Response::empty(202)))
 }
 
@@ -479,9 +478,6 @@ pub fn upgrade_node_image(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     let pool = w.store.get(&pid).ok_or_else(|| pool_not_found(name))?;
     rules::node_image_upgrade_needs_scale_sets(pool.body["properties"]["type"].as_str().unwrap_or(""))?;
     lro::ensure_idle(w, &cluster.id)?;
-    w.store.update(&pid, |r| {
-        r.body["properties"]["provisioningState"] = json!("UpgradingNodeImageVersion")
-    });
     w.events.record(
         w.now(),
         &pid,
@@ -489,30 +485,25 @@ pub fn upgrade_node_image(w: &World, ctx: &Ctx) -> ArmResult<Response> {
         "UpgradingNodeImageVersion",
         ctx.correlation_id,
     );
-    let sub = crate::arm::id::segments(&cluster.id)[1].clone();
-    let target = pid.clone();
-    let corr = ctx.correlation_id.to_string();
-    let started = lro::begin(
+    let activity = "UpgradingNodeImageVersion";
+    let started = begin_pool_op(
         w,
         ctx,
-        lro::Begin {
-            resource_id: pid.clone(),
-            activity: "UpgradingNodeImageVersion",
-            urls: urls(&cluster, &sub),
-            location_header: false,
-            fail: None,
-            effect: Box::new(move |w: &World, outcome: &Outcome| {
-                if *outcome == Outcome::Succeeded && !reimage_to_latest(w, &target, &corr) {
-                    w.events.record(
-                        w.now(),
-                        &target,
-                        "NodeImageCurrent",
-                        "already on the newest node image; nothing to do",
-                        &corr,
-                    );
-                }
-                super::mark_ended(w, &target, "UpgradingNodeImageVersion", outcome, &corr);
-            }),
+        &cluster,
+        &pid,
+        activity,
+        false,
+        move |w, outcome, target, corr| {
+            if *outcome == Outcome::Succeeded && !reimage_to_latest(w, target, corr) {
+                w.events.record(
+                    w.now(),
+                    target,
+                    "NodeImageCurrent",
+                    "already on the newest node image; nothing to do",
+                    corr,
+                );
+            }
+            super::mark_ended(w, target, activity, outcome, corr);
         },
     )?;
     let rec = w.store.get(&pid).ok_or_else(|| ArmError::internal("pool vanished"))?;
