@@ -1179,6 +1179,68 @@ async fn enforce_rbac_refuses_then_allows_after_an_assignment() {
     assert!(why.text.contains(&assignment_id), "{}", why.text);
 }
 
+/// ARM lists only what the caller may read: Reader on one resource group lists that group
+/// alone (not a 403 for the whole subscription).
+#[tokio::test]
+async fn enforce_rbac_lists_are_filtered_to_what_the_caller_may_read() {
+    let s = TestServer::start_with(|c| c.enforce_rbac = true).await;
+    s.create_rg("visible", "westus2").await;
+    s.create_rg("hidden", "westus2").await;
+    s.create_identity("visible", "id-visible").await;
+    s.create_identity("hidden", "id-hidden").await;
+    let token = s.token_for(&guid()).await;
+    let oid = jwt_claims(&token)["oid"].as_str().unwrap().to_string();
+    let a = s.assign(&s.rg_id("visible"), &guid(), READER, &oid, None).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+
+    let groups = s
+        .send(s.request_as(
+            &token,
+            Method::GET,
+            &format!("/subscriptions/{}/resourcegroups", s.sub()),
+        ))
+        .await;
+    assert_eq!(groups.status, 200, "{}", groups.text);
+    let names: Vec<String> = groups
+        .values()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, vec!["visible".to_string()]);
+
+    let ids = s
+        .send(s.request_as(
+            &token,
+            Method::GET,
+            &format!(
+                "/subscriptions/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
+                s.sub()
+            ),
+        ))
+        .await;
+    assert_eq!(ids.status, 200, "{}", ids.text);
+    assert_eq!(ids.values().len(), 1);
+    assert_eq!(ids.values()[0]["name"], "id-visible");
+
+    // A principal with no role at all sees empty lists, and still cannot read one group.
+    let stranger = s.token_for(&guid()).await;
+    let none = s
+        .send(s.request_as(
+            &stranger,
+            Method::GET,
+            &format!("/subscriptions/{}/resourcegroups", s.sub()),
+        ))
+        .await;
+    assert_eq!(none.status, 200);
+    assert!(none.values().is_empty());
+    assert_eq!(
+        s.send(s.request_as(&stranger, Method::GET, &s.rg_id("visible")))
+            .await
+            .status,
+        403
+    );
+}
+
 #[tokio::test]
 async fn enforce_rbac_reader_reads_but_cannot_write() {
     let s = TestServer::start_with(|c| c.enforce_rbac = true).await;

@@ -5,6 +5,7 @@
 use crate::arm::id::{self, ScopeParts};
 use crate::arm::{api_version, ArmError, ArmResult, Request, Response};
 use crate::entra::{self, Caller};
+use crate::providers::authorization::enforce;
 use crate::routing::{self, Ctx};
 use crate::world::World;
 
@@ -210,12 +211,24 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
         caller.as_ref(),
         if namespace.is_empty() { &req.path } else { &scope },
     )?;
+    // With --enforce-rbac, a list the caller may not read as a whole is filtered to the items
+    // it may read, as ARM does; anything else it may not do is refused.
+    let mut filter_list = false;
     if w.config.enforce_rbac {
-        crate::providers::authorization::enforce::check_request(w, &ctx, route)?;
+        if let Err(e) = enforce::check_request(w, &ctx, route) {
+            filter_list = enforce::is_list(route, &req.method) && caller.is_some();
+            if !filter_list {
+                return Err(e);
+            }
+        }
     }
     let mutating = !matches!(req.method.as_str(), "GET" | "HEAD");
     let _guard = mutating.then(|| w.write());
-    (route.handler)(w, &ctx)
+    let response = (route.handler)(w, &ctx)?;
+    Ok(match (filter_list, caller.as_ref()) {
+        (true, Some(c)) => enforce::readable_only(w, c, route, response),
+        _ => response,
+    })
 }
 
 fn unknown_route(req: &Request, namespace: &str, rest: &[String]) -> ArmError {

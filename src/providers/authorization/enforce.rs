@@ -5,7 +5,8 @@
 //! Azure's 403 `AuthorizationFailed`.
 
 use super::engine;
-use crate::arm::{ArmError, ArmResult};
+use crate::arm::{ArmError, ArmResult, Body, Response};
+use crate::entra::Caller;
 use crate::routing::{Ctx, Route};
 use crate::world::World;
 
@@ -90,4 +91,23 @@ pub fn authorization_failed(app_id: &str, object_id: &str, action: &str, scope: 
             "The client '{app_id}' with object id '{object_id}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."
         ),
     )
+}
+
+/// A GET of a collection (`…/resourcegroups`, `…/managedClusters`): its route ends in a literal.
+pub fn is_list(route: &Route, method: &str) -> bool {
+    method == "GET" && route.pattern.last().is_some_and(|p| *p != "*")
+}
+
+/// Keeps the items of a list the caller may read (`{type}/read` at the item's id).
+pub fn readable_only(w: &World, caller: &Caller, route: &Route, mut resp: Response) -> Response {
+    let action = format!("{}/read", route.action);
+    if let Body::Json(body) = &mut resp.body {
+        if let Some(items) = body.get_mut("value").and_then(|v| v.as_array_mut()) {
+            items.retain(|item| {
+                let id = item["id"].as_str().unwrap_or("");
+                !id.is_empty() && engine::check(w, &caller.object_id, &action, id).allowed
+            });
+        }
+    }
+    resp
 }
