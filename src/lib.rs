@@ -5,6 +5,10 @@
 //! stand-in Entra ID token service, the Microsoft Graph look-ups az makes, managed
 //! identities, RBAC and AKS — with state in memory. See `ARCHITECTURE.md` for the map.
 
+// `ArmError` carries a message, a target, details and headers: errors are the cold path, so the
+// lint that asks to box large `Err` variants buys nothing here.
+#![allow(clippy::result_large_err)]
+
 pub mod arm;
 pub mod config;
 pub mod control;

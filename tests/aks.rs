@@ -669,7 +669,8 @@ async fn immutable_properties_unchanged() {
     let s = TestServer::start().await;
     s.create_rg("rg-aks", LOC).await;
     let c = create_cluster(&s, "rg-aks", "imm", system_assigned(LOC)).await;
-    let changes: [(&str, fn(&mut Value)); 4] = [
+    type Change = (&'static str, fn(&mut Value));
+    let changes: [Change; 4] = [
         ("dnsPrefix", |b| b["properties"]["dnsPrefix"] = json!("another-prefix")),
         ("nodeResourceGroup", |b| {
             b["properties"]["nodeResourceGroup"] = json!("MC_elsewhere")

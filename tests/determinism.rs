@@ -3,7 +3,7 @@
 //! URL, which carries a random port, aside).
 
 use azemu::scenario::{run_file, Options};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn scenarios() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -18,7 +18,7 @@ fn scenarios() -> Vec<PathBuf> {
 }
 
 /// Status, the headers that carry generated values, and the body, with the URL made neutral.
-fn transcript(file: &PathBuf, seed: Option<u64>) -> Vec<String> {
+fn transcript(file: &Path, seed: Option<u64>) -> Vec<String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

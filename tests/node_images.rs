@@ -414,7 +414,7 @@ async fn sp_to_msi_migration_reaches_the_kubelet_only_with_a_newer_node_image() 
     let node = {
         let v = view(&s, "rg-aks", "migrate").await;
         let p = pool_view(&v, "nodepool1").clone();
-        assert_eq!(effective_clients(&p), [sp_client.clone()]);
+        assert_eq!(effective_clients(&p), std::slice::from_ref(&sp_client));
         assert_eq!(p["effectiveKubeletIdentities"][0]["type"], "ServicePrincipal");
         p["nodes"][0]["name"].as_str().unwrap().to_string()
     };

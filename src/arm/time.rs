@@ -88,7 +88,7 @@ pub fn parse_duration_ms(s: &str) -> Option<Millis> {
         (s, 1000)
     };
     let v: f64 = num.trim().parse().ok()?;
-    (v >= 0.0).then(|| (v * mult as f64) as Millis)
+    (v >= 0.0).then_some((v * mult as f64) as Millis)
 }
 
 #[cfg(test)]

@@ -39,8 +39,10 @@ fn quoted(s: &str) -> Option<String> {
     None
 }
 
+type PrincipalPredicate = Box<dyn Fn(&Principal) -> bool>;
+
 /// The filters az sends, as predicates over principals.
-fn principal_filter(filter: &str) -> Option<Box<dyn Fn(&Principal) -> bool>> {
+fn principal_filter(filter: &str) -> Option<PrincipalPredicate> {
     let f = filter.trim();
     let lower = f.to_ascii_lowercase();
     let value = quoted(f)?;

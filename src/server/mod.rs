@@ -223,7 +223,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         path,
         query,
         headers,
-        body: body_bytes.as_ref().map(Vec::clone).unwrap_or_default(),
+        body: body_bytes.clone().unwrap_or_default(),
         base_url: world.base_url_shared(),
     };
     let response = match body_bytes {

@@ -134,7 +134,9 @@ fn visible(w: &World, scope: &str) -> Vec<Role> {
     out
 }
 
-fn filter_pred(filter: Option<&str>) -> ArmResult<Box<dyn Fn(&Role) -> bool>> {
+type RolePredicate = Box<dyn Fn(&Role) -> bool>;
+
+fn filter_pred(filter: Option<&str>) -> ArmResult<RolePredicate> {
     let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
         return Ok(Box::new(|_| true));
     };

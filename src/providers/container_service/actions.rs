@@ -98,6 +98,9 @@ pub fn reset_service_principal(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     simple_lro(w, ctx, &rec, "Updating", true, None)
 }
 
+/// What a simple operation does when it succeeds.
+type Then = Box<dyn FnOnce(&World) + Send>;
+
 /// Starts a cluster-level operation with no effect beyond its provisioning state.
 fn simple_lro(
     w: &World,
@@ -105,7 +108,7 @@ fn simple_lro(
     rec: &Record,
     activity: &'static str,
     location_header: bool,
-    then: Option<Box<dyn FnOnce(&World) + Send>>,
+    then: Option<Then>,
 ) -> ArmResult<Response> {
     let sub = crate::arm::id::segments(&rec.id)[1].clone();
     let location = rec.body["location"].as_str().unwrap_or_default().to_string();
