@@ -1291,6 +1291,33 @@ async fn agent_pool_read_only_fields_are_not_taken_from_a_put_body() {
 
 /// A minimal reader for block-style YAML (maps, sequences, plain and quoted scalars, `{}`,
 /// `[]`) — enough to check that a kubeconfig parses as clients parse it.
+/// If-Match / If-None-Match on a cluster PUT: a stale eTag is 412 PreconditionFailed.
+/// Source: aks-rules.md j10 (ARM RPC resource-api-reference; AKS PUT takes both headers).
+#[tokio::test]
+async fn check_preconditions_if_match_and_if_none_match() {
+    let s = TestServer::start().await;
+    s.create_rg("rg-etag", LOC).await;
+    let c = create_cluster(&s, "rg-etag", "etag", system_assigned(LOC)).await;
+    let etag = c["eTag"].as_str().expect("clusters carry an eTag").to_string();
+    let path = api(&cluster_id(&s, "rg-etag", "etag"));
+    let put = |h: &'static str, v: String| {
+        let body = system_assigned(LOC);
+        let path = path.clone();
+        let s = &s;
+        async move {
+            s.send(s.request(Method::PUT, &path).await.header(h, v).json(&body))
+                .await
+        }
+    };
+    let stale = put("If-Match", "\"not-the-etag\"".to_string()).await;
+    assert_eq!(stale.status, 412, "{}", stale.text);
+    assert_eq!(stale.code(), "PreconditionFailed");
+    let exists = put("If-None-Match", "*".to_string()).await;
+    assert_eq!(exists.status, 412, "{}", exists.text);
+    let current = put("If-Match", format!("\"{etag}\"")).await;
+    assert_eq!(current.status, 200, "{}", current.text);
+}
+
 mod yaml {
     use serde_json::{Map, Value};
 

@@ -211,3 +211,26 @@ pub fn check_location_unchanged(existing: Option<&Record>, location: &str, paren
         ),
     ))
 }
+
+/// `If-Match` / `If-None-Match` on a write: a mismatch is 412 `PreconditionFailed`.
+/// Source: aks-rules.md j10 (ARM RPC resource-api-reference; AKS PUT takes both headers).
+pub fn check_preconditions(ctx: &Ctx, existing_etag: Option<&str>) -> ArmResult<()> {
+    let failed = |detail: String| Err(ArmError::new(412, "PreconditionFailed", detail));
+    if let Some(want) = ctx.req.header("if-match").map(str::trim) {
+        match existing_etag {
+            None => return failed(format!("The resource does not exist; If-Match '{want}' cannot match.")),
+            Some(etag) if want != "*" && want.trim_matches('"') != etag.trim_matches('"') => {
+                return failed(format!("If-Match '{want}' does not match the current eTag '{etag}'."));
+            }
+            _ => {}
+        }
+    }
+    if let Some(none) = ctx.req.header("if-none-match").map(str::trim) {
+        if let Some(etag) = existing_etag {
+            if none == "*" || none.trim_matches('"') == etag.trim_matches('"') {
+                return failed(format!("If-None-Match '{none}': the resource exists (eTag '{etag}')."));
+            }
+        }
+    }
+    Ok(())
+}

@@ -366,7 +366,9 @@ fn put(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -
     let body = ctx.req.json_object()?;
     schema::validate("managedCluster", &body)?;
     let location = resource::require_location(&body, KIND)?;
-    match w.store.get(rid) {
+    let existing = w.store.get(rid);
+    resource::check_preconditions(ctx, existing.as_ref().and_then(|r| r.body["eTag"].as_str()))?;
+    match existing {
         None => create(w, ctx, parent, rid, name, &body, location),
         Some(existing) => update(w, ctx, parent, existing, &body, location),
     }
