@@ -68,3 +68,27 @@ def test_msi_cluster_cannot_move_to_another_tenant(az, az_fail, emulator):
                   "--destination-subscription-id", sub)
     assert "ResourceMoveNotSupported" in err or "another tenant" in err, err
     assert az("aks", "show", "-g", rg, "-n", "movable")["name"] == "movable"
+
+
+def test_service_principal_cluster_migrates_to_managed_identity_one_way(az, az_fail, emulator):
+    """SP → MSI migration (`az aks update --enable-managed-identity`) is allowed (aks-rules.md b4);
+    afterwards the cluster reports clientId "msi" and the service principal cannot come back
+    (`az aks update-credentials --reset-service-principal` is refused, a2)."""
+    rg = unique_name("compat-sp-")
+    az("group", "create", "-n", rg, "-l", "westus2", "-o", "none")
+    sp_client = "5b1a7d8e-1f4b-4c3a-9a55-2e0f1d6c7b10"
+    created = az("aks", "create", "-g", rg, "-n", "legacy", "--node-count", "1", "--generate-ssh-keys",
+                 "--service-principal", sp_client, "--client-secret", "legacy-secret")
+    assert created["servicePrincipalProfile"]["clientId"] == sp_client
+    assert created.get("identity") is None
+    assert created["servicePrincipalProfile"].get("secret") is None, "the secret is never echoed"
+
+    migrated = az("aks", "update", "-g", rg, "-n", "legacy", "--enable-managed-identity", "--yes")
+    assert migrated["identity"]["type"] == "SystemAssigned"
+    assert migrated["servicePrincipalProfile"]["clientId"] == "msi"
+    kubelet = migrated["identityProfile"]["kubeletidentity"]
+    assert kubelet["resourceId"].lower().endswith("/userassignedidentities/legacy-agentpool")
+
+    err = az_fail("aks", "update-credentials", "-g", rg, "-n", "legacy", "--reset-service-principal",
+                  "--service-principal", sp_client, "--client-secret", "again")
+    assert "Updating service principal profile is not allowed on MSI cluster" in err, err
