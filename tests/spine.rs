@@ -1223,3 +1223,27 @@ async fn reset_empties_state_and_puts_the_defaults_back() {
         ra.text
     );
 }
+
+/// `az resource list -g X` and `az aks update --attach-acr <name>` list the subscription's
+/// resources with `$filter=resourceGroup eq '…'` / `resourceType eq '…' and name eq '…'`.
+#[tokio::test]
+async fn subscription_resources_honour_az_filters() {
+    let s = TestServer::start().await;
+    s.create_rg("filter-a", "westus2").await;
+    s.create_rg("filter-b", "westus2").await;
+    s.create_identity("filter-a", "in-a").await;
+    s.create_identity("filter-b", "in-b").await;
+    let list = |f: &str| format!("/subscriptions/{}/resources?$filter={}", s.sub(), f.replace(' ', "%20"));
+    let by_group = s.get(&list("resourceGroup eq 'FILTER-A'")).await;
+    assert_eq!(by_group.status, 200, "{}", by_group.text);
+    assert_eq!(by_group.values().len(), 1, "{}", by_group.text);
+    assert_eq!(by_group.values()[0]["name"], "in-a");
+    let by_name = s
+        .get(&list(
+            "resourceType eq 'Microsoft.ManagedIdentity/userAssignedIdentities' and name eq 'in-b'",
+        ))
+        .await;
+    assert_eq!(by_name.values().len(), 1);
+    assert_eq!(by_name.values()[0]["name"], "in-b");
+    assert!(s.get(&list("location eq 'eastus'")).await.values().is_empty());
+}

@@ -49,11 +49,11 @@ pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
         "PUT" => put(w, ctx),
         "PATCH" => patch(w, ctx),
         "DELETE" => delete(w, ctx),
-        _ => unreachable_method(ctx),
+        _ => method_not_allowed(ctx),
     }
 }
 
-fn unreachable_method(ctx: &Ctx) -> ArmResult<Response> {
+fn method_not_allowed(ctx: &Ctx) -> ArmResult<Response> {
     Err(ArmError::new(
         405,
         "MethodNotAllowed",
@@ -274,10 +274,10 @@ fn resource_summary(rec: &Record, expand: &str) -> Value {
     out
 }
 
-/// `resourceType eq 'X' [and name eq 'Y']`, the filters az and Terraform send.
+/// `resourceType eq 'X'`, `name eq 'Y'`, `resourceGroup eq 'Z'`, `location eq 'L'` joined by
+/// `and`: the filters az (`az resource list -g`, `--attach-acr <name>`) and Terraform send.
 fn resource_filter(filter: Option<&str>) -> impl Fn(&Record) -> bool {
-    let mut rtype = None;
-    let mut name = None;
+    let (mut rtype, mut name, mut group, mut location) = (None, None, None, None);
     if let Some(f) = filter {
         for clause in f.split(" and ") {
             let c = clause.trim();
@@ -287,14 +287,22 @@ fn resource_filter(filter: Option<&str>) -> impl Fn(&Record) -> bool {
                 rtype = value;
             } else if lower.starts_with("name eq") {
                 name = value;
+            } else if lower.starts_with("resourcegroup eq") {
+                group = value;
+            } else if lower.starts_with("location eq") {
+                location = value;
             }
         }
     }
     move |r: &Record| {
-        rtype.as_ref().is_none_or(|t| r.kind.eq_ignore_ascii_case(t))
-            && name
-                .as_ref()
-                .is_none_or(|n| r.body["name"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(n)))
+        let eq = |want: &Option<String>, got: Option<&str>| {
+            want.as_ref()
+                .is_none_or(|w| got.is_some_and(|g| g.eq_ignore_ascii_case(w)))
+        };
+        eq(&rtype, Some(&r.kind))
+            && eq(&name, r.body["name"].as_str())
+            && eq(&location, r.body["location"].as_str())
+            && eq(&group, id::ScopeRef::parse(&r.id).resource_group)
     }
 }
 
