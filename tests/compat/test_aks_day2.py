@@ -2,6 +2,10 @@
 credentials, node pools, scaling, upgrades, stop/start, listing and deleting.
 """
 
+import json
+import ssl
+import urllib.request
+
 import pytest
 
 from conftest import unique_name
@@ -9,7 +13,7 @@ from conftest import unique_name
 pytestmark = pytest.mark.aks
 
 
-def test_aks_day_two_commands(az, tmp_path):
+def test_aks_day_two_commands(az, tmp_path, emulator):
     """Each command's observable result, as az shows it (azure-cli 2.91)."""
     rg = unique_name("compat-day2-")
     az("group", "create", "-n", rg, "-l", "eastus", "-o", "none")
@@ -39,6 +43,17 @@ def test_aks_day_two_commands(az, tmp_path):
     upgraded = az("aks", "upgrade", "-g", rg, "-n", "day2", "--kubernetes-version", target, "--yes")
     assert upgraded["currentKubernetesVersion"] == target
     assert {p["currentOrchestratorVersion"] for p in upgraded["agentPoolProfiles"]} == {target}
+
+    # A new node image, consumed cluster-wide with --node-image-only (aks-rules.md h3).
+    ctx = ssl.create_default_context(cafile=emulator.ca)
+    req = urllib.request.Request(emulator.url + "/_azemu/node-images", method="POST",
+                                 data=json.dumps({"family": "AKSUbuntu-2204gen2containerd"}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+        newest = json.loads(resp.read())["version"]
+    az("aks", "upgrade", "-g", rg, "-n", "day2", "--node-image-only", "--yes", "-o", "none")
+    images = az("aks", "nodepool", "list", "-g", rg, "--cluster-name", "day2", "--query", "[].nodeImageVersion")
+    assert images == [newest, newest]
 
     az("aks", "nodepool", "delete", "-g", rg, "--cluster-name", "day2", "-n", "user1")
     assert [p["name"] for p in az("aks", "nodepool", "list", "-g", rg, "--cluster-name", "day2")] == ["nodepool1"]
