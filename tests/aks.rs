@@ -1881,3 +1881,30 @@ async fn cluster_shape_snapshot() {
     let c = create_cluster(&s, "rg-snap", "snap", body).await;
     insta::assert_json_snapshot!("cluster", redact(&c));
 }
+
+/// A pool cannot run a newer Kubernetes version than the control plane.
+/// Source: AKS `NodePoolMcVersionIncompatible` (the code as AKS reports it; message ours).
+#[tokio::test]
+async fn pool_version_not_above_control_plane() {
+    let s = TestServer::start().await;
+    s.create_rg("rg-ver", LOC).await;
+    let mut body = system_assigned(LOC);
+    body["properties"]["kubernetesVersion"] = json!("1.32.9");
+    create_cluster(&s, "rg-ver", "ver", body).await;
+    let pool = format!("{}/agentPools/newer", cluster_id(&s, "rg-ver", "ver"));
+    let r = s
+        .put(
+            &api(&pool),
+            json!({ "properties": { "count": 1, "orchestratorVersion": "1.33.5" } }),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.code(), "NodePoolMcVersionIncompatible");
+    let ok = s
+        .put(
+            &api(&pool),
+            json!({ "properties": { "count": 1, "orchestratorVersion": "1.32.9" } }),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+}

@@ -218,7 +218,7 @@ async fn identities_are_listed_by_resource_group_and_subscription_with_paging() 
 }
 
 #[tokio::test]
-async fn an_invalid_identity_name_is_400_invalid_resource_name() {
+async fn check_identity_name_refuses_invalid_names() {
     let s = TestServer::start().await;
     s.create_rg("rg-iname", "westus2").await;
     let long = "a".repeat(129);

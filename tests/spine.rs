@@ -952,7 +952,7 @@ fn url_query(url: &str, name: &str) -> Option<String> {
 }
 
 #[tokio::test]
-async fn an_invalid_resource_group_name_is_400_invalid_resource_group() {
+async fn check_resource_group_name_refuses_invalid_characters() {
     let s = TestServer::start().await;
     let long = "a".repeat(91);
     for name in ["bad%20name", "bad*name", "ends-with-period.", long.as_str()] {

@@ -17,7 +17,7 @@ pub const KIND: &str = "Microsoft.Authorization/roleAssignments";
 
 /// Rule: the assignment name must be a GUID.
 /// Source: aks-rules.md i4 (Azure/azure-service-operator #2586): 400 `InvalidRoleAssignmentId`.
-pub fn check_assignment_name_is_guid(name: &str) -> ArmResult<()> {
+pub fn invalid_role_assignment_id(name: &str) -> ArmResult<()> {
     if id::is_guid(name) {
         Ok(())
     } else {
@@ -30,7 +30,7 @@ pub fn check_assignment_name_is_guid(name: &str) -> ArmResult<()> {
 
 /// Rule: the principal id must be a GUID.
 /// Source: aks-rules.md i5 (Azure/azure-powershell #16627): 400 `InvalidPrincipalId`.
-pub fn check_principal_id_is_guid(principal_id: &str) -> ArmResult<()> {
+pub fn invalid_principal_id(principal_id: &str) -> ArmResult<()> {
     if id::is_guid(principal_id) {
         Ok(())
     } else {
@@ -45,7 +45,7 @@ pub fn check_principal_id_is_guid(principal_id: &str) -> ArmResult<()> {
 /// directory look-up, as ARM does to tolerate replication delay). A principal younger than
 /// `--principal-propagation-delay` counts as unknown.
 /// Source: aks-rules.md i2/i3: 400 `PrincipalNotFound`.
-pub fn check_principal_exists(
+pub fn principal_not_found_unless_principal_type_given(
     w: &World,
     principal_id: &str,
     principal_type: Option<&str>,
@@ -85,7 +85,13 @@ fn assignments_of(w: &World, scope: &str, principal_id: &str, role_guid: &str) -
 
 /// Rule: one (scope, principal, role) triple has one assignment; another name → 409.
 /// Source: aks-rules.md i1 (Azure/azure-cli PR #8599): 409 `RoleAssignmentExists`.
-pub fn check_no_duplicate(w: &World, scope: &str, principal_id: &str, role_guid: &str, name: &str) -> ArmResult<()> {
+pub fn role_assignment_exists(
+    w: &World,
+    scope: &str,
+    principal_id: &str,
+    role_guid: &str,
+    name: &str,
+) -> ArmResult<()> {
     let dup = assignments_of(w, scope, principal_id, role_guid);
     let dup: Vec<&Record> = dup
         .iter()
@@ -103,9 +109,21 @@ pub fn check_no_duplicate(w: &World, scope: &str, principal_id: &str, role_guid:
     }
 }
 
+/// Rule: the role definition an assignment names must exist.
+/// Source: Azure's 400 `RoleDefinitionDoesNotExist` ("The specified role definition with ID '…' does not exist.").
+fn role_definition_must_exist(w: &World, role_guid: &str) -> ArmResult<()> {
+    match definitions::find(w, role_guid) {
+        Some(_) => Ok(()),
+        None => Err(ArmError::bad_request(
+            "RoleDefinitionDoesNotExist",
+            format!("The specified role definition with ID '{role_guid}' does not exist."),
+        )),
+    }
+}
+
 /// Rule: the scope must exist (checked for the resource types azemu serves; others are
 /// accepted as given). Resource groups and subscriptions are checked by the router.
-fn check_scope_exists(w: &World, scope: &str) -> ArmResult<()> {
+fn scope_must_exist(w: &World, scope: &str) -> ArmResult<()> {
     let parts = ScopeParts::parse(scope);
     if !parts.is_resource || parts.resource_group.is_none() {
         return Ok(());
@@ -166,27 +184,22 @@ pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 fn put(w: &World, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
-    check_assignment_name_is_guid(name)?;
+    invalid_role_assignment_id(name)?;
     let body = ctx.req.json_object()?;
     schema::validate("roleAssignment", &body)?;
     let p = &body["properties"];
     let principal_id = p["principalId"].as_str().unwrap_or_default();
-    check_principal_id_is_guid(principal_id)?;
+    invalid_principal_id(principal_id)?;
     let role_guid = definitions::guid_of(p["roleDefinitionId"].as_str().unwrap_or_default());
-    if definitions::find(w, &role_guid).is_none() {
-        return Err(ArmError::bad_request(
-            "RoleDefinitionDoesNotExist",
-            format!("The specified role definition with ID '{role_guid}' does not exist."),
-        ));
-    }
-    check_scope_exists(w, ctx.scope)?;
+    role_definition_must_exist(w, &role_guid)?;
+    scope_must_exist(w, ctx.scope)?;
     let tenant = ScopeParts::parse(ctx.scope)
         .subscription
         .and_then(|s| crate::providers::resources::subscriptions::tenant_of(w, &s))
         .unwrap_or_else(|| w.config.tenant_id.clone());
     let given_type = p["principalType"].as_str().filter(|t| !t.is_empty());
-    check_principal_exists(w, principal_id, given_type, &tenant)?;
-    check_no_duplicate(w, ctx.scope, principal_id, &role_guid, name)?;
+    principal_not_found_unless_principal_type_given(w, principal_id, given_type, &tenant)?;
+    role_assignment_exists(w, ctx.scope, principal_id, &role_guid, name)?;
 
     let existing = w.store.get(rid).filter(|r| r.kind == KIND);
     if let Some(old) = &existing {

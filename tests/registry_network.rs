@@ -1,0 +1,110 @@
+//! Container registries and virtual networks, as far as the AKS flows need them.
+
+mod common;
+
+use common::TestServer;
+use serde_json::json;
+
+fn registry(s: &TestServer, rg: &str, name: &str) -> String {
+    format!(
+        "{}/providers/Microsoft.ContainerRegistry/registries/{name}",
+        s.rg_id(rg)
+    )
+}
+
+/// Registry names are 5–50 alphanumerics (Azure naming rules for registries).
+#[tokio::test]
+async fn check_registry_name_refuses_invalid_names() {
+    let s = TestServer::start().await;
+    s.create_rg("acr-rg", "westus2").await;
+    for bad in ["abc", "has-dash", "x".repeat(51).as_str()] {
+        let r = s
+            .put(
+                &registry(&s, "acr-rg", bad),
+                json!({ "location": "westus2", "sku": { "name": "Basic" } }),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+    }
+    let ok = s
+        .put(
+            &registry(&s, "acr-rg", "goodname1"),
+            json!({ "location": "westus2", "sku": { "name": "Basic" } }),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    assert_eq!(ok.json["properties"]["loginServer"], "goodname1.azurecr.io");
+}
+
+/// Registry names are global: another group (or subscription) using the name → 400 `AlreadyInUse`;
+/// checkNameAvailability says so too.
+#[tokio::test]
+async fn check_name_free_registry_names_are_global() {
+    let s = TestServer::start().await;
+    s.create_rg("acr-a", "westus2").await;
+    s.create_rg("acr-b", "westus2").await;
+    let body = json!({ "location": "westus2", "sku": { "name": "Basic" } });
+    assert_eq!(
+        s.put(&registry(&s, "acr-a", "sharedname"), body.clone()).await.status,
+        201
+    );
+    let taken = s.put(&registry(&s, "acr-b", "SharedName"), body.clone()).await;
+    assert_eq!(taken.status, 400, "{}", taken.text);
+    assert_eq!(taken.code(), "AlreadyInUse");
+    let check = s
+        .post(
+            &format!(
+                "/subscriptions/{}/providers/Microsoft.ContainerRegistry/checkNameAvailability?api-version=2025-11-01",
+                s.sub()
+            ),
+            json!({ "name": "sharedname", "type": "Microsoft.ContainerRegistry/registries" }),
+        )
+        .await;
+    assert_eq!(check.json["nameAvailable"], false);
+    assert_eq!(check.json["reason"], "AlreadyExists");
+    // The same registry PUT again is an update, not a clash.
+    assert_eq!(s.put(&registry(&s, "acr-a", "sharedname"), body).await.status, 200);
+}
+
+/// A subnet must lie inside its virtual network (Azure's `NetcfgSubnetRangeOutsideVnet`), and
+/// subnets are real scopes that role assignments can use.
+#[tokio::test]
+async fn subnets_live_inside_their_virtual_network() {
+    let s = TestServer::start().await;
+    s.create_rg("net", "westus2").await;
+    let vnet = format!("{}/providers/Microsoft.Network/virtualNetworks/vnet", s.rg_id("net"));
+    let outside = s
+        .put(
+            &vnet,
+            json!({ "location": "westus2", "properties": { "addressSpace": { "addressPrefixes": ["10.0.0.0/16"] },
+            "subnets": [{ "name": "bad", "properties": { "addressPrefix": "192.168.0.0/24" } }] } }),
+        )
+        .await;
+    assert_eq!(outside.status, 400);
+    assert_eq!(outside.code(), "NetcfgSubnetRangeOutsideVnet");
+    assert_eq!(s.get(&vnet).await.status, 404, "nothing was half-written");
+    let made = s
+        .put(
+            &vnet,
+            json!({ "location": "westus2", "properties": { "addressSpace": { "addressPrefixes": ["10.0.0.0/16"] },
+            "subnets": [{ "name": "aks", "properties": { "addressPrefix": "10.0.1.0/24" } }] } }),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let subnet = made.json["properties"]["subnets"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(s.get(&subnet).await.status, 200);
+    let list = s.get(&format!("{vnet}/subnets")).await;
+    assert_eq!(list.values().len(), 1);
+    // A PUT of the network without the subnet removes it, as in Azure.
+    let replaced = s
+        .put(
+            &vnet,
+            json!({ "location": "westus2", "properties": { "addressSpace": { "addressPrefixes": ["10.0.0.0/16"] } } }),
+        )
+        .await;
+    assert_eq!(replaced.status, 200);
+    assert_eq!(s.get(&subnet).await.status, 404);
+}
