@@ -47,11 +47,6 @@ impl ArmError {
         self
     }
 
-    pub fn with_detail(mut self, detail: ArmError) -> Self {
-        self.details.push(detail);
-        self
-    }
-
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
@@ -109,11 +104,6 @@ impl ArmError {
             "InvalidRequestContent",
             format!("The request content was invalid and could not be deserialized: '{detail}'."),
         )
-    }
-
-    /// A required request property is missing or has the wrong type.
-    pub fn invalid_parameter(path: &str, message: impl Into<String>) -> Self {
-        Self::bad_request("InvalidParameter", message).with_target(path)
     }
 
     pub fn internal(message: impl Into<String>) -> Self {

@@ -13,16 +13,21 @@ use percent_encoding::percent_decode_str;
 /// Collapses repeated slashes, drops a trailing slash and decodes each segment.
 /// `//metadata/endpoints` (az with a trailing slash in the cloud URL) becomes `/metadata/endpoints`.
 pub fn normalize_path(raw: &str) -> String {
+    path_and_segments(raw).0
+}
+
+/// The normalized path and its segments, computed once (the server does this per request).
+pub fn path_and_segments(raw: &str) -> (String, Vec<String>) {
     let segs = segments(raw);
-    if segs.is_empty() {
-        return "/".to_string();
-    }
     let mut out = String::with_capacity(raw.len());
-    for s in segs {
+    for s in &segs {
         out.push('/');
-        out.push_str(&s);
+        out.push_str(s);
     }
-    out
+    if out.is_empty() {
+        out.push('/');
+    }
+    (out, segs)
 }
 
 /// The decoded, non-empty segments of a path.

@@ -63,8 +63,6 @@ pub struct Operation<C> {
     /// When set, the operation ends `Failed` with this error instead of succeeding.
     pub fail_with: Option<ArmError>,
     pub polls: u32,
-    /// The resource body a `Location` poll returns once done (POST actions), if any.
-    pub result: Option<Value>,
     effect: Option<Effect<C>>,
 }
 
@@ -78,7 +76,6 @@ pub struct Snapshot {
     pub start: Millis,
     pub end: Option<Millis>,
     pub error: Option<ArmError>,
-    pub result: Option<Value>,
 }
 
 impl Snapshot {
@@ -145,7 +142,6 @@ impl<C> Operations<C> {
             completion: s.completion,
             fail_with: s.fail_with,
             polls: 0,
-            result: None,
             effect: Some(s.effect),
         };
         self.ops.lock().unwrap().insert(id.clone(), op);
@@ -227,13 +223,6 @@ impl<C> Operations<C> {
         ids
     }
 
-    /// Records the body a `Location` poll answers once the operation is done.
-    pub fn set_result(&self, id: &str, result: Value) {
-        if let Some(op) = self.ops.lock().unwrap().get_mut(id) {
-            op.result = Some(result);
-        }
-    }
-
     pub fn snapshot(&self, id: &str) -> Option<Snapshot> {
         self.ops.lock().unwrap().get(id).map(snapshot_of)
     }
@@ -280,7 +269,6 @@ fn snapshot_of<C>(o: &Operation<C>) -> Snapshot {
             )),
             _ => None,
         },
-        result: o.result.clone(),
     }
 }
 

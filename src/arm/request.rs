@@ -132,13 +132,6 @@ impl Response {
         self.headers.push((name.to_string(), value.into()));
         self
     }
-
-    pub fn json_body(&self) -> Option<&Value> {
-        match &self.body {
-            Body::Json(v) => Some(v),
-            _ => None,
-        }
-    }
 }
 
 impl From<ArmError> for Response {

@@ -79,14 +79,6 @@ impl Directory {
             .map(|p| p.clone())
     }
 
-    /// Principals one of whose `servicePrincipalNames` equals `name` (case-insensitive).
-    pub fn by_service_principal_name(&self, name: &str) -> Vec<Principal> {
-        self.all()
-            .into_iter()
-            .filter(|p| p.service_principal_names().iter().any(|n| n.eq_ignore_ascii_case(name)))
-            .collect()
-    }
-
     pub fn remove(&self, object_id: &str) -> Option<Principal> {
         self.by_object_id
             .remove(&object_id.to_ascii_lowercase())

@@ -208,32 +208,29 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         }
     };
 
-    let segments = id::segments(&raw_path);
-    let path = if segments.is_empty() {
-        "/".to_string()
-    } else {
-        format!("/{}", segments.join("/"))
-    };
+    let (path, segments) = id::path_and_segments(&raw_path);
     let before = matches!(method.as_str(), "PUT" | "PATCH" | "DELETE")
         .then(|| world.store.get(&path).map(|r| r.body))
         .flatten();
+    let too_large = body_bytes.is_err();
     let request = Request {
         method,
         segments,
         path,
         query,
         headers,
-        body: body_bytes.clone().unwrap_or_default(),
+        body: body_bytes.unwrap_or_default(),
         base_url: world.base_url_shared(),
     };
-    let response = match body_bytes {
-        Err(()) => ArmError::new(
+    let response = if too_large {
+        ArmError::new(
             413,
             "RequestEntityTooLarge",
             format!("The request content is larger than the {MAX_BODY_BYTES} bytes azemu accepts."),
         )
-        .into(),
-        Ok(_) => dispatch::handle(world, &request, &correlation_id),
+        .into()
+    } else {
+        dispatch::handle(world, &request, &correlation_id)
     };
     let response = crate::control::faults::delay(world, &request, response).await;
     let status = response.status;

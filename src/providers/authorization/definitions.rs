@@ -32,10 +32,6 @@ impl Role {
         self.properties["roleName"].as_str().unwrap_or("")
     }
 
-    pub fn is_builtin(&self) -> bool {
-        self.properties["type"] == "BuiltInRole"
-    }
-
     /// The ARM shape, with the id in the form that fits `scope`.
     pub fn to_json(&self, scope: &str) -> Value {
         json!({

@@ -76,18 +76,15 @@ fn strings(v: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-/// The `actions` entry of `permissions` that allows `action` (control-plane or data), if any.
-fn permits(permissions: &Value, action: &str, data: bool) -> Option<String> {
-    let (allow_key, deny_key) = if data {
-        ("dataActions", "notDataActions")
-    } else {
-        ("actions", "notActions")
-    };
+/// The `actions` entry of `permissions` that allows `action`, if any (`notActions` subtract).
+fn permits(permissions: &Value, action: &str) -> Option<String> {
     for block in permissions.as_array().into_iter().flatten() {
-        let allowed = strings(&block[allow_key])
+        let allowed = strings(&block["actions"])
             .into_iter()
             .find(|p| action_matches(p, action));
-        let denied = strings(&block[deny_key]).into_iter().any(|p| action_matches(p, action));
+        let denied = strings(&block["notActions"])
+            .into_iter()
+            .any(|p| action_matches(p, action));
         if let (Some(a), false) = (allowed, denied) {
             return Some(a.to_string());
         }
@@ -97,15 +94,6 @@ fn permits(permissions: &Value, action: &str, data: bool) -> Option<String> {
 
 /// Does `principal_id` hold `action` at `scope`?
 pub fn check(w: &World, principal_id: &str, action: &str, scope: &str) -> Decision {
-    decide(w, principal_id, action, scope, false)
-}
-
-/// The same for a data action (e.g. blob reads).
-pub fn check_data(w: &World, principal_id: &str, action: &str, scope: &str) -> Decision {
-    decide(w, principal_id, action, scope, true)
-}
-
-fn decide(w: &World, principal_id: &str, action: &str, scope: &str, data: bool) -> Decision {
     let mut considered = Vec::new();
     let mut granted_by = None;
     for a in assignments::of_principal_above(w, principal_id, scope) {
@@ -116,7 +104,7 @@ fn decide(w: &World, principal_id: &str, action: &str, scope: &str, data: bool) 
             considered.push(format!("{}: role definition {def_id} no longer exists", a.id));
             continue;
         };
-        match permits(&role.properties["permissions"], action, data) {
+        match permits(&role.properties["permissions"], action) {
             Some(matched) => {
                 granted_by = Some(Grant {
                     role_assignment_id: a.id.clone(),
@@ -183,7 +171,7 @@ mod tests {
     #[test]
     fn not_actions_subtract() {
         let perms: Value = serde_json::json!([{"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Write"]}]);
-        assert!(permits(&perms, "Microsoft.Compute/virtualMachines/write", false).is_some());
-        assert!(permits(&perms, "Microsoft.Authorization/roleAssignments/write", false).is_none());
+        assert!(permits(&perms, "Microsoft.Compute/virtualMachines/write").is_some());
+        assert!(permits(&perms, "Microsoft.Authorization/roleAssignments/write").is_none());
     }
 }

@@ -2,7 +2,7 @@
 //! and `Retry-After` headers), and the two polling resources clients follow — the
 //! operation-status resource and the operation-result (Location) resource.
 
-use crate::arm::lro::{Completion, Effect, Outcome, Start};
+use crate::arm::lro::{Completion, Effect, Start};
 use crate::arm::{ArmError, ArmResult, Response};
 use crate::routing::Ctx;
 use crate::world::World;
@@ -160,15 +160,6 @@ fn retry_after(ctx: &Ctx) -> String {
     ctx.req.header("x-azemu-retry-after").unwrap_or("0").to_string()
 }
 
-/// An effect that sets `properties.provisioningState` of `resource_id` to the outcome.
-pub fn set_state_effect(resource_id: String) -> Effect<World> {
-    Box::new(move |w: &World, outcome: &Outcome| {
-        w.store.update(&resource_id, |r| {
-            r.body["properties"]["provisioningState"] = outcome.status().into();
-        });
-    })
-}
-
 /// `GET .../operations/{id}`: the operation-status resource (always 200 while it exists).
 pub fn status(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     w.ops.touch(op_id);
@@ -182,8 +173,8 @@ pub fn status(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     })
 }
 
-/// `GET .../operationresults/{id}`: 202 while running; when done, 200 with the result body,
-/// 204 without one, or the error with its status when it failed.
+/// `GET .../operationresults/{id}`: 202 while running; 204 when done, or the error with its
+/// status when it failed.
 pub fn result(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     w.ops.touch(op_id);
     w.settle();
@@ -200,10 +191,7 @@ pub fn result(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     if let Some(e) = snap.error {
         return Err(e);
     }
-    Ok(match snap.result {
-        Some(body) => Response::ok(body),
-        None => Response::empty(204),
-    })
+    Ok(Response::empty(204))
 }
 
 fn operation_not_found(op_id: &str) -> ArmError {

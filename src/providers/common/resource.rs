@@ -150,30 +150,6 @@ pub fn list_in_scope(w: &World, ctx: &Ctx, kind: &str) -> ArmResult<Vec<Value>> 
         .collect())
 }
 
-/// ARM's generic name rule for a tracked resource.
-pub fn check_name(
-    name: &str,
-    type_path: &str,
-    min: usize,
-    max: usize,
-    allowed: impl Fn(char) -> bool,
-    start_alnum: bool,
-) -> ArmResult<()> {
-    let len = name.chars().count();
-    let ok = len >= min
-        && len <= max
-        && name.chars().all(&allowed)
-        && (!start_alnum || name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()));
-    if ok {
-        Ok(())
-    } else {
-        Err(ArmError::bad_request(
-            "InvalidResourceName",
-            format!("The resource name '{name}' is invalid for type '{type_path}'. It must be {min} to {max} characters and use only the allowed characters."),
-        ))
-    }
-}
-
 /// Copies of the read-only properties a client may echo back, removed before storing.
 pub fn without(body: &Value, keys: &[&str]) -> Value {
     let mut out = body.clone();

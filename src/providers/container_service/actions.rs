@@ -1,7 +1,7 @@
 //! Cluster actions and sub-resources: credentials (kubeconfigs), resetting the service
 //! principal, abort, start/stop, upgrade profiles and maintenance configurations.
 
-use super::clusters::{self, compose, ids, is_msi};
+use super::clusters::{self, ids, is_msi};
 use super::{kubeconfig, pools, rules, versions, KIND, NAMESPACE};
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
@@ -264,11 +264,6 @@ pub fn maintenance(w: &World, ctx: &Ctx) -> ArmResult<Response> {
             None => Response::empty(204),
         }),
     }
-}
-
-/// The ARM body of a cluster (for callers that only have the record).
-pub fn cluster_body(w: &World, rec: &Record) -> Value {
-    compose(w, rec)
 }
 
 /// Checks a cluster may move (called by the resource group move).

@@ -4,7 +4,7 @@
 
 use super::nodes::KubeletIdentity;
 use super::pools::{self, PoolContext};
-use super::{kubeconfig, node_images, rules, versions, KIND, NAMESPACE};
+use super::{kubeconfig, rules, versions, KIND, NAMESPACE};
 use crate::arm::id;
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
@@ -879,21 +879,4 @@ fn delete(w: &World, ctx: &Ctx, rid: &str) -> ArmResult<Response> {
         },
     )?;
     Ok(started.apply(Response::empty(202)))
-}
-
-/// The newest image of each family the cluster's pools use (for the upgrade profile).
-pub fn node_image_status(w: &World, cluster_id: &str) -> Vec<(String, String, String)> {
-    pools::of_cluster(w, cluster_id)
-        .iter()
-        .map(|p| {
-            let image = p.body["properties"]["nodeImageVersion"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let latest = node_images::family_of_version(&image)
-                .and_then(|f| node_images::latest(w, f.name))
-                .unwrap_or(image.clone());
-            (p.body["name"].as_str().unwrap_or_default().to_string(), image, latest)
-        })
-        .collect()
 }

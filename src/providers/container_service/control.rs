@@ -4,7 +4,6 @@
 
 use super::nodes::{self, KubeletIdentity};
 use super::{clusters, node_images, pools, KIND};
-use crate::arm::id;
 use crate::arm::{ArmError, ArmResult, Request, Response};
 use crate::providers::authorization::engine;
 use crate::world::World;
@@ -225,13 +224,4 @@ pub fn node_for(w: &World, req: &Request, explicit: Option<&str>) -> Result<(Str
         None if all.len() == 1 => Ok(all.remove(0)),
         None => Err(format!("{} nodes exist; name one with the x-azemu-node header, the node query parameter, or /_azemu/nodes/{{node}}/metadata/identity/oauth2/token.", all.len())),
     }
-}
-
-/// True when `id` names a resource of the cluster's node resource group.
-pub fn in_node_resource_group(cluster: &crate::store::Record, resource_id: &str) -> bool {
-    let sub = id::ScopeParts::parse(&cluster.id).subscription.unwrap_or_default();
-    let rg = cluster.body["properties"]["nodeResourceGroup"]
-        .as_str()
-        .unwrap_or_default();
-    id::is_at_or_above(&id::resource_group_id(&sub, rg), resource_id)
 }
