@@ -1247,3 +1247,43 @@ async fn subscription_resources_honour_az_filters() {
     assert_eq!(by_name.values()[0]["name"], "in-b");
     assert!(s.get(&list("location eq 'eastus'")).await.values().is_empty());
 }
+
+/// A provider the subscription unregistered refuses its types with ARM's 409
+/// `MissingSubscriptionRegistration`; registering it again lifts that.
+#[tokio::test]
+async fn ensure_registered_unregistered_providers_refuse_their_types() {
+    let s = TestServer::start().await;
+    s.create_rg("reg", "westus2").await;
+    let ns = format!("/subscriptions/{}/providers/Microsoft.ManagedIdentity", s.sub());
+    let r = s
+        .post(&format!("{ns}/unregister?api-version=2022-09-01"), json!({}))
+        .await;
+    assert_eq!(r.json["registrationState"], "Unregistered", "{}", r.text);
+    let refused = s
+        .put(
+            &s.identity_id("reg", "while-unregistered"),
+            json!({ "location": "westus2" }),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert_eq!(refused.code(), "MissingSubscriptionRegistration");
+    // Role assignments (ARM's own namespace) keep working meanwhile.
+    let roles = s
+        .get(&format!(
+            "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions",
+            s.sub()
+        ))
+        .await;
+    assert_eq!(roles.status, 200);
+    s.post(&format!("{ns}/register?api-version=2022-09-01"), json!({}))
+        .await;
+    assert_eq!(
+        s.put(
+            &s.identity_id("reg", "after-register"),
+            json!({ "location": "westus2" })
+        )
+        .await
+        .status,
+        201
+    );
+}

@@ -51,6 +51,18 @@ pub const ROUTES: &[&[Route]] = &[
     network::ROUTES,
 ];
 
+/// What the server needs from providers besides the routing table: the non-ARM plumbing they
+/// answer, and the checks it makes on every ARM call. The server imports nothing else.
+pub mod hooks {
+    pub use super::api_versions;
+    pub use super::authorization::enforce::{check_request as enforce_rbac, is_list, readable_only};
+    pub use super::container_service::imds::token as imds_token;
+    pub use super::resources::locations::display_names_csv as region_display_names;
+    pub use super::resources::metadata::endpoints as metadata_endpoints;
+    pub use super::resources::registry::ensure_registered;
+    pub use super::resources::subscriptions::tenant_of as subscription_tenant;
+}
+
 /// Puts the default tenant, subscription and owner back (start and reset).
 pub fn seed_defaults(w: &World) {
     resources::seed(w);

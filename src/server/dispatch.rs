@@ -5,7 +5,7 @@
 use crate::arm::id::{self, ScopeParts};
 use crate::arm::{api_version, ArmError, ArmResult, Request, Response};
 use crate::entra::{self, Caller};
-use crate::providers::authorization::enforce;
+use crate::providers::hooks;
 use crate::routing::{self, Ctx};
 use crate::world::World;
 
@@ -16,10 +16,8 @@ pub fn handle(w: &World, req: &Request, correlation_id: &str) -> Response {
     let (mut b1, mut b2) = ([0u8; 16], [0u8; 16]);
     match (lower(segs.first(), &mut b1), lower(segs.get(1), &mut b2)) {
         ("_azemu", _) => crate::control::handle(w, req),
-        ("metadata", "endpoints") if segs.len() == 2 => only(req, &["GET"], || {
-            crate::providers::resources::metadata::endpoints(w, req)
-        }),
-        ("metadata", "identity") => crate::providers::container_service::imds::token(w, req),
+        ("metadata", "endpoints") if segs.len() == 2 => only(req, &["GET"], || hooks::metadata_endpoints(w, req)),
+        ("metadata", "identity") => hooks::imds_token(w, req),
         ("v1.0", _) => graph(w, req),
         ("subscriptions" | "tenants" | "providers", _) => arm(w, req, correlation_id),
         (_, "discovery") if segs.len() == 3 && segs[2].eq_ignore_ascii_case("instance") => {
@@ -196,6 +194,7 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
         check_scope_exists(w, &req.path, false)?;
     } else {
         check_scope_exists(w, &scope, true)?;
+        check_registered(w, &scope, &namespace, route)?;
     }
     let ctx = Ctx {
         req,
@@ -215,8 +214,8 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
     // it may read, as ARM does; anything else it may not do is refused.
     let mut filter_list = false;
     if w.config.enforce_rbac {
-        if let Err(e) = enforce::check_request(w, &ctx, route) {
-            filter_list = enforce::is_list(route, &req.method) && caller.is_some();
+        if let Err(e) = hooks::enforce_rbac(w, &ctx, route) {
+            filter_list = hooks::is_list(route, &req.method) && caller.is_some();
             if !filter_list {
                 return Err(e);
             }
@@ -226,7 +225,7 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
     let _guard = mutating.then(|| w.write());
     let response = (route.handler)(w, &ctx)?;
     Ok(match (filter_list, caller.as_ref()) {
-        (true, Some(c)) => enforce::readable_only(w, c, route, response),
+        (true, Some(c)) => hooks::readable_only(w, c, route, response),
         _ => response,
     })
 }
@@ -252,7 +251,7 @@ fn check_token_tenant(w: &World, caller: Option<&Caller>, path: &str) -> ArmResu
     let Some(sub) = ScopeParts::parse(path).subscription else {
         return Ok(());
     };
-    let Some(tenant) = crate::providers::resources::subscriptions::tenant_of(w, &sub) else {
+    let Some(tenant) = hooks::subscription_tenant(w, &sub) else {
         return Ok(());
     };
     if caller.tenant_id.is_empty() || caller.tenant_id.eq_ignore_ascii_case(&tenant) {
@@ -269,6 +268,18 @@ fn check_token_tenant(w: &World, caller: Option<&Caller>, path: &str) -> ArmResu
             w.base_url()
         ),
     ))
+}
+
+/// A resource provider the subscription unregistered refuses its types (409
+/// `MissingSubscriptionRegistration`); ARM's own namespaces are always registered.
+fn check_registered(w: &World, scope: &str, namespace: &str, route: &routing::Route) -> ArmResult<()> {
+    let always = route.namespace == "*"
+        || namespace.eq_ignore_ascii_case("Microsoft.Resources")
+        || namespace.eq_ignore_ascii_case("Microsoft.Authorization");
+    match id::ScopeRef::parse(scope).subscription {
+        Some(sub) if !always => hooks::ensure_registered(w, sub, namespace),
+        _ => Ok(()),
+    }
 }
 
 /// The subscription (and resource group) a path lives in must exist. `inside` is true when
@@ -303,14 +314,14 @@ fn check_scope_exists(w: &World, path: &str, inside: bool) -> ArmResult<()> {
 
 /// `--strict-api-versions`: the version must be one the type lists.
 fn check_api_version(namespace: &str, rest: &[String], version: &str) -> ArmResult<()> {
-    let Some(list) = crate::providers::api_versions(namespace, rest) else {
+    let Some(list) = hooks::api_versions(namespace, rest) else {
         return Ok(());
     };
     let arm_owned = namespace.is_empty()
         || namespace.eq_ignore_ascii_case("Microsoft.Resources")
         || namespace.eq_ignore_ascii_case("Microsoft.Authorization");
     let type_name = rest.first().map(String::as_str).unwrap_or("");
-    let locations = crate::providers::resources::locations::display_names_csv();
+    let locations = hooks::region_display_names();
     let owner = if arm_owned {
         api_version::Owner::Arm
     } else {

@@ -30,9 +30,12 @@ fn registration_id(sub: &str, namespace: &str) -> String {
 /// `Registered` unless the subscription unregistered it.
 pub fn state(w: &World, sub: &str, namespace: &str) -> String {
     w.store
-        .get(&registration_id(sub, namespace))
-        .filter(|r| r.kind == KIND)
-        .and_then(|r| r.body["registrationState"].as_str().map(str::to_string))
+        .with(&registration_id(sub, namespace), |r| {
+            (r.kind == KIND)
+                .then(|| r.body["registrationState"].as_str().map(str::to_string))
+                .flatten()
+        })
+        .flatten()
         .unwrap_or_else(|| "Registered".to_string())
 }
 
