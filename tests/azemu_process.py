@@ -6,6 +6,7 @@ printed its ready line `azemu ready: URL (CA: PATH)`.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -86,3 +87,21 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def session(tmp_path_factory, extra_args: list[str], require_ca: bool = True):
+    """An azemu for a test session: the running one named by $AZEMU_URL (+ $AZEMU_CA), or one
+    started here and stopped afterwards. Yields (url, ca, process or None, log path or None)."""
+    url = os.environ.get("AZEMU_URL")
+    if url:
+        ca = os.environ.get("AZEMU_CA")
+        if require_ca and not ca:
+            raise StartError("AZEMU_URL is set but AZEMU_CA is not")
+        yield url, ca, None, None
+        return
+    proc, url, ca, log_path = start(tmp_path_factory.mktemp("azemu"), extra_args)
+    try:
+        yield url, ca, proc, log_path
+    finally:
+        stop(proc)

@@ -71,32 +71,14 @@ class Emulator:
             return json.loads(resp.read().decode())
 
 
-def _start_azemu(tmp: Path) -> Emulator:
-    try:
-        proc, url, ca, log_path = azemu_process.start(tmp, [])
-    except azemu_process.StartError as e:
-        pytest.exit(str(e), 2)
-    return Emulator(url, ca, proc, log_path)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    azemu_process.stop(proc)
-
-
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory) -> Emulator:
     """A running azemu: started here, or an external one from $AZEMU_URL + $AZEMU_CA."""
-    if os.environ.get("AZEMU_URL"):
-        ca = os.environ.get("AZEMU_CA")
-        if not ca:
-            pytest.exit("AZEMU_URL is set but AZEMU_CA is not", 2)
-        yield Emulator(os.environ["AZEMU_URL"], ca, None, None)
-        return
-    emu = _start_azemu(tmp_path_factory.mktemp("azemu"))
     try:
-        yield emu
-    finally:
-        _stop(emu.proc)
+        with azemu_process.session(tmp_path_factory, [], require_ca=True) as (url, ca, proc, log_path):
+            yield Emulator(url, ca, proc, log_path)
+    except azemu_process.StartError as e:
+        pytest.exit(str(e), 2)
 
 
 @pytest.fixture(scope="session")

@@ -147,28 +147,14 @@ class Emulator:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    azemu_process.stop(proc)
-
-
-def _start_azemu(tmp: Path) -> Emulator:
-    try:
-        proc, url, ca, log_path = azemu_process.start(tmp, ["--no-auth", "--lro-duration", os.environ.get("CONFORMANCE_LRO_DURATION", DEFAULT_LRO_DURATION)])
-    except azemu_process.StartError as e:
-        pytest.exit(str(e), 2)
-    return Emulator(url, ca, proc, log_path)
-
-
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory) -> Emulator:
-    if os.environ.get("AZEMU_URL"):
-        yield Emulator(os.environ["AZEMU_URL"], os.environ.get("AZEMU_CA"), None, None)
-        return
-    emu = _start_azemu(tmp_path_factory.mktemp("azemu"))
+    """A running azemu (no auth, LROs taking CONFORMANCE_LRO_DURATION), or an external one from $AZEMU_URL."""
     try:
-        yield emu
-    finally:
-        _stop(emu.proc)
+        with azemu_process.session(tmp_path_factory, ["--no-auth", "--lro-duration", os.environ.get("CONFORMANCE_LRO_DURATION", DEFAULT_LRO_DURATION)], require_ca=False) as (url, ca, proc, log_path):
+            yield Emulator(url, ca, proc, log_path)
+    except azemu_process.StartError as e:
+        pytest.exit(str(e), 2)
 
 
 @pytest.fixture(scope="session")
