@@ -5,6 +5,7 @@
 
 pub mod api_version;
 pub mod error;
+pub mod glob;
 pub mod id;
 pub mod lro;
 pub mod paging;

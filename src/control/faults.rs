@@ -4,7 +4,7 @@
 //! a probability (reproducible under `--seed`). Faults are applied after authentication, so
 //! clients exercise their real retry paths.
 
-use crate::arm::{ArmError, Request, Response};
+use crate::arm::{glob, ArmError, Request, Response};
 use crate::world::World;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -97,10 +97,6 @@ impl Faults {
     }
 }
 
-fn glob(pattern: &str, s: &str) -> bool {
-    crate::providers::authorization::engine::action_matches(pattern, s)
-}
-
 /// `"PUT Microsoft.ContainerService/managedClusters"` for a request path.
 fn operation_of(req: &Request) -> (String, String) {
     match crate::arm::id::split_provider_path(&req.segments) {
@@ -121,11 +117,11 @@ fn operation_of(req: &Request) -> (String, String) {
 fn matches(m: &Match, req: &Request) -> bool {
     let (ns, op) = operation_of(req);
     m.method.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&req.method))
-        && m.path.as_ref().is_none_or(|p| glob(p, &req.path))
+        && m.path.as_ref().is_none_or(|p| glob::matches(p, &req.path))
         && m.provider.as_ref().is_none_or(|p| p.eq_ignore_ascii_case(&ns))
         && m.operation
             .as_ref()
-            .is_none_or(|o| glob(o, &op) || req.segments.last().is_some_and(|l| l.eq_ignore_ascii_case(o)))
+            .is_none_or(|o| glob::matches(o, &op) || req.segments.last().is_some_and(|l| l.eq_ignore_ascii_case(o)))
 }
 
 /// The first rule of `kind` that fires for `req`; counts it and retires exhausted rules.

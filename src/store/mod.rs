@@ -108,20 +108,10 @@ impl Store {
         out
     }
 
-    /// Records of one type (case-insensitive) directly inside `parent`.
+    /// Records of one type (case-insensitive) below `parent` (pools of a cluster, subnets of a
+    /// network). A type names one level of nesting, so the type alone keeps them direct.
     pub fn children(&self, parent: &str, kind: &str) -> Vec<Record> {
-        let depth = id::segments(parent).len();
-        self.list(|r| {
-            r.kind.eq_ignore_ascii_case(kind) && id::is_at_or_above(parent, &r.id) && id::segments(&r.id).len() >= depth
-        })
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.list(|r| r.kind.eq_ignore_ascii_case(kind) && id::is_at_or_above(parent, &r.id))
     }
 
     pub fn clear(&self) {

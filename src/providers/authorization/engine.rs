@@ -5,6 +5,7 @@
 //! tree, wildcards in actions and `notActions`, and explains its answer.
 
 use super::{assignments, definitions};
+use crate::arm::glob;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -36,38 +37,10 @@ pub struct Decision {
     pub considered: Vec<String>,
 }
 
-/// Case-insensitive glob where `*` matches any run of characters (including `/`), and a
-/// `/*/` segment may also match a single `/` (`userAssignedIdentities/*/read` covers
-/// `userAssignedIdentities/read`).
+/// An RBAC action pattern: a glob (`*` spans `/`, case ignored) where a `/*/` segment may also
+/// match a single `/` (`userAssignedIdentities/*/read` covers `userAssignedIdentities/read`).
 pub fn action_matches(pattern: &str, action: &str) -> bool {
-    let p = pattern.to_ascii_lowercase();
-    let a = action.to_ascii_lowercase();
-    glob(p.as_bytes(), a.as_bytes()) || (p.contains("/*/") && glob(p.replace("/*/", "/").as_bytes(), a.as_bytes()))
-}
-
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    let (mut pi, mut si) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            mark = si;
-            pi += 1;
-        } else if let Some(st) = star {
-            pi = st + 1;
-            mark += 1;
-            si = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == b'*' {
-        pi += 1;
-    }
-    pi == p.len()
+    glob::matches(pattern, action) || (pattern.contains("/*/") && glob::matches(&pattern.replace("/*/", "/"), action))
 }
 
 fn strings(v: &Value) -> Vec<&str> {
