@@ -7,7 +7,7 @@
 
 use crate::arm::{ArmResult, Request, Response};
 use crate::entra::Caller;
-use crate::world::World;
+use crate::world::Tx;
 
 /// What a handler gets besides the world.
 pub struct Ctx<'a> {
@@ -34,7 +34,7 @@ impl Ctx<'_> {
     }
 }
 
-pub type Handler = fn(&World, &Ctx) -> ArmResult<Response>;
+pub type Handler = fn(&Tx, &Ctx) -> ArmResult<Response>;
 
 pub struct Route {
     /// Lower-case namespace; `""` for core ARM paths, `"*"` for any namespace.

@@ -38,7 +38,7 @@ pub fn resolve_tenant(w: &World, tenant: &str) -> Option<String> {
     if tenant.eq_ignore_ascii_case("common") || tenant.eq_ignore_ascii_case("organizations") {
         return Some(w.config.tenant_id.clone());
     }
-    crate::providers::resources::tenants::find(w, tenant)
+    crate::providers::resources::tenants::find(&w.read(), tenant)
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration` (and the v1 form without `/v2.0`).
@@ -157,7 +157,7 @@ pub fn token(w: &World, req: &Request, tenant: &str, v2: bool) -> Response {
             }
         }
     };
-    let principal = client_principal(w, &tid, client_id);
+    let principal = w.transact(|tx| client_principal(tx, &tid, client_id));
     let access_token = issue(w, &principal, &tid, &resource, v2);
     let now_s = w.now() / 1000;
     if v2 {
@@ -191,7 +191,7 @@ pub fn audience_from_scope(scope: &str) -> String {
 
 /// The principal behind a client id: a managed identity with that client id, a known
 /// application, or a new application whose object id is derived from the client id.
-pub fn client_principal(w: &World, tenant_id: &str, client_id: &str) -> Principal {
+pub fn client_principal(w: &crate::world::Tx, tenant_id: &str, client_id: &str) -> Principal {
     if let Some(p) = w.directory.by_app_id(client_id) {
         return p;
     }

@@ -16,7 +16,7 @@ pub mod resources;
 use crate::arm::ArmResult;
 use crate::routing::Route;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 
 /// A namespace and the types it serves (for `GET /providers` and strict api-versions).
 pub struct ProviderInfo {
@@ -64,14 +64,14 @@ pub mod hooks {
 }
 
 /// Puts the default tenant, subscription and owner back (start and reset).
-pub fn seed_defaults(w: &World) {
+pub fn seed_defaults(w: &Tx) {
     resources::seed(w);
     authorization::seed(w);
     container_service::seed(w);
 }
 
 /// Lets the owning provider clean up after a record was removed by a cascade.
-pub fn on_removed(w: &World, rec: &Record) {
+pub fn on_removed(w: &Tx, rec: &Record) {
     if rec.kind.eq_ignore_ascii_case(managed_identity::KIND) {
         managed_identity::on_removed(w, rec);
     } else if rec.kind.eq_ignore_ascii_case(container_service::KIND) {
@@ -80,7 +80,7 @@ pub fn on_removed(w: &World, rec: &Record) {
 }
 
 /// Asks the owning provider whether `rec` may move (`cross_tenant`: to another tenant's subscription).
-pub fn validate_move(w: &World, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
+pub fn validate_move(w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
     if rec.kind.eq_ignore_ascii_case(container_service::KIND) {
         return container_service::validate_move(w, rec, cross_tenant);
     }

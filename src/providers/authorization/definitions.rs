@@ -8,7 +8,7 @@ use crate::arm::{paging, ArmError, ArmResult, Response};
 use crate::providers::common::schema;
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
@@ -93,7 +93,7 @@ pub fn builtins() -> &'static [Role] {
     })
 }
 
-fn custom_roles(w: &World) -> Vec<Role> {
+fn custom_roles(w: &Tx) -> Vec<Role> {
     w.store
         .list(|r| r.kind == KIND)
         .into_iter()
@@ -105,7 +105,7 @@ fn custom_roles(w: &World) -> Vec<Role> {
 }
 
 /// A role by GUID (built-in or custom).
-pub fn find(w: &World, guid: &str) -> Option<Role> {
+pub fn find(w: &Tx, guid: &str) -> Option<Role> {
     builtins()
         .iter()
         .find(|r| r.guid.eq_ignore_ascii_case(guid))
@@ -120,7 +120,7 @@ pub fn guid_of(definition_id: &str) -> String {
 
 /// Roles usable at `scope`: built-ins everywhere, custom roles where one of their
 /// assignable scopes is at or above `scope`.
-fn visible(w: &World, scope: &str) -> Vec<Role> {
+fn visible(w: &Tx, scope: &str) -> Vec<Role> {
     let mut out: Vec<Role> = builtins().to_vec();
     out.extend(custom_roles(w).into_iter().filter(|r| {
         r.properties["assignableScopes"]
@@ -157,7 +157,7 @@ fn filter_pred(filter: Option<&str>) -> ArmResult<RolePredicate> {
 }
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions`.
-pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let pred = filter_pred(ctx.req.query("$filter"))?;
     let items: Vec<Value> = visible(w, ctx.scope)
         .iter()
@@ -168,7 +168,7 @@ pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET/PUT/DELETE {scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
-pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let guid = ctx.name(0);
     match ctx.method() {
         "GET" => find(w, guid)
@@ -190,7 +190,7 @@ fn custom_record_id(scope: &str, guid: &str) -> String {
     format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}")
 }
 
-fn put_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
+fn put_custom(w: &Tx, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     if !id::is_guid(guid) {
         return Err(ArmError::bad_request(
             "InvalidRoleDefinitionId",
@@ -261,7 +261,7 @@ fn put_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     Ok(Response::json(status, doc))
 }
 
-fn delete_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
+fn delete_custom(w: &Tx, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     if builtins().iter().any(|r| r.guid.eq_ignore_ascii_case(guid)) {
         return Err(ArmError::new(
             403,

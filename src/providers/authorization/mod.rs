@@ -8,7 +8,7 @@ pub mod engine;
 
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::Route;
-use crate::world::World;
+use crate::world::Tx;
 
 const VERSIONS: &[&str] = &[
     "2022-05-01-preview",
@@ -45,7 +45,7 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// The default service principal owns the default subscription.
-pub fn seed(w: &World) {
+pub fn seed(w: &Tx) {
     let c = &w.config;
     let sp = crate::entra::oidc::client_principal(w, &c.tenant_id, &c.client_id);
     assignments::grant(

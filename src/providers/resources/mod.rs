@@ -93,12 +93,12 @@ pub const ROUTES: &[Route] = &[
     Route { namespace: "*", pattern: &["locations", "*", "operationresults", "*"], methods: &["GET"], action: "", handler: lro::result_route },
 ];
 
-fn operation_result(w: &crate::world::World, ctx: &crate::routing::Ctx) -> crate::arm::ArmResult<crate::arm::Response> {
+fn operation_result(w: &crate::world::Tx, ctx: &crate::routing::Ctx) -> crate::arm::ArmResult<crate::arm::Response> {
     lro::result(w, ctx, ctx.name(1))
 }
 
 /// The default tenant and subscription.
-pub fn seed(w: &crate::world::World) {
+pub fn seed(w: &crate::world::Tx) {
     let c = &w.config;
     tenants::create(w, &c.tenant_id, "azemu", crate::config::DEFAULT_TENANT_DOMAIN);
     subscriptions::create(

@@ -5,7 +5,7 @@ use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::{ProviderInfo, PROVIDERS};
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
 const KIND: &str = "Microsoft.Resources/providerRegistrations";
@@ -28,7 +28,7 @@ fn registration_id(sub: &str, namespace: &str) -> String {
 }
 
 /// `Registered` unless the subscription unregistered it.
-pub fn state(w: &World, sub: &str, namespace: &str) -> String {
+pub fn state(w: &Tx, sub: &str, namespace: &str) -> String {
     w.store
         .with(&registration_id(sub, namespace), |r| {
             (r.kind == KIND)
@@ -40,7 +40,7 @@ pub fn state(w: &World, sub: &str, namespace: &str) -> String {
 }
 
 /// A provider as a subscription sees it (`sub`), or at tenant level (no registration state).
-fn provider_json(w: &World, sub: Option<&str>, p: &ProviderInfo) -> Value {
+fn provider_json(w: &Tx, sub: Option<&str>, p: &ProviderInfo) -> Value {
     let regions: Vec<&str> = super::locations::REGIONS.iter().map(|(_, d, _)| *d).collect();
     let mut doc = json!({
         "id": match sub { Some(s) => registration_id(s, p.namespace), None => format!("/providers/{}", p.namespace) },
@@ -61,7 +61,7 @@ fn provider_json(w: &World, sub: Option<&str>, p: &ProviderInfo) -> Value {
 }
 
 /// `GET /subscriptions/{s}/providers`, and `GET /providers` at tenant level.
-pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = ctx.names.first().copied();
     let items = PROVIDERS.iter().map(|p| provider_json(w, sub, p)).collect();
     Ok(Response::ok(crate::arm::paging::page(ctx.req, items)?))
@@ -79,7 +79,7 @@ fn subscription_of(ctx: &Ctx) -> ArmResult<String> {
 }
 
 /// `GET /subscriptions/{s}/providers/{ns}` and `GET /providers/{ns}`.
-pub fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = if ctx.scope.is_empty() {
         None
     } else {
@@ -90,7 +90,7 @@ pub fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `POST /subscriptions/{s}/providers/{ns}/register` and `/unregister`.
-pub fn register(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn register(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = subscription_of(ctx)?;
     let p = find(ctx.namespace)?;
     let unregister = ctx
@@ -108,7 +108,7 @@ pub fn register(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// A request to a namespace the subscription unregistered is refused, as ARM does.
-pub fn ensure_registered(w: &World, sub: &str, namespace: &str) -> ArmResult<()> {
+pub fn ensure_registered(w: &Tx, sub: &str, namespace: &str) -> ArmResult<()> {
     if state(w, sub, namespace) == "Registered" {
         Ok(())
     } else {
