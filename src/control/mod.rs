@@ -72,9 +72,12 @@ fn route_read(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Res
         ["state"] => Ok(Response::ok(
             serde_json::to_value(state::export(w)).map_err(|e| ArmError::internal(e.to_string()))?,
         )),
-        ["operations"] => Ok(Response::ok(
-            json!({ "value": w.operations().iter().map(|o| o.status_body(&o.id)).collect::<Vec<_>>() }),
-        )),
+        ["operations"] => Ok(Response::ok(json!({ "value": w.operations().iter().map(|o| {
+                let mut b = o.status_body(&o.id);
+                b["resourceId"] = json!(o.resource_id);
+                b["activity"] = json!(o.activity);
+                b
+            }).collect::<Vec<_>>() }))),
         _ => crate::providers::container_service::control::get(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
     }
 }

@@ -170,9 +170,20 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
         tx.settle();
         tx.commit();
     }
-    let response = pipeline(&tx, req)?;
-    tx.commit();
-    Ok(response)
+    let before = (mutating && w.config.audit_refusals).then(|| w.fingerprint());
+    match pipeline(&tx, req) {
+        Ok(response) => {
+            tx.commit();
+            Ok(response)
+        }
+        Err(e) => match before {
+            Some(b) if b != w.fingerprint() => Err(ArmError::internal(format!(
+                "RefusalLeftTrace: the refused request ({} {}) changed the state.",
+                req.method, e.code
+            ))),
+            _ => Err(e),
+        },
+    }
 }
 
 /// The route serving `req`, with the names it captured, and the path split around its

@@ -141,6 +141,24 @@ impl World {
         self.events.list(resource)
     }
 
+    /// A digest of all state a refused write must not change: records, principals,
+    /// operations and activity. The caller holds the write gate (an open write [`Tx`]).
+    pub(crate) fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for r in self.store.export() {
+            serde_json::to_string(&r).unwrap_or_default().hash(&mut h);
+        }
+        for p in self.directory.all() {
+            serde_json::to_string(&p).unwrap_or_default().hash(&mut h);
+        }
+        for o in self.ops.all() {
+            (o.id, o.status, o.end).hash(&mut h);
+        }
+        self.events.list(None).len().hash(&mut h);
+        h.finish()
+    }
+
     /// Every record and principal, for a state snapshot.
     pub fn export(&self) -> (Vec<crate::store::Record>, Vec<crate::entra::Principal>) {
         let _g = self.gate();

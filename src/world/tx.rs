@@ -480,3 +480,60 @@ impl Start<Effect> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arm::ArmError;
+    use serde_json::json;
+
+    fn world() -> World {
+        let config = crate::config::Config {
+            data_dir: std::env::temp_dir(),
+            ..Default::default()
+        };
+        World::new(config, crate::entra::Signer::ephemeral(), |_, _| {
+            Err(ArmError::internal("no pipeline in this test"))
+        })
+    }
+
+    const ID: &str = "/subscriptions/s/resourceGroups/rg/providers/X.Y/things/a";
+
+    #[test]
+    fn a_dropped_transaction_leaves_no_trace() {
+        let w = world();
+        let before = w.fingerprint();
+        {
+            let tx = Tx::write(&w);
+            tx.store.put(Record::new(ID, "X.Y/things", json!({ "v": 1 })));
+            assert!(tx.store.contains(ID), "a transaction reads what it staged");
+            assert_eq!(tx.store.list(|r| r.kind == "X.Y/things").len(), 1);
+            tx.events.record(0, ID, "Created", "staged", "");
+        }
+        assert!(!w.read().store.contains(ID));
+        assert_eq!(before, w.fingerprint());
+    }
+
+    #[test]
+    fn a_committed_transaction_is_seen_by_everyone() {
+        let w = world();
+        let before = w.fingerprint();
+        w.transact(|tx| {
+            tx.store.put(Record::new(ID, "X.Y/things", json!({ "v": 1 })));
+            assert!(!w.read().store.contains(ID), "nothing is visible before commit");
+        });
+        assert_eq!(w.read().store.get(ID).unwrap().body["v"], 1);
+        assert_ne!(before, w.fingerprint());
+        w.transact(|tx| {
+            tx.store.remove_tree("/subscriptions/s/resourceGroups/rg");
+        });
+        assert!(!w.read().store.contains(ID));
+    }
+
+    #[test]
+    #[should_panic(expected = "read-only")]
+    fn a_read_transaction_cannot_write() {
+        let w = world();
+        w.read().store.put(Record::new(ID, "X.Y/things", json!({})));
+    }
+}
