@@ -72,6 +72,7 @@ fn route_read(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Res
         ["state"] => Ok(Response::ok(
             serde_json::to_value(state::export(w)).map_err(|e| ArmError::internal(e.to_string()))?,
         )),
+        ["routes"] => Ok(Response::ok(json!({ "value": crate::routing::describe() }))),
         ["operations"] => Ok(Response::ok(json!({ "value": w.operations().iter().map(|o| {
                 let mut b = o.status_body(&o.id);
                 b["resourceId"] = json!(o.resource_id);

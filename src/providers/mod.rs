@@ -18,10 +18,31 @@ use crate::routing::Route;
 use crate::store::Record;
 use crate::world::Tx;
 
-/// A namespace and the types it serves (for `GET /providers` and strict api-versions).
+/// One resource provider, declared in one place (its folder's `mod.rs`): its namespace,
+/// types and api-versions, routes, request schemas, default data and hooks. Adding a
+/// provider is one folder plus one line in [`PROVIDERS`].
 pub struct ProviderInfo {
     pub namespace: &'static str,
     pub types: &'static [TypeInfo],
+    /// Its ARM routes; earlier providers' routes win.
+    pub routes: &'static [Route],
+    /// Request-body schemas from `api-specs/` (name, text), compiled at start.
+    pub schemas: &'static [(&'static str, &'static str)],
+    /// Puts its default data in (at start and reset).
+    pub seed: Option<fn(&Tx)>,
+    /// Cleans up after a record of one of its types was removed by a cascade.
+    pub on_removed: Option<fn(&Tx, &Record)>,
+    /// Says whether a record of one of its types may move (`true`: to another tenant).
+    pub validate_move: Option<fn(&Tx, &Record, bool) -> ArmResult<()>>,
+}
+
+impl ProviderInfo {
+    /// Whether a record of ARM type `kind` belongs to this provider.
+    fn owns(&self, kind: &str) -> bool {
+        kind.len() > self.namespace.len()
+            && kind.as_bytes()[self.namespace.len()] == b'/'
+            && kind[..self.namespace.len()].eq_ignore_ascii_case(self.namespace)
+    }
 }
 
 pub struct TypeInfo {
@@ -32,6 +53,7 @@ pub struct TypeInfo {
     pub global: bool,
 }
 
+/// The one registration point: every provider azemu serves, in routing order.
 pub const PROVIDERS: &[&ProviderInfo] = &[
     &resources::PROVIDER,
     &authorization::PROVIDER,
@@ -39,16 +61,6 @@ pub const PROVIDERS: &[&ProviderInfo] = &[
     &container_service::PROVIDER,
     &container_registry::PROVIDER,
     &network::PROVIDER,
-];
-
-/// The routing table, provider by provider. Earlier groups win.
-pub const ROUTES: &[&[Route]] = &[
-    resources::ROUTES,
-    authorization::ROUTES,
-    managed_identity::ROUTES,
-    container_service::ROUTES,
-    container_registry::ROUTES,
-    network::ROUTES,
 ];
 
 /// What the server needs from providers besides the routing table: the non-ARM plumbing they
@@ -63,28 +75,32 @@ pub mod hooks {
     pub use super::resources::subscriptions::tenant_of as subscription_tenant;
 }
 
-/// Puts the default tenant, subscription and owner back (start and reset).
+/// Puts every provider's default data back (start and reset).
 pub fn seed_defaults(w: &Tx) {
-    resources::seed(w);
-    authorization::seed(w);
-    container_service::seed(w);
+    for p in PROVIDERS {
+        if let Some(seed) = p.seed {
+            seed(w);
+        }
+    }
+}
+
+fn owner(kind: &str) -> Option<&'static ProviderInfo> {
+    PROVIDERS.iter().copied().find(|p| p.owns(kind))
 }
 
 /// Lets the owning provider clean up after a record was removed by a cascade.
 pub fn on_removed(w: &Tx, rec: &Record) {
-    if rec.kind.eq_ignore_ascii_case(managed_identity::KIND) {
-        managed_identity::on_removed(w, rec);
-    } else if rec.kind.eq_ignore_ascii_case(container_service::KIND) {
-        container_service::on_removed(w, rec);
+    if let Some(f) = owner(&rec.kind).and_then(|p| p.on_removed) {
+        f(w, rec);
     }
 }
 
 /// Asks the owning provider whether `rec` may move (`cross_tenant`: to another tenant's subscription).
 pub fn validate_move(w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
-    if rec.kind.eq_ignore_ascii_case(container_service::KIND) {
-        return container_service::validate_move(w, rec, cross_tenant);
+    match owner(&rec.kind).and_then(|p| p.validate_move) {
+        Some(f) => f(w, rec, cross_tenant),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The api-versions a path's type accepts (`None` when azemu does not know the type).

@@ -20,6 +20,7 @@ const VERSIONS: &[&str] = &[
     "2015-07-01",
 ];
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: "Microsoft.Authorization",
     types: &[
@@ -34,6 +35,20 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
             global: true,
         },
     ],
+    routes: ROUTES,
+    schemas: &[
+        (
+            "roleAssignment",
+            include_str!("../../../api-specs/Microsoft.Authorization/roleAssignment.json"),
+        ),
+        (
+            "roleDefinition",
+            include_str!("../../../api-specs/Microsoft.Authorization/roleDefinition.json"),
+        ),
+    ],
+    seed: Some(seed),
+    on_removed: None,
+    validate_move: None,
 };
 
 #[rustfmt::skip]

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 pub const NAMESPACE: &str = "Microsoft.ContainerRegistry";
 pub const KIND: &str = "Microsoft.ContainerRegistry/registries";
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[TypeInfo {
@@ -32,6 +33,14 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
         ],
         global: false,
     }],
+    routes: ROUTES,
+    schemas: &[(
+        "registry",
+        include_str!("../../../api-specs/Microsoft.ContainerRegistry/registry.json"),
+    )],
+    seed: None,
+    on_removed: None,
+    validate_move: None,
 };
 
 #[rustfmt::skip]

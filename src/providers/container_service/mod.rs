@@ -60,6 +60,7 @@ const VERSIONS: &[&str] = &[
     "2017-08-31",
 ];
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[
@@ -94,6 +95,24 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
             global: false,
         },
     ],
+    routes: ROUTES,
+    schemas: &[
+        (
+            "managedCluster",
+            include_str!("../../../api-specs/Microsoft.ContainerService/managedCluster.json"),
+        ),
+        (
+            "agentPool",
+            include_str!("../../../api-specs/Microsoft.ContainerService/agentPool.json"),
+        ),
+        (
+            "maintenanceConfiguration",
+            include_str!("../../../api-specs/Microsoft.ContainerService/maintenanceConfiguration.json"),
+        ),
+    ],
+    seed: Some(seed),
+    on_removed: Some(on_removed),
+    validate_move: Some(validate_move),
 };
 
 #[rustfmt::skip]

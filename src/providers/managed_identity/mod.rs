@@ -16,6 +16,7 @@ pub const NAMESPACE: &str = "Microsoft.ManagedIdentity";
 pub const KIND: &str = identities::KIND;
 const ACTION: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[
@@ -40,6 +41,14 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
             global: true,
         },
     ],
+    routes: ROUTES,
+    schemas: &[(
+        "userAssignedIdentity",
+        include_str!("../../../api-specs/Microsoft.ManagedIdentity/userAssignedIdentity.json"),
+    )],
+    seed: None,
+    on_removed: Some(on_removed),
+    validate_move: None,
 };
 
 #[rustfmt::skip]

@@ -36,6 +36,7 @@ const VERSIONS: &[&str] = &[
     "2020-11-01",
 ];
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[
@@ -50,6 +51,20 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
             global: false,
         },
     ],
+    routes: ROUTES,
+    schemas: &[
+        (
+            "virtualNetwork",
+            include_str!("../../../api-specs/Microsoft.Network/virtualNetwork.json"),
+        ),
+        (
+            "subnet",
+            include_str!("../../../api-specs/Microsoft.Network/subnet.json"),
+        ),
+    ],
+    seed: None,
+    on_removed: None,
+    validate_move: None,
 };
 
 #[rustfmt::skip]

@@ -47,6 +47,7 @@ pub const ARM_API_VERSIONS: &[&str] = &[
     "2015-11-01",
 ];
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: "Microsoft.Resources",
     types: &[
@@ -66,6 +67,20 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
             global: true,
         },
     ],
+    routes: ROUTES,
+    schemas: &[
+        (
+            "resourceGroup",
+            include_str!("../../../api-specs/Microsoft.Resources/resourceGroup.json"),
+        ),
+        (
+            "resourceGroupPatch",
+            include_str!("../../../api-specs/Microsoft.Resources/resourceGroupPatch.json"),
+        ),
+    ],
+    seed: Some(seed),
+    on_removed: None,
+    validate_move: None,
 };
 
 #[rustfmt::skip]
