@@ -3,7 +3,8 @@
 //! An ARM path is split at its last `/providers/{Namespace}` (see [`crate::arm::id`]); a
 //! route names the namespace and the pattern of the segments after it (`*` captures a name).
 //! Paths without a provider segment (subscriptions, resource groups, tenants) use the
-//! namespace `""`. Providers contribute their routes; the server only sees [`table`].
+//! namespace `""`. Providers declare their routes in their registration
+//! ([`crate::providers::ProviderInfo`]); the server finds them through `providers::hooks::table`.
 
 use crate::arm::{ArmResult, Request, Response};
 use crate::entra::Caller;
@@ -63,56 +64,4 @@ impl Route {
         }
         Some(names)
     }
-}
-
-/// Every ARM route azemu serves, provider by provider (earlier providers win).
-pub fn table() -> impl Iterator<Item = &'static [Route]> {
-    crate::providers::PROVIDERS.iter().map(|p| p.routes)
-}
-
-/// Every served operation as `GET /_azemu/routes` lists it: methods, the path template
-/// (`{scope}` where any scope may stand, `{name}` for a captured name) and api-versions.
-pub fn describe() -> Vec<serde_json::Value> {
-    let mut out = Vec::new();
-    for p in crate::providers::PROVIDERS {
-        for r in p.routes {
-            let mut names = 0;
-            let segs: Vec<String> = r
-                .pattern
-                .iter()
-                .map(|s| match *s {
-                    "*" => {
-                        names += 1;
-                        format!("{{name{names}}}")
-                    }
-                    lit => lit.to_string(),
-                })
-                .collect();
-            let (path, namespace) = match r.namespace {
-                "" => (format!("/{}", segs.join("/")), String::new()),
-                "*" => (
-                    format!("{{scope}}/providers/{{namespace}}/{}", segs.join("/")),
-                    "*".to_string(),
-                ),
-                _ => (
-                    format!("{{scope}}/providers/{}/{}", p.namespace, segs.join("/")),
-                    p.namespace.to_string(),
-                ),
-            };
-            let rest: Vec<String> = r.pattern.iter().map(|s| s.to_string()).collect();
-            let versions = match r.namespace {
-                "*" => None,
-                _ => crate::providers::api_versions(&namespace, &rest),
-            };
-            out.push(serde_json::json!({
-                "provider": p.namespace,
-                "namespace": namespace,
-                "methods": r.methods,
-                "path": path.trim_end_matches('/'),
-                "pattern": r.pattern,
-                "apiVersions": versions.unwrap_or(&[]),
-            }));
-        }
-    }
-    out
 }

@@ -9,6 +9,7 @@ pub mod lro_rules;
 pub mod state;
 
 use crate::arm::{ArmError, ArmResult, Request, Response};
+use crate::providers::hooks;
 use crate::world::{Tx, World};
 use serde_json::{json, Value};
 
@@ -72,14 +73,14 @@ fn route_read(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Res
         ["state"] => Ok(Response::ok(
             serde_json::to_value(state::export(w)).map_err(|e| ArmError::internal(e.to_string()))?,
         )),
-        ["routes"] => Ok(Response::ok(json!({ "value": crate::routing::describe() }))),
+        ["routes"] => Ok(Response::ok(json!({ "value": hooks::describe_routes() }))),
         ["operations"] => Ok(Response::ok(json!({ "value": w.operations().iter().map(|o| {
                 let mut b = o.status_body(&o.id);
                 b["resourceId"] = json!(o.resource_id);
                 b["activity"] = json!(o.activity);
                 b
             }).collect::<Vec<_>>() }))),
-        _ => crate::providers::container_service::control::get(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
+        _ => hooks::provider_view(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
     }
 }
 
@@ -96,7 +97,7 @@ fn route_write(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Re
         ("DELETE", ["faults", _]) => Ok(Response::empty(if w.faults.remove(segs[1]) { 204 } else { 404 })),
         ("POST", ["lro"]) | ("PUT", ["lro"]) => {
             let rule: lro_rules::LroRule = serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
-            crate::providers::common::lro::parse_spec(w, &rule.spec)?;
+            hooks::parse_lro_spec(w, &rule.spec)?;
             w.lro_rules.set(rule.clone());
             Ok(Response::json(201, serde_json::to_value(rule).unwrap_or_default()))
         }
@@ -108,7 +109,7 @@ fn route_write(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Re
             w.journal.clear();
             Ok(Response::empty(204))
         }
-        _ => crate::providers::container_service::control::write(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
+        _ => hooks::provider_action(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
     }
 }
 
@@ -180,23 +181,18 @@ fn create_subscription(w: &Tx, req: &Request) -> ArmResult<Response> {
     let tenant = if b["newTenant"].as_bool().unwrap_or(false) {
         let t = w.ids.guid();
         let domain = format!("azemu{}.onmicrosoft.com", &t[..8]);
-        crate::providers::resources::tenants::create(w, &t, &format!("azemu tenant {}", &t[..8]), &domain);
+        hooks::create_tenant(w, &t, &format!("azemu tenant {}", &t[..8]), &domain);
         t
     } else {
         let t = b["tenantId"].as_str().unwrap_or(&w.config.tenant_id).to_string();
-        crate::providers::resources::tenants::find(w, &t).ok_or_else(|| {
+        hooks::find_tenant(w, &t).ok_or_else(|| {
             ArmError::not_found("TenantNotFound", format!("The tenant '{t}' does not exist in azemu."))
         })?
     };
     let name = b["displayName"].as_str().unwrap_or("azemu test subscription");
-    crate::providers::resources::subscriptions::create(w, &sub, &tenant, name);
-    let owner = crate::entra::oidc::client_principal(w, &tenant, &w.config.client_id);
-    crate::providers::authorization::assignments::grant(
-        w,
-        &format!("/subscriptions/{sub}"),
-        &owner.object_id,
-        crate::providers::authorization::definitions::OWNER,
-    );
+    hooks::create_subscription(w, &sub, &tenant, name);
+    let owner = crate::entra::principals::client_principal(w, &tenant, &w.config.client_id);
+    hooks::grant_role(w, &format!("/subscriptions/{sub}"), &owner.object_id, hooks::OWNER_ROLE);
     Ok(Response::json(
         201,
         json!({ "subscriptionId": sub, "tenantId": tenant, "displayName": name, "ownerObjectId": owner.object_id }),
@@ -211,7 +207,7 @@ fn delete_subscription(w: &Tx, sub: &str) -> ArmResult<Response> {
     }
     w.ops.finish_for(w, &id, w.now(), crate::arm::lro::Outcome::Canceled);
     for rec in w.store.remove_tree(&id) {
-        crate::providers::on_removed(w, &rec);
+        hooks::on_removed(w, &rec);
     }
     Ok(Response::empty(204))
 }
@@ -286,6 +282,6 @@ fn authorize(w: &Tx, req: &Request) -> ArmResult<Response> {
             ))
         }
     };
-    let d = crate::providers::authorization::engine::check(w, &principal, &action, &scope);
+    let d = hooks::authorize(w, &principal, &action, &scope);
     Ok(Response::ok(serde_json::to_value(d).unwrap_or_default()))
 }

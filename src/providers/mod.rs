@@ -63,16 +63,27 @@ pub const PROVIDERS: &[&ProviderInfo] = &[
     &network::PROVIDER,
 ];
 
-/// What the server needs from providers besides the routing table: the non-ARM plumbing they
-/// answer, and the checks it makes on every ARM call. The server imports nothing else.
+/// What the layers above providers (server, control API, token service) may use of them: the
+/// routing table, the non-ARM plumbing providers answer, the checks made on every ARM call,
+/// and the few operations the control API offers (fresh tenants and subscriptions, RBAC
+/// explanations, the AKS node views). They import nothing else of a provider.
 pub mod hooks {
     pub use super::api_versions;
+    pub use super::authorization::assignments::grant as grant_role;
+    pub use super::authorization::definitions::OWNER as OWNER_ROLE;
     pub use super::authorization::enforce::{check_request as enforce_rbac, is_list, readable_only};
+    pub use super::authorization::engine::check as authorize;
+    pub use super::common::arm::tenant_of as subscription_tenant;
+    pub use super::common::lro::parse_spec as parse_lro_spec;
+    pub use super::container_service::control::{get as provider_view, write as provider_action};
     pub use super::container_service::imds::token as imds_token;
-    pub use super::resources::locations::display_names_csv as region_display_names;
+    pub use super::on_removed;
     pub use super::resources::metadata::endpoints as metadata_endpoints;
     pub use super::resources::registry::ensure_registered;
-    pub use super::resources::subscriptions::tenant_of as subscription_tenant;
+    pub use super::resources::subscriptions::create as create_subscription;
+    pub use super::resources::tenants::{create as create_tenant, find as find_tenant};
+    pub use super::{describe as describe_routes, table as route_table};
+    pub use crate::arm::regions::display_names_csv as region_display_names;
 }
 
 /// Puts every provider's default data back (start and reset).
@@ -120,4 +131,56 @@ pub fn api_versions(namespace: &str, rest: &[String]) -> Option<&'static [&'stat
                 .find(|t| type_path.first().is_some_and(|f| t.name.eq_ignore_ascii_case(f)))
         })
         .map(|t| t.api_versions)
+}
+
+/// Every ARM route azemu serves, provider by provider (earlier providers win).
+pub fn table() -> impl Iterator<Item = &'static [Route]> {
+    PROVIDERS.iter().map(|p| p.routes)
+}
+
+/// Every served operation as `GET /_azemu/routes` lists it: methods, the path template
+/// (`{scope}` where any scope may stand, `{name}` for a captured name) and api-versions.
+pub fn describe() -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for p in PROVIDERS {
+        for r in p.routes {
+            let mut names = 0;
+            let segs: Vec<String> = r
+                .pattern
+                .iter()
+                .map(|s| match *s {
+                    "*" => {
+                        names += 1;
+                        format!("{{name{names}}}")
+                    }
+                    lit => lit.to_string(),
+                })
+                .collect();
+            let (path, namespace) = match r.namespace {
+                "" => (format!("/{}", segs.join("/")), String::new()),
+                "*" => (
+                    format!("{{scope}}/providers/{{namespace}}/{}", segs.join("/")),
+                    "*".to_string(),
+                ),
+                _ => (
+                    format!("{{scope}}/providers/{}/{}", p.namespace, segs.join("/")),
+                    p.namespace.to_string(),
+                ),
+            };
+            let rest: Vec<String> = r.pattern.iter().map(|s| s.to_string()).collect();
+            let versions = match r.namespace {
+                "*" => None,
+                _ => api_versions(&namespace, &rest),
+            };
+            out.push(serde_json::json!({
+                "provider": p.namespace,
+                "namespace": namespace,
+                "methods": r.methods,
+                "path": path.trim_end_matches('/'),
+                "pattern": r.pattern,
+                "apiVersions": versions.unwrap_or(&[]),
+            }));
+        }
+    }
+    out
 }

@@ -201,7 +201,7 @@ fn find_route<'r>(req: &'r Request, split: &'r Option<id::ProviderPath>) -> ArmR
         None => (String::new(), String::new(), &req.segments[..]),
     };
     let ns_lower = namespace.to_ascii_lowercase();
-    for group in routing::table() {
+    for group in hooks::route_table() {
         for route in group.iter() {
             let ns_ok = route.namespace == ns_lower || (route.namespace == "*" && !ns_lower.is_empty());
             if let Some(names) = ns_ok.then(|| route.matches(rest)).flatten() {

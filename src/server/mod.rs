@@ -88,7 +88,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .clone()
         .map(|u| u.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("{scheme}://{}:{}", url_host(&config.host), addr.port()));
-    let world = Arc::new(World::new(config, signer, dispatch::pipeline));
+    let wiring = crate::world::Wiring {
+        pipeline: dispatch::pipeline,
+        seed: crate::providers::seed_defaults,
+    };
+    let world = Arc::new(World::new(config, signer, wiring));
     world.set_base_url(url.clone());
     crate::control::state::load_at_start(&world)?;
     let (tx, rx) = watch::channel(false);

@@ -27,6 +27,16 @@ pub use tx::Tx;
 /// The server supplies it; internal ARM calls ([`Tx::call`]) go through it too.
 pub type Pipeline = fn(&Tx, &crate::arm::Request) -> crate::arm::ArmResult<crate::arm::Response>;
 
+/// What the layers above give the world when they build it: the world knows no provider and
+/// no server, only these functions.
+#[derive(Clone, Copy)]
+pub struct Wiring {
+    /// Answers ARM requests (HTTP and internal calls).
+    pub pipeline: Pipeline,
+    /// Puts the default data in (at start and reset).
+    pub seed: fn(&Tx),
+}
+
 pub struct World {
     pub config: Config,
     base_url: OnceLock<std::sync::Arc<str>>,
@@ -41,13 +51,13 @@ pub struct World {
     pub faults: Faults,
     pub journal: Journal,
     pub lro_rules: LroRules,
-    pipeline: Pipeline,
+    wiring: Wiring,
     write_gate: Mutex<()>,
 }
 
 impl World {
     /// A world with the default tenant, subscription and service principal.
-    pub fn new(config: Config, signer: Signer, pipeline: Pipeline) -> World {
+    pub fn new(config: Config, signer: Signer, wiring: Wiring) -> World {
         let clock = match config.seed {
             Some(_) => Clock::virtual_at(clock::VIRTUAL_EPOCH),
             None => Clock::wall(),
@@ -65,10 +75,10 @@ impl World {
             faults: Faults::default(),
             journal: Journal::default(),
             lro_rules: LroRules::default(),
-            pipeline,
+            wiring,
             write_gate: Mutex::new(()),
         };
-        w.transact(crate::providers::seed_defaults);
+        w.transact(wiring.seed);
         w
     }
 
@@ -100,7 +110,7 @@ impl World {
     }
 
     pub(crate) fn pipeline(&self) -> Pipeline {
-        self.pipeline
+        self.wiring.pipeline
     }
 
     /// A read-only transaction: committed state, no gate.
@@ -186,6 +196,6 @@ impl World {
                 self.clock.set(clock::VIRTUAL_EPOCH);
             }
         }
-        self.transact(crate::providers::seed_defaults);
+        self.transact(self.wiring.seed);
     }
 }

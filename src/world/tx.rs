@@ -492,9 +492,11 @@ mod tests {
             data_dir: std::env::temp_dir(),
             ..Default::default()
         };
-        World::new(config, crate::entra::Signer::ephemeral(), |_, _| {
-            Err(ArmError::internal("no pipeline in this test"))
-        })
+        let wiring = super::super::Wiring {
+            pipeline: |_, _| Err(ArmError::internal("no pipeline in this test")),
+            seed: |_| {},
+        };
+        World::new(config, crate::entra::Signer::ephemeral(), wiring)
     }
 
     const ID: &str = "/subscriptions/s/resourceGroups/rg/providers/X.Y/things/a";

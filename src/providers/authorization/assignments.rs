@@ -189,7 +189,7 @@ fn put(w: &Tx, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
     scope_must_exist(w, ctx.scope)?;
     let tenant = ScopeParts::parse(ctx.scope)
         .subscription
-        .and_then(|s| crate::providers::resources::subscriptions::tenant_of(w, &s))
+        .and_then(|s| crate::providers::common::arm::tenant_of(w, &s))
         .unwrap_or_else(|| w.config.tenant_id.clone());
     let given_type = p["principalType"].as_str().filter(|t| !t.is_empty());
     principal_not_found_unless_principal_type_given(w, principal_id, given_type, &tenant)?;

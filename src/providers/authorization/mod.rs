@@ -62,7 +62,7 @@ pub const ROUTES: &[Route] = &[
 /// The default service principal owns the default subscription.
 pub fn seed(w: &Tx) {
     let c = &w.config;
-    let sp = crate::entra::oidc::client_principal(w, &c.tenant_id, &c.client_id);
+    let sp = crate::entra::principals::client_principal(w, &c.tenant_id, &c.client_id);
     assignments::grant(
         w,
         &format!("/subscriptions/{}", c.subscription_id),

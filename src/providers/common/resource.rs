@@ -3,7 +3,6 @@
 
 use crate::arm::id::{self, ScopeParts};
 use crate::arm::{ArmError, ArmResult};
-use crate::providers::resources::locations;
 use crate::routing::Ctx;
 use crate::store::Record;
 use crate::world::Tx;
@@ -59,12 +58,12 @@ pub fn require_location(body: &Value, type_path: &str) -> ArmResult<&'static str
             "The location property is required for this definition.",
         ));
     };
-    locations::normalize(loc).ok_or_else(|| {
+    crate::arm::regions::normalize(loc).ok_or_else(|| {
         ArmError::bad_request(
             "LocationNotAvailableForResourceType",
             format!(
                 "The provided location '{loc}' is not available for resource type '{type_path}'. List of available regions for the resource type is '{}'.",
-                locations::names_csv()
+                crate::arm::regions::names_csv()
             ),
         )
     })

@@ -4,8 +4,8 @@
 
 use crate::arm::id;
 use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::providers::common::arm::ACR_SUFFIX;
 use crate::providers::common::{resource, schema};
-use crate::providers::resources::metadata::ACR_SUFFIX;
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::{Ctx, Route};
 use crate::store::Record;

@@ -66,9 +66,9 @@ pub fn reset_service_principal(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ArmError::bad_request("InvalidParameter", "clientId is required.").with_target("clientId"))?;
     lro::ensure_idle(w, &rec.id)?;
-    let tenant = crate::providers::resources::subscriptions::tenant_of(w, &crate::arm::id::segments(&rec.id)[1])
+    let tenant = crate::providers::common::arm::tenant_of(w, &crate::arm::id::segments(&rec.id)[1])
         .unwrap_or_else(|| w.config.tenant_id.clone());
-    let principal = crate::entra::oidc::client_principal(w, &tenant, client);
+    let principal = crate::entra::principals::client_principal(w, &tenant, client);
     let kubelet = super::nodes::KubeletIdentity {
         kind: "ServicePrincipal".into(),
         client_id: client.to_string(),

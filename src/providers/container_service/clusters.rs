@@ -9,8 +9,7 @@ use crate::arm::id;
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
 use crate::entra::{Principal, PrincipalKind};
-use crate::providers::common::{identities, lro, resource, schema};
-use crate::providers::resources::groups;
+use crate::providers::common::{arm, identities, lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
 use crate::world::Tx;
@@ -292,7 +291,7 @@ fn managed_kubelet(w: &Tx, node_rg_id: &str, cluster: &str, location: &str, tena
 }
 
 fn sp_kubelet(w: &Tx, tenant: &str, client_id: &str) -> KubeletIdentity {
-    let p = crate::entra::oidc::client_principal(w, tenant, client_id);
+    let p = crate::entra::principals::client_principal(w, tenant, client_id);
     KubeletIdentity {
         kind: "ServicePrincipal".into(),
         client_id: client_id.to_string(),
@@ -349,8 +348,7 @@ fn network_defaults(requested: &Value) -> Value {
 }
 
 fn tenant_of(w: &Tx, parent: &resource::Parent) -> String {
-    crate::providers::resources::subscriptions::tenant_of(w, &parent.subscription)
-        .unwrap_or_else(|| w.config.tenant_id.clone())
+    crate::providers::common::arm::tenant_of(w, &parent.subscription).unwrap_or_else(|| w.config.tenant_id.clone())
 }
 
 fn urls<'a>(sub: &'a str, location: &'a str) -> lro::Urls<'a> {
@@ -443,7 +441,7 @@ fn create(
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| format!("MC_{}_{name}_{location}", parent.resource_group));
-    let node_rg_id = groups::create_managed(w, &parent.subscription, &node_rg, location, rid, None);
+    let node_rg_id = arm::create_managed_group(w, &parent.subscription, &node_rg, location, rid, None);
     let kubelet = match (&custom, cp.kind.as_str()) {
         (Some(k), _) => Some(k.clone()),
         (None, "None") => Some(sp_kubelet(w, &tenant, sp["clientId"].as_str().unwrap_or_default())),
@@ -829,7 +827,7 @@ pub fn teardown(w: &Tx, rec: &Record) {
             .get(&rg_id)
             .is_some_and(|g| g.body["managedBy"].as_str().is_some_and(|m| id::same(m, &rec.id)));
         if managed_by_us {
-            groups::remove_with_contents(w, &rg_id);
+            arm::remove_group_with_contents(w, &rg_id);
         }
     }
     if rec.body["identity"]["type"] == "SystemAssigned" {

@@ -7,7 +7,7 @@
 
 use super::control::node_for;
 use crate::arm::{Request, Response};
-use crate::entra::oidc;
+use crate::entra::principals;
 use crate::world::Tx;
 use serde_json::json;
 
@@ -69,7 +69,7 @@ fn token_for(w: &Tx, req: &Request, node: Option<&str>) -> Response {
         );
     };
     let tenant = principal.tenant_id.clone();
-    let access = oidc::issue(w, &principal, &tenant, resource, false);
+    let access = principals::issue(w, &principal, &tenant, resource, false);
     let now = w.now() / 1000;
     let lifetime = 86_399;
     Response::ok(json!({

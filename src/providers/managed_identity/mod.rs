@@ -110,8 +110,8 @@ fn put(w: &Tx, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> A
         ),
         None => (rid.to_string(), name.to_string(), w.ids.guid(), w.ids.guid()),
     };
-    let tenant_id = crate::providers::resources::subscriptions::tenant_of(w, &parent.subscription)
-        .unwrap_or_else(|| w.config.tenant_id.clone());
+    let tenant_id =
+        crate::providers::common::arm::tenant_of(w, &parent.subscription).unwrap_or_else(|| w.config.tenant_id.clone());
     let isolation = body["properties"]["isolationScope"]
         .as_str()
         .map(str::to_string)

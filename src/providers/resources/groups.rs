@@ -1,17 +1,17 @@
 //! Resource groups: create, read, update, delete (with everything inside), the resources
 //! they hold, and moving resources between groups.
 
-use super::locations;
 use crate::arm::id::{self, ScopeParts};
 use crate::arm::lro::Outcome;
+use crate::arm::regions;
 use crate::arm::{paging, ArmError, ArmResult, Response};
-use crate::providers::common::{lro, resource, schema};
+use crate::providers::common::{arm, lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-pub const KIND: &str = "Microsoft.Resources/resourceGroups";
+pub const KIND: &str = arm::RESOURCE_GROUP_KIND;
 
 /// Azure's rule for resource group names: 1–90 letters, digits, `-`, `.`, `(`, `)`, `_`
 /// (Unicode letters and digits included), not ending with a period.
@@ -78,12 +78,12 @@ fn put(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
             "The location property is required for this definition.",
         ));
     };
-    let location = locations::normalize(loc_raw).ok_or_else(|| {
+    let location = regions::normalize(loc_raw).ok_or_else(|| {
         ArmError::bad_request(
             "LocationNotAvailableForResourceGroup",
             format!(
                 "The provided location '{loc_raw}' is not available for resource group. List of available regions is '{}'.",
-                locations::names_csv()
+                regions::names_csv()
             ),
         )
     })?;
@@ -132,24 +132,6 @@ fn put(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     Ok(Response::json(status, rg))
 }
 
-/// Creates a resource group on behalf of a provider (AKS's node resource group).
-pub fn create_managed(w: &Tx, sub: &str, name: &str, location: &str, managed_by: &str, tags: Option<Value>) -> String {
-    let rid = id::resource_group_id(sub, name);
-    let mut rg = json!({
-        "id": rid,
-        "name": name,
-        "type": KIND,
-        "location": location,
-        "managedBy": managed_by,
-        "properties": { "provisioningState": "Succeeded" },
-    });
-    if let Some(t) = tags {
-        rg["tags"] = t;
-    }
-    w.store.put(Record::new(rid.clone(), KIND, rg));
-    rid
-}
-
 fn patch(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     schema::validate("resourceGroupPatch", &body)?;
@@ -172,13 +154,6 @@ fn patch(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     Ok(Response::ok(updated.body))
 }
 
-/// Removes a resource group and everything inside it, letting each provider clean up.
-pub fn remove_with_contents(w: &Tx, rid: &str) {
-    for rec in w.store.remove_tree(rid) {
-        crate::providers::on_removed(w, &rec);
-    }
-}
-
 fn delete(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let Some(rec) = w.store.get(&group_id(ctx)) else {
         return Err(ArmError::resource_group_not_found(ctx.name(1)));
@@ -199,7 +174,7 @@ fn delete(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
             location_header: true,
             fail: None,
             effect: crate::world::tx::effect(move |w, outcome| match outcome {
-                Outcome::Succeeded => remove_with_contents(w, &target),
+                Outcome::Succeeded => arm::remove_group_with_contents(w, &target),
                 _ => {
                     w.store.update(&target, |r| {
                         r.body["properties"]["provisioningState"] = "Succeeded".into()
@@ -392,8 +367,8 @@ fn plan_move(w: &Tx, ctx: &Ctx) -> ArmResult<(Vec<Record>, Record)> {
 fn move_refusal(w: &Tx, records: &[Record], target: &Record) -> Option<ArmError> {
     let source_sub = id::segments(&records[0].id)[1].clone();
     let target_sub = id::segments(&target.id)[1].clone();
-    let source_tenant = super::subscriptions::tenant_of(w, &source_sub);
-    let target_tenant = super::subscriptions::tenant_of(w, &target_sub);
+    let source_tenant = crate::providers::common::arm::tenant_of(w, &source_sub);
+    let target_tenant = crate::providers::common::arm::tenant_of(w, &target_sub);
     let cross_tenant = source_tenant != target_tenant;
     let details: Vec<ArmError> = records
         .iter()

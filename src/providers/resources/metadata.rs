@@ -5,8 +5,7 @@ use crate::arm::{ArmError, Request, Response};
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-/// ACR login servers are `{registry}.{ACR_SUFFIX}`.
-pub const ACR_SUFFIX: &str = "azurecr.io";
+use crate::providers::common::arm::ACR_SUFFIX;
 
 fn document(base: &str) -> Value {
     let slash = format!("{base}/");

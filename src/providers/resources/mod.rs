@@ -2,7 +2,6 @@
 //! resource providers, resource groups and the resources inside them.
 
 pub mod groups;
-pub mod locations;
 pub mod metadata;
 pub mod registry;
 pub mod subscriptions;

@@ -41,7 +41,7 @@ pub fn state(w: &Tx, sub: &str, namespace: &str) -> String {
 
 /// A provider as a subscription sees it (`sub`), or at tenant level (no registration state).
 fn provider_json(w: &Tx, sub: Option<&str>, p: &ProviderInfo) -> Value {
-    let regions: Vec<&str> = super::locations::REGIONS.iter().map(|(_, d, _)| *d).collect();
+    let regions: Vec<&str> = crate::arm::regions::REGIONS.iter().map(|(_, d, _)| *d).collect();
     let mut doc = json!({
         "id": match sub { Some(s) => registration_id(s, p.namespace), None => format!("/providers/{}", p.namespace) },
         "namespace": p.namespace,

@@ -1,6 +1,6 @@
 //! Subscriptions: list, get, and the regions a subscription offers.
 
-use super::locations::REGIONS;
+use crate::arm::regions::REGIONS;
 use crate::arm::{ArmError, ArmResult, Response};
 use crate::routing::Ctx;
 use crate::store::Record;
@@ -31,13 +31,6 @@ pub fn create(w: &Tx, subscription_id: &str, tenant_id: &str, display_name: &str
 }
 
 /// The tenant a subscription belongs to.
-pub fn tenant_of(w: &Tx, subscription_id: &str) -> Option<String> {
-    w.store
-        .with(&format!("/subscriptions/{subscription_id}"), |r| {
-            r.body["tenantId"].as_str().map(str::to_string)
-        })
-        .flatten()
-}
 
 /// `GET /subscriptions`: the subscriptions of the caller's tenant.
 pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
