@@ -491,3 +491,91 @@ async fn racing_writers_never_overlap_on_one_cluster() {
     }
     assert!(accepted >= 1);
 }
+
+/// Writers keep creating identities in a group while it is deleted: every write after the
+/// delete began is refused with `ResourceGroupBeingDeleted`, and when the group is created
+/// again it is empty (no orphan comes back).
+#[tokio::test]
+async fn writes_into_a_group_being_deleted_are_refused_and_leave_no_orphans() {
+    let s = std::sync::Arc::new(TestServer::start().await);
+    for round in 0..5 {
+        s.create_rg("doomed", LOC).await;
+        for i in 0..20 {
+            s.create_identity("doomed", &format!("id-{round}-{i}")).await;
+        }
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let mut refused = 0;
+                    for i in 0..25 {
+                        let path = s.identity_id("doomed", &format!("late-{w}-{i}"));
+                        let r = s.put(&path, json!({ "location": LOC })).await;
+                        match r.status {
+                            200 | 201 => {}
+                            409 => {
+                                assert_eq!(r.code(), "ResourceGroupBeingDeleted", "{}", r.text);
+                                refused += 1;
+                            }
+                            404 => assert_eq!(r.code(), "ResourceGroupNotFound", "{}", r.text),
+                            other => panic!("unexpected {other}: {}", r.text),
+                        }
+                    }
+                    refused
+                })
+            })
+            .collect();
+        let rb = s
+            .request(Method::DELETE, &s.rg_id("doomed"))
+            .await
+            .header("x-azemu-lro", "polls=3");
+        let d = s.send(rb).await;
+        assert_eq!(d.status, 202, "{}", d.text);
+        let during = s
+            .put(&s.identity_id("doomed", "during"), json!({ "location": LOC }))
+            .await;
+        assert_eq!(during.status, 409, "{}", during.text);
+        assert_eq!(during.code(), "ResourceGroupBeingDeleted");
+        let location = d.header("location").expect("Location");
+        for _ in 0..10 {
+            if s.poll(&location).await.status != 202 {
+                break;
+            }
+        }
+        for w in writers {
+            w.await.expect("writer");
+        }
+        s.create_rg("doomed", LOC).await;
+        let left = s.get(&format!("{}/resources", s.rg_id("doomed"))).await;
+        assert_eq!(left.values(), Vec::<Value>::new(), "round {round}: orphans came back");
+        let gone = s.send(s.request(Method::DELETE, &s.rg_id("doomed")).await).await;
+        assert_eq!(gone.status, 202);
+        s.poll(&gone.header("location").unwrap()).await;
+    }
+}
+
+/// A cluster being deleted takes no new pool, so its delete leaves none behind.
+#[tokio::test]
+async fn a_cluster_being_deleted_takes_no_new_pool() {
+    let s = TestServer::start().await;
+    s.create_rg("rg", LOC).await;
+    create_cluster(&s, "rg", "c1", system_assigned(LOC)).await;
+    let cluster = cluster_id(&s, "rg", "c1");
+    let rb = s
+        .request(Method::DELETE, &api(&cluster))
+        .await
+        .header("x-azemu-lro", "polls=2");
+    let d = s.send(rb).await;
+    assert_eq!(d.status, 202, "{}", d.text);
+    let pool = json!({ "properties": { "count": 1, "mode": "User" } });
+    let r = s.put(&api(&format!("{cluster}/agentPools/late")), pool).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    settle(&s, &d).await;
+    assert_eq!(s.get(&api(&format!("{cluster}/agentPools/late"))).await.status, 404);
+    let all = s.get(&format!("/subscriptions/{}/resources", s.sub())).await;
+    assert!(
+        !all.text.to_ascii_lowercase().contains("agentpools"),
+        "no pool is left: {}",
+        all.text
+    );
+}

@@ -77,6 +77,7 @@ pub mod hooks {
     pub use super::common::lro::parse_spec as parse_lro_spec;
     pub use super::container_service::control::{get as provider_view, write as provider_action};
     pub use super::container_service::imds::token as imds_token;
+    pub use super::is_extension;
     pub use super::on_removed;
     pub use super::resources::metadata::endpoints as metadata_endpoints;
     pub use super::resources::registry::ensure_registered;
@@ -112,6 +113,12 @@ pub fn validate_move(w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> 
         Some(f) => f(w, rec, cross_tenant),
         None => Ok(()),
     }
+}
+
+/// Whether `namespace` serves extension types, addressable under any resource (role
+/// assignments and definitions). Other types live only in a subscription or resource group.
+pub fn is_extension(namespace: &str) -> bool {
+    namespace.eq_ignore_ascii_case(authorization::PROVIDER.namespace)
 }
 
 /// The api-versions a path's type accepts (`None` when azemu does not know the type).

@@ -230,14 +230,20 @@ pub(crate) fn pipeline(tx: &Tx, req: &Request) -> ArmResult<Response> {
         Some(p) => &p.rest[..],
         None => &req.segments[..],
     };
+    if !hooks::is_extension(&m.namespace) && !is_plain_scope(&m.scope) {
+        // A provider's own types live in a subscription or resource group; under another
+        // resource they do not exist (only extension types, such as role assignments, do).
+        return Err(unknown_route(req, &m.namespace, rest));
+    }
     let api_version = api_version::require(req)?;
     if tx.config.strict_api_versions {
         check_api_version(&m.namespace, rest, api_version)?;
     }
+    let writes = creates_or_changes(req);
     if m.namespace.is_empty() {
-        check_scope_exists(tx, &req.path, false)?;
+        check_scope_exists(tx, &req.path, false, writes)?;
     } else {
-        check_scope_exists(tx, &m.scope, true)?;
+        check_scope_exists(tx, &m.scope, true, writes)?;
         check_registered(tx, &m.scope, &m.namespace, m.route)?;
     }
     let caller = tx.caller();
@@ -272,6 +278,13 @@ pub(crate) fn pipeline(tx: &Tx, req: &Request) -> ArmResult<Response> {
         (true, Some(c)) => hooks::readable_only(tx, c, m.route, response),
         _ => response,
     })
+}
+
+/// The tenant (`""`), a subscription or a resource group: the scopes a provider's own
+/// (non-extension) types live in.
+fn is_plain_scope(scope: &str) -> bool {
+    let parts = ScopeParts::parse(scope);
+    scope.is_empty() || parts.is_subscription() || parts.is_resource_group()
 }
 
 fn unknown_route(req: &Request, namespace: &str, rest: &[String]) -> ArmError {
@@ -328,7 +341,7 @@ fn check_registered(w: &Tx, scope: &str, namespace: &str, route: &routing::Route
 
 /// The subscription (and resource group) a path lives in must exist. `inside` is true when
 /// the path names something inside the scope (a provider path), not the scope itself.
-fn check_scope_exists(w: &Tx, path: &str, inside: bool) -> ArmResult<()> {
+fn check_scope_exists(w: &Tx, path: &str, inside: bool, writes: bool) -> ArmResult<()> {
     let parts = id::ScopeRef::parse(path);
     let Some(sub) = parts.subscription else { return Ok(()) };
     if !id::is_guid(sub) {
@@ -348,12 +361,39 @@ fn check_scope_exists(w: &Tx, path: &str, inside: bool) -> ArmResult<()> {
         if parts.is_resource || inside {
             key.push_str("/resourceGroups/");
             key.push_str(rg);
-            if !w.store.contains(&key) {
-                return Err(ArmError::resource_group_not_found(rg));
+            let deleting = w
+                .store
+                .with(&key, |r| r.body["properties"]["provisioningState"] == "Deleting")
+                .ok_or_else(|| ArmError::resource_group_not_found(rg))?;
+            if deleting && writes {
+                return Err(resource_group_being_deleted(rg));
             }
         }
     }
     Ok(())
+}
+
+/// Whether a request creates or changes something (a list or credential POST does not;
+/// a DELETE only takes away).
+fn creates_or_changes(req: &Request) -> bool {
+    match req.method.as_str() {
+        "PUT" | "PATCH" => true,
+        "POST" => !req
+            .segments
+            .last()
+            .is_some_and(|s| s.len() >= 4 && s[..4].eq_ignore_ascii_case("list")),
+        _ => false,
+    }
+}
+
+/// A write into a resource group whose deletion is under way: ARM refuses it, so nothing is
+/// left behind when the group goes (409 `ResourceGroupBeingDeleted`, the code ARM gives for
+/// the group itself).
+fn resource_group_being_deleted(rg: &str) -> ArmError {
+    ArmError::conflict(
+        "ResourceGroupBeingDeleted",
+        format!("The resource group '{rg}' is in deprovisioning state and cannot perform this operation."),
+    )
 }
 
 /// `--strict-api-versions`: the version must be one the type lists.

@@ -190,6 +190,57 @@ fn custom_record_id(scope: &str, guid: &str) -> String {
     format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}")
 }
 
+fn string_list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// A custom role is addressed at the scope it was created at: a PUT of its GUID at another
+/// scope would rewrite it from there (the Owner of one resource group rewriting a
+/// subscription's role), so ARM refuses it. Role definition ids are unique in the directory.
+/// Source: learn.microsoft.com/azure/role-based-access-control/custom-roles ("the role
+/// definition ID ... unique"); the error code is azemu's choice (README, fidelity).
+pub fn role_definition_addressed_at_its_own_scope(record_id: &str, scope: &str, guid: &str) -> ArmResult<()> {
+    let own = record_id
+        .rsplit_once("/providers/Microsoft.Authorization/roleDefinitions/")
+        .map(|(s, _)| s)
+        .unwrap_or("");
+    if own
+        .trim_end_matches('/')
+        .eq_ignore_ascii_case(scope.trim_end_matches('/'))
+    {
+        return Ok(());
+    }
+    Err(ArmError::conflict(
+        "RoleDefinitionWithSameIdExists",
+        format!("A role definition with ID '{guid}' already exists at scope '{own}'; it can be changed only there."),
+    ))
+}
+
+/// Changing a custom role changes what it grants at every scope it can be assigned at, so the
+/// caller needs `roleDefinitions/write` at each of them (old and new), not only where it
+/// addressed the role. Source: learn.microsoft.com/azure/role-based-access-control/custom-roles
+/// ("To create or update a custom role, you must have Microsoft.Authorization/roleDefinitions/write
+/// permission on all AssignableScopes").
+pub fn caller_may_write_every_assignable_scope(w: &Tx, ctx: &Ctx, scopes: &[String]) -> ArmResult<()> {
+    let Some(caller) = ctx.caller.filter(|_| w.config.enforce_rbac) else {
+        return Ok(());
+    };
+    const ACTION: &str = "Microsoft.Authorization/roleDefinitions/write";
+    for scope in scopes {
+        if !super::engine::check(w, &caller.object_id, ACTION, scope).allowed {
+            return Err(super::enforce::authorization_failed(
+                &caller.app_id,
+                &caller.object_id,
+                ACTION,
+                scope,
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn put_custom(w: &Tx, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     if !id::is_guid(guid) {
         return Err(ArmError::bad_request(
@@ -227,12 +278,20 @@ fn put_custom(w: &Tx, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
             "The role definition must have at least one assignable scope.",
         ));
     }
-    let now = crate::arm::time::rfc3339(w.now());
     let existing = w
         .store
         .list(|r| r.kind == KIND && r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(guid)))
         .into_iter()
         .next();
+    if let Some(e) = &existing {
+        role_definition_addressed_at_its_own_scope(&e.id, ctx.scope, guid)?;
+    }
+    let mut changed: Vec<String> = scopes.clone();
+    if let Some(e) = &existing {
+        changed.extend(string_list(&e.body["properties"]["assignableScopes"]));
+    }
+    caller_may_write_every_assignable_scope(w, ctx, &changed)?;
+    let now = crate::arm::time::rfc3339(w.now());
     let created = existing
         .as_ref()
         .and_then(|r| r.body["properties"]["createdOn"].as_str().map(str::to_string))
