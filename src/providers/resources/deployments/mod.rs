@@ -1,0 +1,3 @@
+//! ARM template deployments (`Microsoft.Resources/deployments`).
+
+pub(crate) mod template;
