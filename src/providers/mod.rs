@@ -56,6 +56,7 @@ pub struct TypeInfo {
 /// The one registration point: every provider azemu serves, in routing order.
 pub const PROVIDERS: &[&ProviderInfo] = &[
     &resources::PROVIDER,
+    &resources::deployments::PROVIDER,
     &authorization::PROVIDER,
     &managed_identity::PROVIDER,
     &container_service::PROVIDER,
@@ -126,17 +127,17 @@ pub fn api_versions(namespace: &str, rest: &[String]) -> Option<&'static [&'stat
     if namespace.is_empty() {
         return Some(resources::ARM_API_VERSIONS);
     }
-    let p = PROVIDERS.iter().find(|p| p.namespace.eq_ignore_ascii_case(namespace))?;
+    let types = || {
+        PROVIDERS
+            .iter()
+            .filter(|p| p.namespace.eq_ignore_ascii_case(namespace))
+            .flat_map(|p| p.types.iter())
+    };
     let type_path: Vec<&str> = rest.iter().step_by(2).map(String::as_str).collect();
     let type_name = type_path.join("/");
-    p.types
-        .iter()
+    types()
         .find(|t| t.name.eq_ignore_ascii_case(&type_name))
-        .or_else(|| {
-            p.types
-                .iter()
-                .find(|t| type_path.first().is_some_and(|f| t.name.eq_ignore_ascii_case(f)))
-        })
+        .or_else(|| types().find(|t| type_path.first().is_some_and(|f| t.name.eq_ignore_ascii_case(f))))
         .map(|t| t.api_versions)
 }
 

@@ -27,16 +27,36 @@ use std::collections::HashMap;
 use std::sync::MutexGuard;
 
 /// What runs when a long-running operation ends: it changes the world through the
-/// transaction that ends the operation.
-pub(crate) type Effect = Box<dyn for<'a> FnOnce(&Tx<'a>, &Outcome) + Send>;
+/// transaction that ends the operation. An error makes the operation end `Failed` with it
+/// (a template deployment whose resources failed).
+pub(crate) type Effect = Box<dyn for<'a> FnOnce(&Tx<'a>, &Outcome) -> ArmResult<()> + Send>;
 
-/// Makes an [`Effect`] of a closure (the bound lets the compiler see it works for any
-/// transaction).
+/// Makes an [`Effect`] of a closure that cannot fail (the bound lets the compiler see it
+/// works for any transaction).
 pub(crate) fn effect(f: impl for<'a, 'b, 'c> FnOnce(&'b Tx<'a>, &'c Outcome) + Send + 'static) -> Effect {
+    Box::new(move |tx, outcome| {
+        f(tx, outcome);
+        Ok(())
+    })
+}
+
+/// Makes an [`Effect`] of a closure that may fail the operation.
+pub(crate) fn fallible_effect(
+    f: impl for<'a, 'b, 'c> FnOnce(&'b Tx<'a>, &'c Outcome) -> ArmResult<()> + Send + 'static,
+) -> Effect {
     Box::new(f)
 }
 
+/// Applies `effect` for an operation ending with `outcome`; the outcome it really ends with.
+fn apply(tx: &Tx, effect: Option<Effect>, outcome: Outcome) -> Outcome {
+    match effect.map(|e| e(tx, &outcome)) {
+        Some(Err(e)) if outcome == Outcome::Succeeded => Outcome::Failed(e),
+        _ => outcome,
+    }
+}
+
 /// One change to a keyed collection: the new value, or `None` for a removal.
+#[derive(Clone)]
 struct Staged<V> {
     order: Vec<String>,
     values: HashMap<String, Option<V>>,
@@ -264,7 +284,7 @@ impl TxOps<'_> {
         self.started
             .borrow()
             .iter()
-            .find(|s| id::is_at_or_above(resource_id, &s.resource_id))
+            .find(|s| id::is_at_or_above(resource_id, &s.resource_id) && !ended.iter().any(|(id, ..)| *id == s.id))
             .map(Start::snapshot)
     }
 
@@ -282,13 +302,40 @@ impl TxOps<'_> {
     pub(crate) fn finish_for(&self, tx: &Tx, resource_id: &str, now: Millis, outcome: Outcome) -> Vec<String> {
         let mut ids = Vec::new();
         for (op_id, effect) in self.base.take_effects_on(resource_id) {
-            if let Some(effect) = effect {
-                effect(tx, &outcome);
-            }
-            self.ended.borrow_mut().push((op_id.clone(), outcome.clone(), now));
+            let ended = apply(tx, effect, outcome.clone());
+            self.ended.borrow_mut().push((op_id.clone(), ended, now));
             ids.push(op_id);
         }
         ids
+    }
+
+    /// Ends now the operations this transaction started on `resource_id` (or below it),
+    /// applying their effects: a template deployment waits for each resource it creates.
+    /// Returns the error of the first that failed.
+    pub(crate) fn finish_started(&self, tx: &Tx, resource_id: &str, now: Millis) -> ArmResult<()> {
+        let mine: Vec<Start<Effect>> = {
+            let mut started = self.started.borrow_mut();
+            let (mine, rest) = started
+                .drain(..)
+                .partition(|s| id::is_at_or_above(resource_id, &s.resource_id));
+            *started = rest;
+            mine
+        };
+        let mut first_error = None;
+        for mut s in mine {
+            let outcome = match s.fail_with.take() {
+                Some(e) => Outcome::Failed(e),
+                None => Outcome::Succeeded,
+            };
+            let effect = std::mem::replace(&mut s.effect, Box::new(|_, _| Ok(())));
+            let ended = apply(tx, Some(effect), outcome);
+            if let (Outcome::Failed(e), None) = (&ended, &first_error) {
+                first_error = Some(e.clone());
+            }
+            self.ended.borrow_mut().push((s.id.clone(), ended, now));
+            self.started.borrow_mut().push(s);
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     fn commit(&self) {
@@ -417,11 +464,36 @@ impl<'w> Tx<'w> {
         }
         let now = self.world.now();
         for (op_id, effect, outcome) in self.world.ops.take_due(now) {
-            if let Some(effect) = effect {
-                effect(self, &outcome);
-            }
-            self.ops.ended.borrow_mut().push((op_id, outcome, now));
+            let ended = apply(self, effect, outcome);
+            self.ops.ended.borrow_mut().push((op_id, ended, now));
         }
+    }
+
+    /// Runs `f` and then takes back everything it staged: what-if runs a deployment for real
+    /// in here and reports the difference. Operations `f` ends on committed state are not
+    /// taken back, so `f` must not abort or settle anything.
+    pub(crate) fn scratch<R>(&self, f: impl FnOnce(&Tx) -> R) -> R {
+        let store = self.store.staged.borrow().clone();
+        let directory = self.directory.staged.borrow().clone();
+        let started = self.ops.started.borrow().len();
+        let ended = self.ops.ended.borrow().len();
+        let events = self.events.staged.borrow().len();
+        let out = f(self);
+        *self.store.staged.borrow_mut() = store;
+        *self.directory.staged.borrow_mut() = directory;
+        self.ops.started.borrow_mut().truncate(started);
+        self.ops.ended.borrow_mut().truncate(ended);
+        self.events.staged.borrow_mut().truncate(events);
+        out
+    }
+
+    /// Runs `f` as `caller`, then puts the transaction's own caller back (a deployment's
+    /// resources are created with the deploying caller's permissions).
+    pub(crate) fn as_caller<R>(&self, caller: Option<Caller>, f: impl FnOnce(&Tx) -> R) -> R {
+        let own = self.caller.replace(caller);
+        let out = f(self);
+        *self.caller.borrow_mut() = own;
+        out
     }
 
     /// Remembers who is acting and for which request, so internal calls are authorized as

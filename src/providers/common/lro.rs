@@ -17,6 +17,8 @@ pub enum Urls<'a> {
     },
     /// `/subscriptions/{s}/operationresults/{id}` (resource group deletion).
     Subscription { subscription: &'a str },
+    /// `{resource}/operationStatuses/{id}` and `{resource}/operationResults/{id}` (deployments).
+    Resource { id: &'a str },
 }
 
 pub struct Begin<'a> {
@@ -127,6 +129,10 @@ pub fn begin(w: &Tx, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
         Urls::Subscription { subscription } => (
             format!("/subscriptions/{subscription}/operationresults/{id}"),
             format!("/subscriptions/{subscription}/operationresults/{id}"),
+        ),
+        Urls::Resource { id: rid } => (
+            format!("{rid}/operationStatuses/{id}"),
+            format!("{rid}/operationResults/{id}"),
         ),
     };
     w.ops.start(Start {

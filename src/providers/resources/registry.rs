@@ -39,13 +39,18 @@ pub fn state(w: &Tx, sub: &str, namespace: &str) -> String {
         .unwrap_or_else(|| "Registered".to_string())
 }
 
-/// A provider as a subscription sees it (`sub`), or at tenant level (no registration state).
+/// A namespace as a subscription sees it (`sub`), or at tenant level (no registration state):
+/// the types of every registration that serves it.
 fn provider_json(w: &Tx, sub: Option<&str>, p: &ProviderInfo) -> Value {
+    let types = PROVIDERS
+        .iter()
+        .filter(|q| q.namespace.eq_ignore_ascii_case(p.namespace))
+        .flat_map(|q| q.types.iter());
     let regions: Vec<&str> = crate::arm::regions::REGIONS.iter().map(|(_, d, _)| *d).collect();
     let mut doc = json!({
         "id": match sub { Some(s) => registration_id(s, p.namespace), None => format!("/providers/{}", p.namespace) },
         "namespace": p.namespace,
-        "resourceTypes": p.types.iter().map(|t| json!({
+        "resourceTypes": types.map(|t| json!({
             "resourceType": t.name,
             "locations": if t.global { vec![] } else { regions.clone() },
             "apiVersions": t.api_versions,
@@ -63,7 +68,16 @@ fn provider_json(w: &Tx, sub: Option<&str>, p: &ProviderInfo) -> Value {
 /// `GET /subscriptions/{s}/providers`, and `GET /providers` at tenant level.
 pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = ctx.names.first().copied();
-    let items = PROVIDERS.iter().map(|p| provider_json(w, sub, p)).collect();
+    let items = PROVIDERS
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            !PROVIDERS[..*i]
+                .iter()
+                .any(|q| q.namespace.eq_ignore_ascii_case(p.namespace))
+        })
+        .map(|(_, p)| provider_json(w, sub, p))
+        .collect();
     Ok(Response::ok(crate::arm::paging::page(ctx.req, items)?))
 }
 

@@ -249,7 +249,13 @@ fn eval_object(ctx: &mut Ctx, map: &Map<String, Value>, path: &str) -> Result<Va
                 continue;
             }
         }
-        out.insert(k.clone(), eval_value(ctx, v, &p)?);
+        // Property names are expressions too (`"[resourceId(...)]": {}` in
+        // `userAssignedIdentities` is the documented way to name an identity).
+        let key = match eval_string(ctx, k).map_err(|e| e.in_path(&p))? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        out.insert(key, eval_value(ctx, v, &p)?);
     }
     Ok(Value::Object(out))
 }

@@ -532,11 +532,17 @@ fn resource_id(
     for (t, n) in types[1..].iter().zip(&names) {
         tail.push_str(&format!("/{t}/{n}"));
     }
-    let base = match (scope, sub, rg.or(env_scope.resource_group)) {
-        (Some(s), _, _) => s.trim_end_matches('/').to_string(),
-        (None, Some(s), Some(g)) => format!("/subscriptions/{s}/resourceGroups/{g}"),
-        (None, Some(s), None) => format!("/subscriptions/{s}"),
-        (None, None, _) => String::new(),
+    let deployment_base = match (&sub, rg.or(env_scope.resource_group)) {
+        (Some(s), Some(g)) => format!("/subscriptions/{s}/resourceGroups/{g}"),
+        (Some(s), None) => format!("/subscriptions/{s}"),
+        (None, _) => String::new(),
+    };
+    let base = match scope {
+        // A full id, or the relative form `Microsoft.Storage/storageAccounts/{name}` that
+        // names a resource of the deployment's own group (scope-extension-resources.md).
+        Some(s) if s.starts_with('/') => s.trim_end_matches('/').to_string(),
+        Some(s) => format!("{deployment_base}/providers/{}", s.trim_matches('/')),
+        None => deployment_base,
     };
     Ok(format!("{base}/providers/{tail}"))
 }
