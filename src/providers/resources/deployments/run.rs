@@ -32,6 +32,20 @@ impl Target {
     }
 }
 
+/// A resource group's id in the form templates write it
+/// (`subscriptionResourceId('Microsoft.Resources/resourceGroups', …)` gives
+/// `/subscriptions/{s}/providers/Microsoft.Resources/resourceGroups/{rg}`), as ARM routes it.
+fn canonical(path: &str) -> String {
+    let lower = path.to_ascii_lowercase();
+    let marker = "/providers/microsoft.resources/resourcegroups/";
+    match lower.find(marker) {
+        Some(at) if lower.starts_with("/subscriptions/") && lower[..at].matches('/').count() == 2 => {
+            format!("{}/resourceGroups/{}", &path[..at], &path[at + marker.len()..])
+        }
+        _ => path.to_string(),
+    }
+}
+
 /// An ARM request made from inside azemu, through the whole pipeline.
 pub(super) fn arm_call(
     tx: &Tx,
@@ -40,7 +54,7 @@ pub(super) fn arm_call(
     api_version: &str,
     body: Option<&Value>,
 ) -> ArmResult<Response> {
-    let (path, segments) = id::path_and_segments(path);
+    let (path, segments) = id::path_and_segments(&canonical(path));
     let req = Request {
         method: method.to_string(),
         segments,
@@ -245,6 +259,21 @@ fn operation(
             },
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn resource_group_ids_in_provider_form_are_routed_as_groups() {
+        assert_eq!(
+            super::canonical("/subscriptions/s/providers/Microsoft.Resources/resourceGroups/rg/providers/X.Y/z/n"),
+            "/subscriptions/s/resourceGroups/rg/providers/X.Y/z/n"
+        );
+        assert_eq!(
+            super::canonical("/subscriptions/s/resourceGroups/rg"),
+            "/subscriptions/s/resourceGroups/rg"
+        );
+    }
 }
 
 /// ISO 8601 duration of `ms` milliseconds (`PT1.5S`).
