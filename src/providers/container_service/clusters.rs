@@ -86,7 +86,6 @@ pub fn compose(w: &World, rec: &Record) -> Value {
                     m.insert(k.clone(), v.clone());
                 }
             }
-            m.insert("eTag".into(), p.body["eTag"].clone());
             Value::Object(m)
         })
         .collect();
