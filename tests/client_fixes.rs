@@ -130,3 +130,14 @@ async fn faults_match_resource_groups_by_provider_and_operation() {
     let id = s.create_identity("fp", "not-faulted").await;
     assert!(id["id"].is_string(), "{id}");
 }
+
+/// Under `--seed` the clock is virtual; the HTTP `Date` header follows it.
+#[tokio::test]
+async fn the_date_header_follows_the_virtual_clock_under_seed() {
+    let s = TestServer::start_with(|c| c.seed = Some(7)).await;
+    let r = s.get(&s.rg_id("nothing-here")).await;
+    assert_eq!(r.header("date").as_deref(), Some("Thu, 01 Jan 2026 00:00:00 GMT"));
+    s.advance("90s").await;
+    let r = s.get("/_azemu/health").await;
+    assert_eq!(r.header("date").as_deref(), Some("Thu, 01 Jan 2026 00:01:30 GMT"));
+}
