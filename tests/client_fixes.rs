@@ -45,13 +45,19 @@ async fn agent_pools_carry_their_etag_inside_properties() {
     let s = TestServer::start().await;
     s.create_rg("rg-aks", LOC).await;
     let c = create_cluster(&s, "rg-aks", "etags", system_assigned(LOC)).await;
-    let in_cluster = profile(&c, "nodepool1")["eTag"].as_str().expect("a profile eTag").to_string();
+    let in_cluster = profile(&c, "nodepool1")["eTag"]
+        .as_str()
+        .expect("a profile eTag")
+        .to_string();
 
     let path = api(&pool_id(&s, "rg-aks", "etags", "nodepool1"));
     let pool = s.get(&path).await;
     assert_eq!(pool.status, 200, "{}", pool.text);
     assert!(pool.json.get("eTag").is_none(), "no top-level eTag: {}", pool.text);
-    let etag = pool.json["properties"]["eTag"].as_str().expect("properties.eTag").to_string();
+    let etag = pool.json["properties"]["eTag"]
+        .as_str()
+        .expect("properties.eTag")
+        .to_string();
     assert_eq!(etag, in_cluster, "the cluster's profile shows the pool's eTag");
 
     let mut body = json!({ "properties": pool.json["properties"].clone() });

@@ -126,7 +126,9 @@ fn matches(m: &Match, req: &Request) -> bool {
     let (ns, op) = operation_of(req);
     m.method.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&req.method))
         && m.path.as_ref().is_none_or(|p| glob::matches(p, &req.path))
-        && m.provider.as_ref().is_none_or(|p| p.is_empty() || p.eq_ignore_ascii_case(&ns))
+        && m.provider
+            .as_ref()
+            .is_none_or(|p| p.is_empty() || p.eq_ignore_ascii_case(&ns))
         && m.operation
             .as_ref()
             .is_none_or(|o| glob::matches(o, &op) || req.segments.last().is_some_and(|l| l.eq_ignore_ascii_case(o)))
