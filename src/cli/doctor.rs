@@ -134,12 +134,12 @@ fn client_checks(loc: &Located, out: &mut Vec<Check>) {
     };
     out.push(trust_var(
         "REQUESTS_CA_BUNDLE",
-        "Python requests: az, the Python SDKs",
+        "Python requests, az and the Python SDKs",
         ca,
-        " (requests then uses certifi's bundle)",
+        ": it uses certifi's bundle",
     ));
-    out.push(trust_var("SSL_CERT_FILE", "Go: the Go SDK, Terraform", ca, ""));
-    out.push(trust_var("NODE_EXTRA_CA_CERTS", "Node: the JavaScript SDK", ca, ""));
+    out.push(trust_var("SSL_CERT_FILE", "Go, the Go SDK and Terraform", ca, ""));
+    out.push(trust_var("NODE_EXTRA_CA_CERTS", "Node and the JavaScript SDK", ca, ""));
     match std::env::var("AZURE_CORE_INSTANCE_DISCOVERY") {
         Ok(v) if v.eq_ignore_ascii_case("false") => out.push(ok(
             "AZURE_CORE_INSTANCE_DISCOVERY=false (az does not ask login.microsoftonline.com)",

@@ -41,14 +41,8 @@ fn check_state_file(path: &Path) -> Result<(), String> {
     }
     if path.exists() {
         let text = std::fs::read(path).map_err(|e| format!("cannot read {} (--state-file): {e}", path.display()))?;
-        let doc: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
-            format!(
-                "{} (--state-file) is not a valid azemu state file: {e} (line {}, column {})",
-                path.display(),
-                e.line(),
-                e.column()
-            )
-        })?;
+        let doc: serde_json::Value = serde_json::from_slice(&text)
+            .map_err(|e| format!("{} (--state-file) is not a valid azemu state file: {e}", path.display()))?;
         let format = doc["format"].as_str().unwrap_or("");
         if format != azemu::control::state::FORMAT {
             return Err(format!(
