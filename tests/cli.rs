@@ -43,7 +43,6 @@ struct Server {
     url: String,
     data_dir: PathBuf,
     home: PathBuf,
-    stderr_path: PathBuf,
 }
 
 impl Server {
@@ -76,7 +75,6 @@ impl Server {
                         url,
                         data_dir: data_dir.to_path_buf(),
                         home: home.to_path_buf(),
-                        stderr_path,
                     });
                 }
                 Some(Ok(_)) => continue,
@@ -105,10 +103,6 @@ impl Server {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
     /// `azemu <args> --data-dir <its data dir>`.
@@ -232,7 +226,7 @@ fn env_follows_the_running_azemu_to_its_port() {
 #[test]
 fn azemu_az_says_clearly_when_az_is_not_installed() {
     let s = Server::start(&[]);
-    let (code, _, err) = run(&mut s.cmd(&["az"]).args(["group", "list"]));
+    let (code, _, err) = run(s.cmd(&["az"]).args(["group", "list"]));
     assert_eq!(code, 127, "{err}");
     assert!(err.contains("the Azure CLI (az) is not installed"), "{err}");
 }
