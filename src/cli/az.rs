@@ -146,7 +146,9 @@ pub fn run(loc: &Located, args: &[String]) -> i32 {
         eprintln!("azemu: {NOT_INSTALLED}");
         return 127;
     };
-    let h = match super::block_on(super::health(&loc.url, loc.ca.as_deref())) {
+    let (loc, h) = super::health_waiting(loc, std::time::Duration::from_secs(3));
+    let loc = &loc;
+    let h = match h {
         Ok(h) => h,
         Err(e) => {
             eprintln!("azemu: {e}");

@@ -112,7 +112,9 @@ pub fn render(vars: &[(&str, String)], shell: Shell, format: Format) -> String {
 /// `azemu env`: prints the variables; also prepares the isolated az configuration (cloud
 /// registered, logged in) when az is installed, so plain `az` works after the `eval`.
 pub fn run(loc: &Located, shell: Shell, format: Format, prepare_az: bool) -> i32 {
-    let h = match super::block_on(super::health(&loc.url, loc.ca.as_deref())) {
+    let (loc, h) = super::health_waiting(loc, std::time::Duration::from_secs(3));
+    let loc = &loc;
+    let h = match h {
         Ok(h) => h,
         Err(e) => {
             eprintln!("azemu: {e}");

@@ -19,6 +19,10 @@ pub struct Located {
     pub ca: Option<PathBuf>,
     /// What the data dir's runtime file says, when it names this URL.
     pub runtime: Option<runtime::Runtime>,
+    /// `--ca` as given.
+    pub ca_flag: Option<PathBuf>,
+    /// Whether `--url` named the server.
+    pub explicit_url: bool,
 }
 
 /// The default URL when neither a flag nor the data dir names one.
@@ -28,10 +32,12 @@ pub const DEFAULT_URL: &str = "https://127.0.0.1:8443";
 /// running azemu wrote into the data dir; else the default port. The CA is `--ca`, else the
 /// one the runtime file names, else `ca.pem` in the data dir.
 pub fn locate(data_dir: Option<&Path>, url: Option<&str>, ca: Option<&Path>) -> Located {
+    let ca_arg = ca;
     let data_dir = data_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(azemu::config::default_data_dir);
     let rt = runtime::read(&data_dir);
+    let explicit_url = url.is_some();
     let url = url
         .map(|u| u.trim_end_matches('/').to_string())
         .or_else(|| rt.as_ref().map(|r| r.url.clone()))
@@ -51,6 +57,8 @@ pub fn locate(data_dir: Option<&Path>, url: Option<&str>, ca: Option<&Path>) -> 
         url,
         ca,
         runtime,
+        ca_flag: ca_arg.map(Path::to_path_buf),
+        explicit_url,
     }
 }
 
@@ -223,8 +231,9 @@ pub async fn health(url: &str, ca: Option<&Path>) -> Result<Health, Unreachable>
         .use_rustls_tls()
         .timeout(std::time::Duration::from_secs(10));
     if let Some(ca) = ca {
+        // A missing CA: no azemu has started on this data dir yet (or it is starting).
         let pem = std::fs::read(ca)
-            .map_err(|e| Unreachable::Untrusted(format!("cannot read the CA {}: {e}", ca.display())))?;
+            .map_err(|e| Unreachable::NoAnswer(format!("cannot read the CA {}: {e}", ca.display())))?;
         let cert = reqwest::Certificate::from_pem(&pem)
             .map_err(|e| Unreachable::Untrusted(format!("{} is not a PEM certificate: {e}", ca.display())))?;
         b = b.tls_built_in_root_certs(false).add_root_certificate(cert);
@@ -257,6 +266,23 @@ pub async fn health(url: &str, ca: Option<&Path>) -> Result<Health, Unreachable>
         subscription_id: s("subscriptionId"),
         client_id: s("clientId"),
     })
+}
+
+/// Asks the azemu at `loc`; when nothing answers yet and no `--url` named it, waits up to
+/// `wait` for one that is starting on the data dir (`azemu & eval "$(azemu env)"` on one
+/// line), re-reading the runtime file it writes once it listens.
+pub fn health_waiting(loc: &Located, wait: std::time::Duration) -> (Located, Result<Health, Unreachable>) {
+    let started = std::time::Instant::now();
+    let mut loc = loc.clone();
+    loop {
+        let r = block_on(health(&loc.url, loc.ca.as_deref()));
+        let retry = matches!(r, Err(Unreachable::NoAnswer(_))) && !loc.explicit_url && started.elapsed() < wait;
+        if !retry {
+            return (loc, r);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        loc = locate(Some(&loc.data_dir), None, loc.ca_flag.as_deref());
+    }
 }
 
 /// Runs a future on a small runtime (the client commands are short-lived).
