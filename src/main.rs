@@ -327,7 +327,7 @@ fn print_or_fail(r: Result<serde_json::Value, String>) -> i32 {
 async fn save_journal(target: &Target, output: &std::path::Path) -> Result<String, String> {
     let doc = control(target, "GET", "/_azemu/requests/scenario", None).await?;
     let yaml = serde_yaml_ng::to_string(&doc).map_err(|e| e.to_string())?;
-    std::fs::write(output, yaml).map_err(|e| format!("{}: {e}", output.display()))?;
+    std::fs::write(output, yaml).map_err(|e| format!("cannot write {} (--output): {e}", output.display()))?;
     Ok(format!(
         "wrote {} ({} step(s))",
         output.display(),

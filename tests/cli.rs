@@ -391,6 +391,32 @@ fn doctor_finds_a_state_file_folder_that_is_missing_or_not_writable() {
     assert!(line_with(&out, "is not writable").starts_with("FAIL"), "{out}");
 }
 
+#[test]
+fn doctor_finds_an_az_that_does_not_run() {
+    let s = Server::start(&[]);
+    let fake = s.home.join("broken-az");
+    std::fs::write(&fake, "#!/bin/sh\nexit 3\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (code, out) = doctor_with_env(&s, &[], |vars| {
+        vars.push(("AZEMU_AZ".into(), fake.display().to_string()))
+    });
+    assert_eq!(code, 1, "{out}");
+    assert!(line_with(&out, "does not run").starts_with("FAIL"), "{out}");
+    assert!(fix_after(&out, "does not run").contains("AZEMU_AZ"), "{out}");
+}
+
+#[test]
+fn journal_save_names_the_file_and_flag_it_cannot_write() {
+    let s = Server::start(&[]);
+    let (code, _, err) = run(&mut s.cmd(&["journal", "save", "-o", "/no/such/dir/out.yaml"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("/no/such/dir/out.yaml (--output)"), "{err}");
+}
+
 // ---- serve: data dir and state file safety, messages ---------------------------------------
 
 #[test]

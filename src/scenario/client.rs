@@ -68,8 +68,9 @@ impl Client {
             .use_rustls_tls()
             .timeout(Duration::from_secs(60));
         if let Some(ca) = ca {
-            let pem = std::fs::read(ca).map_err(|e| format!("cannot read CA {}: {e}", ca.display()))?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("bad CA {}: {e}", ca.display()))?;
+            let pem = std::fs::read(ca).map_err(|e| format!("cannot read the CA {} (--ca): {e}", ca.display()))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| format!("the CA {} (--ca) is not a PEM certificate: {e}", ca.display()))?;
             b = b.add_root_certificate(cert);
         }
         let http = b.build().map_err(|e| e.to_string())?;
