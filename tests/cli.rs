@@ -43,13 +43,17 @@ struct Server {
     url: String,
     data_dir: PathBuf,
     home: PathBuf,
+    /// Whether `start` made `home` (and removes it when done).
+    owns_home: bool,
 }
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
         let home = fresh_dir();
         let data_dir = home.join("data");
-        Self::start_in(&home, &data_dir, extra).expect("azemu starts")
+        let mut s = Self::start_in(&home, &data_dir, extra).expect("azemu starts");
+        s.owns_home = true;
+        s
     }
 
     fn start_in(home: &Path, data_dir: &Path, extra: &[&str]) -> Result<Server, String> {
@@ -75,6 +79,7 @@ impl Server {
                         url,
                         data_dir: data_dir.to_path_buf(),
                         home: home.to_path_buf(),
+                        owns_home: false,
                     });
                 }
                 Some(Ok(_)) => continue,
@@ -117,6 +122,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if self.owns_home {
+            let _ = std::fs::remove_dir_all(&self.home);
+        }
     }
 }
 
@@ -424,6 +432,7 @@ fn a_second_azemu_on_the_same_data_dir_is_refused() {
     let s = Server::start(&[]);
     let err = Server::start_in(&s.home, &s.data_dir, &[]).err().expect("refused");
     assert!(err.contains("another azemu"), "{err}");
+    assert!(err.contains(&format!("serving {}", s.url)), "{err}");
     assert!(err.contains(&s.data_dir.display().to_string()), "{err}");
     assert!(err.contains("--data-dir"), "{err}");
 }

@@ -101,8 +101,16 @@ fn preflight(config: &Config) -> Result<Vec<runtime::Lock>, String> {
         check_readable(k, "--key")?;
     }
     let note = format!("pid {}", std::process::id());
-    let mut locks = vec![runtime::try_lock(&config.data_dir.join(runtime::LOCK), &note)
-        .map_err(|e| lock_refusal("the data dir", &config.data_dir, "--data-dir", e))?];
+    let mut locks = vec![
+        runtime::try_lock(&config.data_dir.join(runtime::LOCK), &note).map_err(|e| {
+            // Name where the other one serves, from the runtime file it wrote.
+            let e = match (e, runtime::read(&config.data_dir)) {
+                (LockError::Held(h), Some(rt)) => LockError::Held(format!("{h}, serving {}", rt.url)),
+                (e, _) => e,
+            };
+            lock_refusal("the data dir", &config.data_dir, "--data-dir", e)
+        })?,
+    ];
     if let Some(f) = &config.state_file {
         let lock = runtime::state_lock_path(f);
         locks.push(runtime::try_lock(&lock, &note).map_err(|e| lock_refusal("the state file", f, "--state-file", e))?);
