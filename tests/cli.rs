@@ -385,6 +385,27 @@ fn doctor_finds_the_port_held_by_another_program() {
 }
 
 #[test]
+fn doctor_finds_another_program_answering_http_on_the_url() {
+    let s = Server::start(&[]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        for c in listener.incoming().take(4) {
+            let Ok(mut c) = c else { continue };
+            let mut buf = [0u8; 2048];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out) = doctor_with_env(&s, &["--url", &url], |_| {});
+    assert_eq!(code, 1, "{out}");
+    assert!(line_with(&out, "but not as azemu").starts_with("FAIL"), "{out}");
+    assert!(fix_after(&out, "but not as azemu").contains("--port 0"), "{out}");
+}
+
+#[test]
 fn doctor_finds_a_state_file_folder_that_is_missing_or_not_writable() {
     let s = Server::start(&[]);
     let missing = s.home.join("no-such-folder").join("state.json");
