@@ -245,7 +245,13 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
-    let encoded = encode(response, &request.method, &request_id, &correlation_id);
+    let mut encoded = encode(response, &request.method, &request_id, &correlation_id);
+    if world.config.seed.is_some() {
+        // Under --seed the clock is virtual: `Date` follows it, not the wall clock.
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&crate::arm::time::http_date(world.now())) {
+            encoded.headers_mut().insert(hyper::header::DATE, v);
+        }
+    }
     crate::control::journal::record(world, request, status, correlation_id, started.elapsed(), before);
     encoded
 }

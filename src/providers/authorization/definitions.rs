@@ -315,9 +315,9 @@ fn put_custom(w: &Tx, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     let rid = existing
         .map(|r| r.id)
         .unwrap_or_else(|| custom_record_id(ctx.scope, &role.guid));
-    let status = if w.store.contains(&rid) { 200 } else { 201 };
+    // The 2022-04-01 spec lists only 201 for `RoleDefinitions_CreateOrUpdate`, update included.
     w.store.put(Record::new(rid, KIND, doc.clone()));
-    Ok(Response::json(status, doc))
+    Ok(Response::json(201, doc))
 }
 
 fn delete_custom(w: &Tx, ctx: &Ctx, guid: &str) -> ArmResult<Response> {

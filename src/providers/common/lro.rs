@@ -179,8 +179,9 @@ pub fn status(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     })
 }
 
-/// `GET .../operationresults/{id}`: 202 while running; 204 when done, or the error with its
-/// status when it failed.
+/// `GET .../operationresults/{id}`: 202 while running; 200 with an empty body when done (as
+/// Azure answers the final poll of a resource group delete: `@azure/arm-resources` 8 refuses a
+/// 204 there), or the error with its status when it failed.
 pub fn result(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     w.ops.touch(op_id);
     w.settle();
@@ -197,7 +198,7 @@ pub fn result(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     if let Some(e) = snap.error {
         return Err(e);
     }
-    Ok(Response::empty(204))
+    Ok(Response::empty(200))
 }
 
 fn operation_not_found(op_id: &str) -> ArmError {

@@ -85,7 +85,6 @@ pub fn compose(w: &Tx, rec: &Record) -> Value {
                     m.insert(k.clone(), v.clone());
                 }
             }
-            m.insert("eTag".into(), p.body["eTag"].clone());
             Value::Object(m)
         })
         .collect();

@@ -157,7 +157,9 @@ pub fn create(w: &Tx, cluster: &Record, name: &str, mut props: Value, family: &s
     let id = pool_id(&cluster.id, name);
     let count = props["count"].as_u64().unwrap_or(0) as usize;
     let model = PoolModel::new(w, name, count, &image, clusters::kubelet_of(cluster));
-    let body = json!({ "id": id, "name": name, "type": POOL_KIND, "eTag": w.ids.guid(), "properties": props });
+    // The 2026-08-01 `AgentPool` carries `eTag` in its properties (a `ProxyResource` has none).
+    props["eTag"] = json!(w.ids.guid());
+    let body = json!({ "id": id, "name": name, "type": POOL_KIND, "properties": props });
     let mut rec = Record::new(id.clone(), POOL_KIND, body);
     rec.internal = json!({ "model": model });
     w.store.put(rec);
@@ -204,7 +206,7 @@ pub fn update(w: &Tx, pool: &Record, props: Value, corr: &str) {
         r.body["properties"] = props;
         r.body["properties"]["provisioningState"] = state;
         r.body["properties"]["nodeImageVersion"] = json!(image);
-        r.body["eTag"] = json!(w.ids.guid());
+        r.body["properties"]["eTag"] = json!(w.ids.guid());
     });
     nodes::save(w, &pool.id, &model);
 }
