@@ -443,6 +443,12 @@ fn create(
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| format!("MC_{}_{name}_{location}", parent.resource_group));
+    rules::node_resource_group_must_not_exist(
+        &parent.subscription,
+        &parent.resource_group,
+        &node_rg,
+        w.store.contains(&id::resource_group_id(&parent.subscription, &node_rg)),
+    )?;
     let node_rg_id = groups::create_managed(w, &parent.subscription, &node_rg, location, rid, None);
     let kubelet = match (&custom, cp.kind.as_str()) {
         (Some(k), _) => Some(k.clone()),

@@ -195,6 +195,35 @@ pub fn vnet_subnet_must_exist(w: &Tx, subnet_id: &str) -> ArmResult<()> {
     ))
 }
 
+/// AKS creates the node resource group itself: a cluster cannot name its own resource group,
+/// nor any group that already exists (it would take the group over and delete its contents with
+/// the cluster). Checked on create; `nodeResourceGroup` cannot change afterwards.
+/// Source: AKS errors `NodeResourceGroupSameAsResourceGroup` (Azure/azure-cli #27215: "Node
+/// resource group '…' is the same as ResourceGroup '…', which is not allowed, please provide a
+/// different node resource group.") and 400 `NodeResourceGroupAlreadyExists`
+/// (hashicorp/terraform-provider-azurerm #7562, Azure/azure-cli-extensions #2072: "Node resource
+/// group '…' under subscription '…' already exists, please provide a new one.").
+pub fn node_resource_group_must_not_exist(
+    subscription: &str,
+    cluster_group: &str,
+    node_group: &str,
+    exists: bool,
+) -> ArmResult<()> {
+    if node_group.eq_ignore_ascii_case(cluster_group) {
+        return Err(ArmError::bad_request(
+            "NodeResourceGroupSameAsResourceGroup",
+            format!("Node resource group '{node_group}' is the same as ResourceGroup '{cluster_group}', which is not allowed, please provide a different node resource group."),
+        ));
+    }
+    if exists {
+        return Err(ArmError::bad_request(
+            "NodeResourceGroupAlreadyExists",
+            format!("Node resource group '{node_group}' under subscription '{subscription}' already exists, please provide a new one."),
+        ));
+    }
+    Ok(())
+}
+
 /// A cluster needs at least one System pool.
 /// Source: AKS error `MustDefineAtLeastOneSystemPool` ("Must define at least one system pool.").
 pub fn must_define_at_least_one_system_pool(modes: &[String]) -> ArmResult<()> {
