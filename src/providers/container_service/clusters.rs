@@ -813,6 +813,8 @@ fn patch(w: &Tx, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
     schema::validate("tagsPatch", &body)?;
     let tags = resource::tags(&body)?;
     let rec = resource::get_or_404(w, ctx, rid, KIND, name)?;
+    // `If-Match` is defined for UpdateTags (managedClusters.json 2026-08-01).
+    resource::check_preconditions(ctx, rec.body["eTag"].as_str())?;
     lro::ensure_idle(w, rid)?;
     w.store.update(rid, |r| {
         r.body["tags"] = tags.clone().unwrap_or(json!({}));
@@ -846,7 +848,10 @@ pub fn teardown(w: &Tx, rec: &Record) {
 }
 
 fn delete(w: &Tx, ctx: &Ctx, rid: &str) -> ArmResult<Response> {
-    let Some(rec) = w.store.get(rid) else {
+    let existing = w.store.get(rid);
+    // `If-Match` is defined for Delete (managedClusters.json 2026-08-01).
+    resource::check_preconditions(ctx, existing.as_ref().and_then(|r| r.body["eTag"].as_str()))?;
+    let Some(rec) = existing else {
         return Ok(Response::empty(204));
     };
     // A delete ends whatever else runs on the cluster.

@@ -6,7 +6,7 @@ use super::nodes::{self, PoolModel};
 use super::{clusters, node_images, rules, versions, NAMESPACE, POOL_KIND};
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
-use crate::providers::common::{lro, schema};
+use crate::providers::common::{lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
 use crate::world::Tx;
@@ -400,8 +400,10 @@ fn begin_pool_op(
 fn put(w: &Tx, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     schema::validate("agentPool", &body)?;
-    lro::ensure_idle(w, &cluster.id)?;
     let existing = w.store.get(pid);
+    // `If-Match` / `If-None-Match` are defined for AgentPools_CreateOrUpdate (2026-08-01).
+    resource::check_preconditions(ctx, existing.as_ref().and_then(|r| r.body["eTag"].as_str()))?;
+    lro::ensure_idle(w, &cluster.id)?;
     let np = &cluster.body["properties"]["networkProfile"];
     let pc = PoolContext {
         cluster_version: cluster.body["properties"]["currentKubernetesVersion"]
@@ -450,7 +452,10 @@ fn put(w: &Tx, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResult<
 }
 
 fn delete(w: &Tx, ctx: &Ctx, cluster: &Record, pid: &str) -> ArmResult<Response> {
-    let Some(pool) = w.store.get(pid) else {
+    let existing = w.store.get(pid);
+    // `If-Match` is defined for AgentPools_Delete (2026-08-01).
+    resource::check_preconditions(ctx, existing.as_ref().and_then(|r| r.body["eTag"].as_str()))?;
+    let Some(pool) = existing else {
         return Ok(Response::empty(204));
     };
     lro::ensure_idle(w, &cluster.id)?;
