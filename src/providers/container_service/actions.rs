@@ -2,6 +2,7 @@
 //! principal, abort, start/stop, upgrade profiles and maintenance configurations.
 
 use super::clusters::{self, ids, is_msi};
+use super::model::ProvisioningState;
 use super::{kubeconfig, pools, rules, versions, KIND, NAMESPACE};
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
@@ -70,7 +71,7 @@ pub fn reset_service_principal(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
         .unwrap_or_else(|| w.config.tenant_id.clone());
     let principal = crate::entra::oidc::client_principal(w, &tenant, client);
     let kubelet = super::nodes::KubeletIdentity {
-        kind: "ServicePrincipal".into(),
+        kind: super::model::KubeletKind::ServicePrincipal,
         client_id: client.to_string(),
         object_id: principal.object_id,
         resource_id: None,
@@ -95,7 +96,7 @@ pub fn reset_service_principal(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
         format!("nodes now use service principal {client}"),
         ctx.correlation_id,
     );
-    simple_lro(w, ctx, &rec, "Updating", true, None)
+    simple_lro(w, ctx, &rec, ProvisioningState::Updating, true, None)
 }
 
 /// What a simple operation does when it succeeds.
@@ -106,21 +107,20 @@ fn simple_lro(
     w: &Tx,
     ctx: &Ctx,
     rec: &Record,
-    activity: &'static str,
+    state: ProvisioningState,
     location_header: bool,
     then: Option<Then>,
 ) -> ArmResult<Response> {
     let sub = crate::arm::id::segments(&rec.id)[1].clone();
     let location = rec.body["location"].as_str().unwrap_or_default().to_string();
     let target = rec.id.clone();
-    w.store
-        .update(&target, |r| r.body["properties"]["provisioningState"] = json!(activity));
+    super::set_provisioning_state(w, &target, state);
     let started = lro::begin(
         w,
         ctx,
         lro::Begin {
             resource_id: rec.id.clone(),
-            activity,
+            activity: state.as_str(),
             urls: lro::Urls::Provider {
                 subscription: &sub,
                 namespace: NAMESPACE,
@@ -134,7 +134,7 @@ fn simple_lro(
                         f(w);
                     }
                 }
-                super::set_provisioning_state(w, &target, outcome.status());
+                super::set_provisioning_state(w, &target, ProvisioningState::ended(outcome));
             }),
         },
     )?;
@@ -147,19 +147,19 @@ pub fn power(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     lro::ensure_idle(w, &rec.id)?;
     let stop = ctx.req.segments.last().is_some_and(|s| s.eq_ignore_ascii_case("stop"));
     let code = if stop { "Stopped" } else { "Running" };
+    let state = if stop {
+        ProvisioningState::Stopping
+    } else {
+        ProvisioningState::Starting
+    };
     let id = rec.id.clone();
-    w.events.record(
-        w.now(),
-        &rec.id,
-        "OperationStarted",
-        if stop { "Stopping" } else { "Starting" },
-        ctx.correlation_id,
-    );
+    w.events
+        .record(w.now(), &rec.id, "OperationStarted", state.as_str(), ctx.correlation_id);
     simple_lro(
         w,
         ctx,
         &rec,
-        if stop { "Stopping" } else { "Starting" },
+        state,
         true,
         Some(Box::new(move |w: &Tx| {
             w.store
