@@ -2,7 +2,8 @@
 //! principal, abort, start/stop, upgrade profiles and maintenance configurations.
 
 use super::clusters::{self, ids, is_msi};
-use super::model::ProvisioningState;
+use super::model::{Method, ProvisioningState};
+use super::request::ServicePrincipalRequest;
 use super::{kubeconfig, pools, rules, versions, KIND, NAMESPACE};
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
@@ -61,11 +62,11 @@ pub fn monitoring_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 pub fn reset_service_principal(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     rules::reset_service_principal_not_allowed_on_msi_cluster(is_msi(&rec.body))?;
-    let body = ctx.req.json_object()?;
-    let client = body["clientId"]
-        .as_str()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| ArmError::bad_request("InvalidParameter", "clientId is required.").with_target("clientId"))?;
+    let sp = ServicePrincipalRequest::parse(&ctx.req.json_object()?);
+    let client =
+        sp.client_id.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
+            ArmError::bad_request("InvalidParameter", "clientId is required.").with_target("clientId")
+        })?;
     lro::ensure_idle(w, &rec.id)?;
     let tenant = crate::providers::resources::subscriptions::tenant_of(w, &crate::arm::id::segments(&rec.id)[1])
         .unwrap_or_else(|| w.config.tenant_id.clone());
@@ -78,7 +79,7 @@ pub fn reset_service_principal(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     };
     w.store.update(&rec.id, |r| {
         r.body["properties"]["servicePrincipalProfile"] = json!({ "clientId": client });
-        r.internal["spSecret"] = body["secret"].clone();
+        r.internal["spSecret"] = json!(sp.secret);
         r.internal["kubelet"] = serde_json::to_value(&kubelet).unwrap_or(Value::Null);
     });
     for p in pools::of_cluster(w, &rec.id) {
@@ -239,13 +240,13 @@ pub fn maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let name = ctx.name(1);
     let mid = format!("{}/maintenanceConfigurations/{name}", rec.id);
-    match ctx.method() {
-        "GET" => w
+    match Method::of(ctx.method())? {
+        Method::Get => w
             .store
             .get(&mid)
             .map(|r| Response::ok(r.body))
             .ok_or_else(|| maintenance_not_found(name)),
-        "PUT" => {
+        Method::Put => {
             let body = ctx.req.json_object()?;
             schema::validate("maintenanceConfiguration", &body)?;
             let existed = w.store.contains(&mid);
@@ -259,10 +260,15 @@ pub fn maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
             w.store.put(Record::new(mid.clone(), MAINTENANCE_KIND, doc.clone()));
             Ok(Response::json(if existed { 200 } else { 201 }, doc))
         }
-        _ => Ok(match w.store.remove(&mid) {
+        Method::Delete => Ok(match w.store.remove(&mid) {
             Some(_) => Response::empty(200),
             None => Response::empty(204),
         }),
+        Method::Patch => Err(ArmError::new(
+            405,
+            "MethodNotAllowed",
+            "Maintenance configurations are updated with PUT.",
+        )),
     }
 }
 

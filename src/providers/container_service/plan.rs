@@ -72,7 +72,7 @@ fn user_assigned_control_plane(w: &Tx, req: &ClusterRequest, existing: Option<&R
     };
     rules::exactly_one_user_assigned_control_plane_identity(&keys)?;
     let uid = keys.first().cloned().unwrap_or_default();
-    let body = rules::user_assigned_identity_must_exist(w, &uid, "control plane")?;
+    let body = rules::user_assigned_identity_must_exist(&uid, w.store.get(&uid).as_ref(), "control plane")?;
     let p = &body["properties"];
     let stored_id = body["id"].as_str().unwrap_or(&uid).to_string();
     Ok(ControlPlane {
@@ -120,7 +120,7 @@ pub fn custom_kubelet(
     rules::custom_kubelet_identity_requires_user_assigned_control_plane(cp.kind)?;
     rules::custom_kubelet_identity_must_be_user_assigned(rid)?;
     rules::custom_kubelet_identity_not_in_china_east_or_north(location)?;
-    let body = rules::user_assigned_identity_must_exist(w, rid, "kubelet")?;
+    let body = rules::user_assigned_identity_must_exist(rid, w.store.get(rid).as_ref(), "kubelet")?;
     let p = &body["properties"];
     for (field, given, prop) in [
         ("clientId", &k.client_id, "clientId"),
@@ -137,7 +137,8 @@ pub fn custom_kubelet(
     }
     let stored_id = body["id"].as_str().unwrap_or(rid).to_string();
     if let Some(principal) = &cp.principal_id {
-        rules::control_plane_can_assign_kubelet_identity(w, principal, &stored_id)?;
+        let allowed = rules::may_assign_identity(w, principal, &stored_id);
+        rules::control_plane_can_assign_kubelet_identity(principal, &stored_id, allowed)?;
     }
     Ok(Some(KubeletIdentity {
         kind: super::model::KubeletKind::UserAssigned,
@@ -345,7 +346,7 @@ pub fn plan_update(
             .filter(|kid| !id::is_at_or_above(&node_rg_id, kid))
         {
             if cp_changed && cp.kind == IdentityType::UserAssigned {
-                rules::control_plane_can_assign_kubelet_identity(w, p, kid)?;
+                rules::control_plane_can_assign_kubelet_identity(p, kid, rules::may_assign_identity(w, p, kid))?;
             }
         }
     }

@@ -5,15 +5,18 @@
 use super::model::{Method, PoolMode, ProvisioningState};
 use super::node_images::Catalog;
 use super::nodes::{self, PoolModel};
+use super::request::PoolRequest;
 use super::rules::KubeletRollout;
 use super::{clusters, node_images, rules, versions, NAMESPACE, POOL_KIND};
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
-use crate::providers::common::{lro, resource, schema};
+use crate::providers::common::{lro, resource};
 use crate::routing::Ctx;
 use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Map, Value};
+
+const SUBNET_KIND: &str = "Microsoft.Network/virtualNetworks/subnets";
 
 /// Pool names: lower-case letters and digits, starting with a letter, at most 12 characters
 /// (6 for Windows). Source: AKS docs "Create node pools" (naming rules).
@@ -130,7 +133,11 @@ fn check_settings(w: &Tx, props: &Value, old: &Value, mode: PoolMode, count: u64
         }
     }
     if let Some(subnet) = props["vnetSubnetID"].as_str().filter(|s| !s.is_empty()) {
-        rules::vnet_subnet_must_exist(w, subnet)?;
+        let exists = w
+            .store
+            .with(subnet, |r| r.kind.eq_ignore_ascii_case(SUBNET_KIND))
+            .unwrap_or(false);
+        rules::vnet_subnet_must_exist(subnet, exists)?;
     }
     Ok(())
 }
@@ -474,8 +481,7 @@ fn begin_pool_op(
 }
 
 fn put(w: &Tx, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResult<Response> {
-    let body = ctx.req.json_object()?;
-    schema::validate("agentPool", &body)?;
+    let req = PoolRequest::parse_put(ctx, name)?;
     let existing = w.store.get(pid);
     // `If-Match` / `If-None-Match` are defined for AgentPools_CreateOrUpdate (2026-08-01).
     resource::check_preconditions(ctx, existing.as_ref().and_then(|r| r.body["eTag"].as_str()))?;
@@ -491,8 +497,8 @@ fn put(w: &Tx, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResult<
     };
     let (props, family) = normalize(
         w,
-        name,
-        &body["properties"],
+        &req.name,
+        &req.props,
         existing.as_ref().map(|r| &r.body["properties"]),
         &pc,
     )?;

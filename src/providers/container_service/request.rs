@@ -88,6 +88,20 @@ pub struct PoolRequest {
 }
 
 impl PoolRequest {
+    /// An agent pool PUT body (a JSON object that passes the `agentPool` schema) for the pool
+    /// `name` the path names.
+    pub fn parse_put(ctx: &Ctx, name: &str) -> ArmResult<PoolRequest> {
+        let body = ctx.req.json_object()?;
+        schema::validate("agentPool", &body)?;
+        let props = body["properties"].clone();
+        Ok(PoolRequest {
+            name: name.to_string(),
+            mode: props["mode"].as_str().and_then(PoolMode::parse),
+            props,
+        })
+    }
+
+    /// An entry of a cluster's `agentPoolProfiles`.
     pub fn parse(v: &Value) -> PoolRequest {
         PoolRequest {
             name: v["name"].as_str().unwrap_or_default().to_string(),

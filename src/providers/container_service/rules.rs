@@ -9,6 +9,7 @@ use super::request::ServicePrincipalRequest;
 use crate::arm::id;
 use crate::arm::{ArmError, ArmResult};
 use crate::providers::authorization::engine;
+use crate::store::Record;
 use crate::world::Tx;
 use serde_json::Value;
 
@@ -207,13 +208,13 @@ pub fn custom_kubelet_identity_must_be_user_assigned(resource_id: &str) -> ArmRe
     }
 }
 
-/// A user-assigned identity the cluster names (control plane or kubelet) must exist.
+/// A user-assigned identity the cluster names (control plane or kubelet) must exist: `found` is
+/// what the store holds at `resource_id`, whatever its type.
 /// Source: aks-rules.md d2/d3 (unconfirmed; `GetUserAssignedIdentityResourceError` is in the AKS RP code list).
-pub fn user_assigned_identity_must_exist(w: &Tx, resource_id: &str, role: &str) -> ArmResult<Value> {
-    w.store
-        .get(resource_id)
+pub fn user_assigned_identity_must_exist(resource_id: &str, found: Option<&Record>, role: &str) -> ArmResult<Value> {
+    found
         .filter(|r| r.kind.eq_ignore_ascii_case(USER_ASSIGNED_IDENTITY_KIND))
-        .map(|r| r.body)
+        .map(|r| r.body.clone())
         .ok_or_else(|| {
             ArmError::bad_request(
                 "GetUserAssignedIdentityResourceError",
@@ -239,15 +240,15 @@ pub fn exactly_one_user_assigned_control_plane_identity(identities: &[String]) -
 }
 
 /// The control-plane identity must hold `…/userAssignedIdentities/*/assign/action` (Managed
-/// Identity Operator) on the kubelet identity — also when both are the same identity.
+/// Identity Operator) on the kubelet identity — also when both are the same identity. `allowed`
+/// is the RBAC decision for [`ASSIGN_IDENTITY_ACTION`] (see [`may_assign_identity`]).
 /// Source: aks-rules.md c2, c3: 400 `CustomKubeletIdentityMissingPermissionError` (confirmed).
 pub fn control_plane_can_assign_kubelet_identity(
-    w: &Tx,
     control_plane_principal: &str,
     kubelet_id: &str,
+    allowed: bool,
 ) -> ArmResult<()> {
-    let d = engine::check(w, control_plane_principal, ASSIGN_IDENTITY_ACTION, kubelet_id);
-    if d.allowed {
+    if allowed {
         return Ok(());
     }
     Err(ArmError::bad_request(
@@ -256,6 +257,11 @@ pub fn control_plane_can_assign_kubelet_identity(
             "The cluster using user-assigned managed identity must be granted 'Managed Identity Operator' role to assign kubelet identity. You can run 'az role assignment create --assignee {control_plane_principal} --role 'Managed Identity Operator' --scope {kubelet_id}' to grant the permission. See https://aka.ms/aks/kubeletidentity for more information."
         ),
     ))
+}
+
+/// Whether `principal` may assign the identity `identity_id` (the RBAC engine's decision).
+pub fn may_assign_identity(w: &Tx, principal: &str, identity_id: &str) -> bool {
+    engine::check(w, principal, ASSIGN_IDENTITY_ACTION, identity_id).allowed
 }
 
 /// "The China East and China North regions in Microsoft Azure operated by 21Vianet aren't
@@ -287,13 +293,10 @@ pub fn msi_cluster_cannot_move_to_another_tenant(is_msi: bool, cross_tenant: boo
     Err(ArmError::bad_request("ResourceMoveNotSupported", message).with_target(cluster_id))
 }
 
-/// A custom subnet must exist.
+/// A custom subnet must exist: `exists` is whether the store holds a subnet at `subnet_id`.
 /// Source: AKS error `SubnetNotFound` quoted in sassoftware/viya4-iac-azure #163.
-pub fn vnet_subnet_must_exist(w: &Tx, subnet_id: &str) -> ArmResult<()> {
-    if w.store
-        .get(subnet_id)
-        .is_some_and(|r| r.kind.eq_ignore_ascii_case("Microsoft.Network/virtualNetworks/subnets"))
-    {
+pub fn vnet_subnet_must_exist(subnet_id: &str, exists: bool) -> ArmResult<()> {
+    if exists {
         return Ok(());
     }
     let segs = id::segments(subnet_id);
