@@ -485,7 +485,8 @@ fn apply_update(
         (Some(a), Some(b)) => !a.same_as(b),
         (a, b) => a.is_some() != b.is_some(),
     };
-    if plan.cp.kind == IdentityType::UserAssigned && existing.body["identity"]["type"] == "SystemAssigned" {
+    let was = IdentityType::of_cluster(&existing.body);
+    if plan.cp.kind == IdentityType::UserAssigned && was == IdentityType::SystemAssigned {
         if let Some(old) = existing.body["identity"]["principalId"].as_str() {
             w.directory.remove(old);
         }
@@ -569,7 +570,7 @@ pub fn teardown(w: &Tx, rec: &Record) {
             groups::remove_with_contents(w, &rg_id);
         }
     }
-    if rec.body["identity"]["type"] == "SystemAssigned" {
+    if IdentityType::of_cluster(&rec.body) == IdentityType::SystemAssigned {
         if let Some(p) = rec.body["identity"]["principalId"].as_str() {
             w.directory.remove(p);
         }
@@ -600,7 +601,7 @@ fn delete(w: &Tx, ctx: &Ctx, rid: &str) -> ArmResult<Response> {
         ctx,
         lro::Begin {
             resource_id: rid.to_string(),
-            activity: "Deleting",
+            activity: ProvisioningState::Deleting.as_str(),
             urls: urls(&sub, &location),
             location_header: true,
             fail: None,

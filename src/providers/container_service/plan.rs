@@ -76,7 +76,7 @@ fn user_assigned_control_plane(w: &Tx, req: &ClusterRequest, existing: Option<&R
     let p = &body["properties"];
     let stored_id = body["id"].as_str().unwrap_or(&uid).to_string();
     Ok(ControlPlane {
-        identity: json!({ "type": "UserAssigned", "userAssignedIdentities": { stored_id: { "clientId": p["clientId"], "principalId": p["principalId"] } } }),
+        identity: json!({ "type": IdentityType::UserAssigned.arm_name(), "userAssignedIdentities": { stored_id: { "clientId": p["clientId"], "principalId": p["principalId"] } } }),
         principal_id: p["principalId"].as_str().map(str::to_string),
         kind: IdentityType::UserAssigned,
         new_principal: None,
@@ -85,10 +85,9 @@ fn user_assigned_control_plane(w: &Tx, req: &ClusterRequest, existing: Option<&R
 
 /// The cluster's system-assigned identity: the one it has, else a new principal.
 fn system_assigned_control_plane(w: &Tx, existing: Option<&Record>, t: &Target) -> ControlPlane {
-    let old = existing.map(|r| &r.body["identity"]);
-    let principal = old
-        .filter(|o| o["type"] == "SystemAssigned")
-        .and_then(|o| o["principalId"].as_str())
+    let principal = existing
+        .filter(|r| IdentityType::of_cluster(&r.body) == IdentityType::SystemAssigned)
+        .and_then(|r| r.body["identity"]["principalId"].as_str())
         .map(str::to_string)
         .unwrap_or_else(|| w.ids.guid());
     let new_principal = w.directory.get(&principal).is_none().then(|| Principal {
@@ -101,7 +100,7 @@ fn system_assigned_control_plane(w: &Tx, existing: Option<&Record>, t: &Target) 
         created: w.now(),
     });
     ControlPlane {
-        identity: json!({ "type": "SystemAssigned", "principalId": principal, "tenantId": t.tenant }),
+        identity: json!({ "type": IdentityType::SystemAssigned.arm_name(), "principalId": principal, "tenantId": t.tenant }),
         principal_id: Some(principal),
         kind: IdentityType::SystemAssigned,
         new_principal,

@@ -226,7 +226,7 @@ fn pool_id(cluster_id: &str, name: &str) -> String {
 pub fn create(w: &Tx, cluster: &Record, name: &str, mut props: Value, family: &str, corr: &str) -> String {
     let image = node_images::latest(w, family).unwrap_or_default();
     props["nodeImageVersion"] = json!(image);
-    props["provisioningState"] = json!("Creating");
+    props["provisioningState"] = json!(ProvisioningState::Creating.as_str());
     let id = pool_id(&cluster.id, name);
     let count = props["count"].as_u64().unwrap_or(0) as usize;
     let model = PoolModel::new(w, name, count, &image, clusters::kubelet_of(cluster));
