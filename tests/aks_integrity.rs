@@ -10,6 +10,13 @@ use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+/// Every record and principal azemu holds (`GET /_azemu/state` without its clock reading).
+async fn state(s: &TestServer) -> Value {
+    let r = s.get("/_azemu/state").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    json!({ "records": r.json["records"], "principals": r.json["principals"] })
+}
+
 // ---- the node resource group is AKS's own -------------------------------------------------
 
 // Source: AKS errors 400 `NodeResourceGroupAlreadyExists` (hashicorp/terraform-provider-azurerm
@@ -28,6 +35,7 @@ async fn node_resource_group_must_not_exist() {
     assert_eq!(mine.status, 201, "{}", mine.text);
     let keep = s.create_identity("rg-mine", "keep-me").await;
 
+    let before = state(&s).await;
     let mut body = system_assigned(LOC);
     body["properties"]["nodeResourceGroup"] = json!("rg-mine");
     let r = put_cluster(&s, "rg-aks", "taker", body).await;
@@ -42,6 +50,8 @@ async fn node_resource_group_must_not_exist() {
     assert_eq!(g.json["tags"], json!({ "owner": "team-a" }), "{}", g.text);
     assert!(g.json.get("managedBy").is_none_or(Value::is_null), "{}", g.text);
     assert_eq!(s.get(&id_of(&keep)).await.status, 200);
+    // Nothing else either: no record, no principal (the system-assigned identity it planned).
+    assert_eq!(state(&s).await, before, "a refused create leaves no trace");
 
     // The default name counts too (a leftover MC_ group).
     s.create_rg(&format!("MC_rg-aks_again_{LOC}"), LOC).await;

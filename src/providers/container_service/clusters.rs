@@ -1,6 +1,9 @@
 //! Managed clusters: create, read, update, delete and list, with AKS's server-side defaults,
 //! the identity modes (system-assigned, user-assigned, legacy service principal), the
 //! kubelet identity, and the documented rules in [`super::rules`].
+//!
+//! A PUT is parsed into a [`ClusterRequest`], planned by [`super::plan`] (every rule checked,
+//! nothing written), then applied here through the transaction.
 
 use super::model::{IdentityType, KubeletKind, Method, ProvisioningState};
 use super::nodes::KubeletIdentity;
@@ -70,6 +73,7 @@ pub fn kubelet_of(rec: &Record) -> Option<KubeletIdentity> {
     serde_json::from_value(rec.internal["kubelet"].clone()).ok()
 }
 
+/// Whether a stored cluster uses a managed identity (else a service principal).
 pub fn is_msi(body: &Value) -> bool {
     IdentityType::of_cluster(body).is_msi()
 }
