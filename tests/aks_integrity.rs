@@ -237,6 +237,10 @@ async fn racing_tag_patches_lose_no_update() {
             "two writes won with the same eTag {etag}"
         );
     }
+    assert!(
+        won_with.contains(&etag_of(&c)),
+        "one writer won with the eTag all of them read first"
+    );
     let tags = get_cluster(&s, "rg-race", "race").await.json["tags"].clone();
     for i in 0..20 {
         assert_eq!(
