@@ -7,6 +7,7 @@
 //! reimaged onto a newer node image; until then the pool is *pending* and keeps the old
 //! identity (aks-rules.md e2/e3).
 
+use super::model::KubeletKind;
 use crate::arm::time::rfc3339;
 use crate::store::Record;
 use crate::world::Tx;
@@ -16,9 +17,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct KubeletIdentity {
-    /// `UserAssigned` or `ServicePrincipal`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: KubeletKind,
     pub client_id: String,
     pub object_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,7 +111,7 @@ impl PoolModel {
             name,
             node_image_version: self.image.clone(),
             kubelet_identity: self.identity.clone().unwrap_or(KubeletIdentity {
-                kind: "None".into(),
+                kind: KubeletKind::None,
                 client_id: String::new(),
                 object_id: String::new(),
                 resource_id: None,
