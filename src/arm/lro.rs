@@ -14,7 +14,10 @@ use super::time::{rfc3339, Millis};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
+
+/// The longest `Retry-After` a client may ask azemu to send, in seconds (one day).
+pub const MAX_RETRY_AFTER_S: u32 = 86_400;
 
 /// When an operation reaches its terminal state.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -144,7 +147,10 @@ impl<C> Operations<C> {
             polls: 0,
             effect: Some(s.effect),
         };
-        self.ops.lock().unwrap().insert(id.clone(), op);
+        self.ops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.clone(), op);
         self.pending.fetch_add(1, Ordering::SeqCst);
         id
     }
@@ -156,8 +162,8 @@ impl<C> Operations<C> {
 
     /// Counts a status poll of `id`.
     pub fn touch(&self, id: &str) {
-        if let Some(op) = self.ops.lock().unwrap().get_mut(id) {
-            op.polls += 1;
+        if let Some(op) = self.ops.lock().unwrap_or_else(PoisonError::into_inner).get_mut(id) {
+            op.polls = op.polls.saturating_add(1);
         }
     }
 
@@ -167,7 +173,7 @@ impl<C> Operations<C> {
             return;
         }
         let ready: Vec<(Effect<C>, Outcome)> = {
-            let mut ops = self.ops.lock().unwrap();
+            let mut ops = self.ops.lock().unwrap_or_else(PoisonError::into_inner);
             let mut ready = Vec::new();
             let mut ordered: Vec<&mut Operation<C>> = ops.values_mut().filter(|o| o.end.is_none()).collect();
             ordered.sort_by_key(|o| o.start);
@@ -202,7 +208,7 @@ impl<C> Operations<C> {
     /// Returns the ids it ended.
     pub fn finish_for(&self, ctx: &C, resource_id: &str, now: Millis, outcome: Outcome) -> Vec<String> {
         let ready: Vec<(String, Effect<C>)> = {
-            let mut ops = self.ops.lock().unwrap();
+            let mut ops = self.ops.lock().unwrap_or_else(PoisonError::into_inner);
             let mut ready = Vec::new();
             for op in ops.values_mut() {
                 if op.end.is_none() && super::id::is_at_or_above(resource_id, &op.resource_id) {
@@ -224,14 +230,18 @@ impl<C> Operations<C> {
     }
 
     pub fn snapshot(&self, id: &str) -> Option<Snapshot> {
-        self.ops.lock().unwrap().get(id).map(snapshot_of)
+        self.ops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .map(snapshot_of)
     }
 
     /// The operation still running on `resource_id` or on a resource below it, if any.
     pub fn running_on(&self, resource_id: &str) -> Option<Snapshot> {
         self.ops
             .lock()
-            .unwrap()
+            .unwrap_or_else(PoisonError::into_inner)
             .values()
             .filter(|o| o.end.is_none() && super::id::is_at_or_above(resource_id, &o.resource_id))
             .min_by_key(|o| o.start)
@@ -239,12 +249,17 @@ impl<C> Operations<C> {
     }
 
     pub fn all(&self) -> Vec<Snapshot> {
-        self.ops.lock().unwrap().values().map(snapshot_of).collect()
+        self.ops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(snapshot_of)
+            .collect()
     }
 
     /// Forgets every operation (server reset).
     pub fn clear(&self) {
-        self.ops.lock().unwrap().clear();
+        self.ops.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.pending.store(0, Ordering::SeqCst);
     }
 }

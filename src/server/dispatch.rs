@@ -223,6 +223,7 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
     }
     let mutating = !matches!(req.method.as_str(), "GET" | "HEAD");
     let _guard = mutating.then(|| w.write());
+    crate::control::faults::panic_point(w, req);
     let response = (route.handler)(w, &ctx)?;
     Ok(match (filter_list, caller.as_ref()) {
         (true, Some(c)) => hooks::readable_only(w, c, route, response),

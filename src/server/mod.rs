@@ -230,7 +230,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         )
         .into()
     } else {
-        dispatch::handle(world, &request, &correlation_id)
+        handle_catching_panics(world, &request, &correlation_id)
     };
     let response = crate::control::faults::delay(world, &request, response).await;
     let status = response.status;
@@ -244,6 +244,30 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     let encoded = encode(response, &request.method, &request_id, &correlation_id);
     crate::control::journal::record(world, request, status, correlation_id, started.elapsed(), before);
     encoded
+}
+
+/// Dispatches one request; a panic inside it (a bug) answers this request 500
+/// `InternalServerError`, ARM-shaped, and leaves the server serving: every lock azemu holds
+/// tolerates poisoning, so the next request proceeds.
+fn handle_catching_panics(world: &World, request: &Request, correlation_id: &str) -> Response {
+    let run = std::panic::AssertUnwindSafe(|| dispatch::handle(world, request, correlation_id));
+    match std::panic::catch_unwind(run) {
+        Ok(r) => r,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(method = %request.method, path = %request.path, panic = %what, "a request panicked");
+            ArmError::new(
+                500,
+                "InternalServerError",
+                "Encountered internal server error. Please try again later.",
+            )
+            .into()
+        }
+    }
 }
 
 fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> hyper::Response<bytes_body::Full> {

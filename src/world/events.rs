@@ -3,7 +3,7 @@
 
 use crate::arm::time::{rfc3339, Millis};
 use serde_json::{json, Value};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 #[derive(Default)]
 pub struct Events {
@@ -13,7 +13,7 @@ pub struct Events {
 impl Events {
     /// Records one event about `resource_id`.
     pub fn record(&self, at: Millis, resource_id: &str, kind: &str, message: impl Into<String>, correlation_id: &str) {
-        let mut items = self.items.lock().unwrap();
+        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
         let seq = items.len() + 1;
         items.push(json!({
             "sequence": seq,
@@ -29,7 +29,7 @@ impl Events {
     pub fn list(&self, resource: Option<&str>) -> Vec<Value> {
         self.items
             .lock()
-            .unwrap()
+            .unwrap_or_else(PoisonError::into_inner)
             .iter()
             .filter(|e| match resource {
                 Some(r) => crate::arm::id::is_at_or_above(r, e["resourceId"].as_str().unwrap_or("")),
@@ -40,6 +40,6 @@ impl Events {
     }
 
     pub fn clear(&self) {
-        self.items.lock().unwrap().clear();
+        self.items.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 }

@@ -57,7 +57,7 @@ pub fn principal_not_found_unless_principal_type_given(
     let visible = w
         .directory
         .get(principal_id)
-        .is_some_and(|p| w.now() - p.created >= w.config.principal_propagation_delay_ms);
+        .is_some_and(|p| w.now().saturating_sub(p.created) >= w.config.principal_propagation_delay_ms);
     if visible {
         return Ok(());
     }
