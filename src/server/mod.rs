@@ -14,8 +14,8 @@ use crate::world::World;
 use bytes_body::full;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -130,33 +130,20 @@ async fn accept_loop(
             let world = world.clone();
             async move { Ok::<_, std::convert::Infallible>(serve(&world, req).await) }
         });
+        let watcher = graceful.watcher();
         match &acceptor {
             Some(acc) => {
                 let acc = acc.clone();
-                let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(10), acc.accept(tcp)).await {
-                        // The protocol the client chose by ALPN: HTTP/2 or HTTP/1.1.
-                        Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(b"h2") => {
-                            let conn =
-                                http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), svc);
-                            let _ = watcher.watch(conn).await;
-                        }
-                        Ok(Ok(stream)) => {
-                            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
-                            let _ = watcher.watch(conn).await;
-                        }
+                        Ok(Ok(stream)) => serve_connection(stream, svc, watcher).await,
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
                 });
             }
             None => {
-                let conn = http1::Builder::new().serve_connection(TokioIo::new(tcp), svc);
-                let fut = graceful.watch(conn);
-                tokio::spawn(async move {
-                    let _ = fut.await;
-                });
+                tokio::spawn(serve_connection(tcp, svc, watcher));
             }
         }
     }
@@ -166,6 +153,26 @@ async fn accept_loop(
         _ = tokio::time::sleep(Duration::from_secs(5)) => {}
     }
     crate::control::state::save_at_stop(&world);
+}
+
+/// Serves one connection over HTTP/1.1 or HTTP/2, whichever the client speaks (hyper-util's
+/// `auto` builder reads the HTTP/2 preface; with TLS the client chose by ALPN), until it closes
+/// or the server shuts down gracefully.
+async fn serve_connection<IO, S>(io: IO, svc: S, watcher: hyper_util::server::graceful::Watcher)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            hyper::Request<Incoming>,
+            Response = hyper::Response<bytes_body::Full>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    let _ = watcher.watch(conn).await;
 }
 
 /// Decodes, dispatches and encodes one request.
