@@ -1,6 +1,7 @@
 //! ARM's own resources: the cloud metadata document, tenants, subscriptions, regions,
 //! resource providers, resource groups and the resources inside them.
 
+mod filters;
 pub mod groups;
 pub mod locations;
 pub mod metadata;
