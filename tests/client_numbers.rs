@@ -264,6 +264,7 @@ async fn imported_extreme_numbers_do_not_overflow() {
         if r["type"] == "azemu/nodeImages" {
             r["body"]["released"] = json!(i64::MAX);
         }
+        r["seq"] = json!(u64::MAX);
     }
     let put = s.send(s.raw(Method::PUT, "/_azemu/state").json(&state)).await;
     assert_eq!(put.status, 200, "{}", put.text);

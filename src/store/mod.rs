@@ -69,7 +69,7 @@ impl Store {
         let old = self.map.get(&k).map(|r| r.clone());
         rec.seq = match &old {
             Some(o) => o.seq,
-            None => self.seq.fetch_add(1, Ordering::SeqCst) + 1,
+            None => self.seq.fetch_add(1, Ordering::SeqCst).saturating_add(1),
         };
         self.map.insert(k, rec);
         old
