@@ -168,6 +168,10 @@ struct ServeArgs {
     /// Load state from this file at start and save it there at stop.
     #[arg(long, env = "AZEMU_STATE_FILE")]
     state_file: Option<PathBuf>,
+    /// Check that every refused write leaves the state untouched (for test suites: a refusal
+    /// that changed anything answers 500 RefusalLeftTrace).
+    #[arg(long, env = "AZEMU_AUDIT_REFUSALS")]
+    audit_refusals: bool,
 }
 
 fn duration_ms(flag: &str, v: &str) -> i64 {
@@ -201,6 +205,7 @@ impl ServeArgs {
             client_id: self.client_id.clone(),
             seed: self.seed,
             state_file: self.state_file.clone(),
+            audit_refusals: self.audit_refusals,
         }
     }
 }

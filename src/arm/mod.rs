@@ -10,6 +10,7 @@ pub mod glob;
 pub mod id;
 pub mod lro;
 pub mod paging;
+pub mod regions;
 pub mod request;
 pub mod time;
 

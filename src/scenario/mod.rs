@@ -580,6 +580,7 @@ pub async fn run_file(file: &Path, opts: &Options) -> Result<Outcome, String> {
                 port: 0,
                 data_dir: dir.clone(),
                 seed: opts.seed,
+                audit_refusals: true,
                 ..Default::default()
             };
             let server = crate::start(config)

@@ -2,10 +2,10 @@
 //! and `Retry-After` headers), and the two polling resources clients follow — the
 //! operation-status resource and the operation-result (Location) resource.
 
-use crate::arm::lro::{Completion, Effect, Start, MAX_RETRY_AFTER_S};
+use crate::arm::lro::{Completion, Start, MAX_RETRY_AFTER_S};
 use crate::arm::{ArmError, ArmResult, Response};
 use crate::routing::Ctx;
-use crate::world::World;
+use crate::world::Tx;
 
 /// Where the polling URLs of an operation live.
 pub enum Urls<'a> {
@@ -17,6 +17,8 @@ pub enum Urls<'a> {
     },
     /// `/subscriptions/{s}/operationresults/{id}` (resource group deletion).
     Subscription { subscription: &'a str },
+    /// `{resource}/operationStatuses/{id}` and `{resource}/operationResults/{id}` (deployments).
+    Resource { id: &'a str },
 }
 
 pub struct Begin<'a> {
@@ -28,7 +30,7 @@ pub struct Begin<'a> {
     pub location_header: bool,
     /// When set, the operation ends `Failed` with this error.
     pub fail: Option<ArmError>,
-    pub effect: Effect<World>,
+    pub effect: crate::world::tx::Effect,
 }
 
 /// The polling headers of a started operation.
@@ -47,7 +49,7 @@ impl Started {
 /// How long this request's operation takes: the `x-azemu-lro` header (`3s`, `polls=2`,
 /// `manual`, `immediate`, optionally `,fail`), a per-type rule set through the control API,
 /// else `--lro-duration`.
-fn completion_for(w: &World, ctx: &Ctx, resource_id: &str) -> ArmResult<(Completion, Option<ArmError>)> {
+fn completion_for(w: &Tx, ctx: &Ctx, resource_id: &str) -> ArmResult<(Completion, Option<ArmError>)> {
     let spec = ctx
         .req
         .header("x-azemu-lro")
@@ -63,7 +65,7 @@ fn completion_for(w: &World, ctx: &Ctx, resource_id: &str) -> ArmResult<(Complet
     ))
 }
 
-fn default_completion(w: &World) -> Completion {
+fn default_completion(w: &Tx) -> Completion {
     match w.config.lro_duration_ms {
         0 => Completion::Immediate,
         ms => Completion::At(w.now().saturating_add(ms)),
@@ -71,7 +73,7 @@ fn default_completion(w: &World) -> Completion {
 }
 
 /// Parses an LRO timing spec such as `3s`, `polls=2`, `immediate`, `manual`, `3s,fail`.
-pub fn parse_spec(w: &World, spec: &str) -> ArmResult<(Completion, Option<ArmError>)> {
+pub fn parse_spec(w: &Tx, spec: &str) -> ArmResult<(Completion, Option<ArmError>)> {
     let mut completion = default_completion(w);
     let mut fail = None;
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -111,7 +113,7 @@ fn bad_spec(spec: &str) -> ArmError {
 }
 
 /// Starts an operation and returns the headers the response must carry.
-pub fn begin(w: &World, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
+pub fn begin(w: &Tx, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
     let retry = retry_after(ctx)?;
     let (completion, requested_failure) = completion_for(w, ctx, &b.resource_id)?;
     let fail_with = b.fail.or(requested_failure);
@@ -129,6 +131,10 @@ pub fn begin(w: &World, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
         Urls::Subscription { subscription } => (
             format!("/subscriptions/{subscription}/operationresults/{id}"),
             format!("/subscriptions/{subscription}/operationresults/{id}"),
+        ),
+        Urls::Resource { id: rid } => (
+            format!("{rid}/operationStatuses/{id}"),
+            format!("{rid}/operationResults/{id}"),
         ),
     };
     w.ops.start(Start {
@@ -173,7 +179,7 @@ fn retry_after(ctx: &Ctx) -> ArmResult<String> {
 }
 
 /// `GET .../operations/{id}`: the operation-status resource (always 200 while it exists).
-pub fn status(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
+pub fn status(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     let retry = retry_after(ctx)?;
     w.ops.touch(op_id);
     w.settle();
@@ -188,7 +194,7 @@ pub fn status(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
 
 /// `GET .../operationresults/{id}`: 202 while running; 204 when done, or the error with its
 /// status when it failed.
-pub fn result(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
+pub fn result(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     let retry = retry_after(ctx)?;
     w.ops.touch(op_id);
     w.settle();
@@ -216,17 +222,17 @@ fn operation_not_found(op_id: &str) -> ArmError {
 }
 
 /// Route handler for `.../locations/{loc}/operations/{id}` (and `operationStatuses`).
-pub fn status_route(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn status_route(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     status(w, ctx, ctx.name(1))
 }
 
 /// Route handler for `.../locations/{loc}/operationresults/{id}`.
-pub fn result_route(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn result_route(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     result(w, ctx, ctx.name(1))
 }
 
 /// A write refused because another operation is running on the resource (AKS's wording).
-pub fn ensure_idle(w: &World, resource_id: &str) -> ArmResult<()> {
+pub fn ensure_idle(w: &Tx, resource_id: &str) -> ArmResult<()> {
     match w.ops.running_on(resource_id) {
         None => Ok(()),
         Some(op) => {
