@@ -463,7 +463,10 @@ async fn wait(run: &mut Run<'_>, x: &Exchange, token: Option<&str>) -> Result<Ex
             return Ok(p);
         }
         let retry: u64 = p.header("retry-after").and_then(|r| r.parse().ok()).unwrap_or(0);
-        tokio::time::sleep(std::time::Duration::from_millis((retry * 1000).clamp(5, 2000))).await;
+        tokio::time::sleep(std::time::Duration::from_millis(
+            retry.saturating_mul(1000).clamp(5, 2000),
+        ))
+        .await;
     }
     Err(format!("wait: the operation at {url} did not end within 600 polls"))
 }

@@ -220,14 +220,15 @@ impl Catalog {
 
 /// The suffix after `latest`: a week later for Linux (`YYYYMM.DD.0`), a month for Windows.
 fn next_suffix(family: &Family, latest_suffix: &str, released: Millis) -> (String, Millis) {
-    let next_release = released + family.cadence_days * DAY;
+    // `released` may come from an imported snapshot: saturate, the date is clamped when formatted.
+    let next_release = released.saturating_add(family.cadence_days * DAY);
     let date = rfc3339(next_release);
     let (y, m, d) = (&date[0..4], &date[5..7], &date[8..10]);
     let suffix = if family.os_type == "Windows" {
         let mut p = latest_suffix.split('.');
         let build = p.next().unwrap_or("0");
         let rev: u64 = p.next().and_then(|r| r.parse().ok()).unwrap_or(0);
-        format!("{build}.{}.{}{m}{d}", rev + 1, &y[2..])
+        format!("{build}.{}.{}{m}{d}", rev.saturating_add(1), &y[2..])
     } else {
         format!("{y}{m}.{d}.0")
     };
@@ -249,13 +250,14 @@ pub fn publish(w: &Tx, family_name: &str, suffix: Option<&str>) -> ArmResult<Val
     let last = all.last().cloned().unwrap_or(json!({}));
     let last_suffix = last["version"]
         .as_str()
-        .map(|v| v[family.name.len() + 1..].to_string())
+        .and_then(|v| v.get(family.name.len() + 1..))
+        .map(str::to_string)
         .unwrap_or_default();
     let last_release = last["released"].as_i64().unwrap_or(0);
     let (suffix, release) = match suffix {
         Some(s) => (
             s.trim_start_matches(&format!("{}-", family.name)).to_string(),
-            last_release.max(w.now()).max(last_release + 1),
+            last_release.max(w.now()).max(last_release.saturating_add(1)),
         ),
         None => next_suffix(family, &last_suffix, last_release),
     };
