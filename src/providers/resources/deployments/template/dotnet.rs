@@ -243,7 +243,7 @@ fn custom_datetime(ms: i64, pattern: &str) -> String {
                 _ => DAYS[p.dow].to_string(),
             }),
             'H' => out.push_str(&pad(p.h, run)),
-            'h' => out.push_str(&pad(if p.h % 12 == 0 { 12 } else { p.h % 12 }, run)),
+            'h' => out.push_str(&pad(if p.h.is_multiple_of(12) { 12 } else { p.h % 12 }, run)),
             'm' => out.push_str(&pad(p.mi, run)),
             's' => out.push_str(&pad(p.s, run)),
             'f' | 'F' => out.push_str(&format!("{:07}", p.frac)[..run.min(7)]),

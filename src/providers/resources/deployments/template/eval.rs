@@ -116,6 +116,9 @@ pub(crate) struct Ctx<'a> {
     /// Active copy loops, outermost first: (loop name, index).
     pub copy: Vec<(String, i64)>,
     pub phase: Phase,
+    /// What-if preview: a string whose `reference()`/`list*()` cannot be answered yet stays
+    /// the expression text, as what-if shows it.
+    pub preview: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -125,6 +128,7 @@ impl<'a> Ctx<'a> {
             env,
             copy: Vec::new(),
             phase,
+            preview: false,
         }
     }
 
@@ -226,7 +230,10 @@ pub(crate) fn copy_array(
 /// Evaluates a JSON value: expressions in strings, property `copy` in objects.
 pub(crate) fn eval_value(ctx: &mut Ctx, v: &Value, path: &str) -> Result<Value, EvalError> {
     match v {
-        Value::String(s) => eval_string(ctx, s).map_err(|e| e.in_path(path)),
+        Value::String(s) => match eval_string(ctx, s) {
+            Err(_) if ctx.preview && calls_runtime_function(s) => Ok(Value::String(s.clone())),
+            r => r.map_err(|e| e.in_path(path)),
+        },
         Value::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
@@ -271,6 +278,19 @@ fn property_copies(ctx: &mut Ctx, loops: &[Value], path: &str, out: &mut Map<Str
         out.insert(name, arr);
     }
     Ok(())
+}
+
+/// True when the expression calls `reference()` or a `list*()` function.
+pub(crate) fn calls_runtime_function(s: &str) -> bool {
+    let Ok(expr::Template::Expression(e)) = expr::classify(s) else {
+        return false;
+    };
+    let mut found = false;
+    e.visit_calls(&mut |name, _| {
+        let l = name.to_ascii_lowercase();
+        found |= l == "reference" || (l.starts_with("list") && l.len() > 4);
+    });
+    found
 }
 
 /// Evaluates one JSON string: a literal, an escaped literal or an expression.

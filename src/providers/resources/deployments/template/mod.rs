@@ -109,6 +109,33 @@ pub(crate) fn azure_cloud_environment() -> Value {
     })
 }
 
+/// The value `deployment()` returns for a template sent inline
+/// (template-functions-deployment#deployment): name, the template, its hash, the parameters,
+/// the mode and the provisioning state; `location` at subscription scope.
+pub(crate) fn deployment_object(
+    name: &str,
+    template: &Value,
+    template_hash: &str,
+    parameters: &Value,
+    mode: &str,
+    location: Option<&str>,
+) -> Value {
+    let mut v = json!({
+        "name": name,
+        "properties": {
+            "template": template,
+            "templateHash": template_hash,
+            "parameters": parameters,
+            "mode": mode,
+            "provisioningState": "Accepted"
+        }
+    });
+    if let Some(l) = location {
+        v["location"] = json!(l);
+    }
+    v
+}
+
 /// A parsed template with the positions of its elements.
 #[derive(Debug, Clone)]
 pub(crate) struct Template {

@@ -29,6 +29,8 @@ const TEMPLATE_KEYS: &[&str] = &[
 
 const DEPLOYMENTS: &str = "Microsoft.Resources/deployments";
 
+const MAX_RESOURCES: usize = 800;
+
 /// One resource definition of the template (child resources flattened).
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
@@ -170,6 +172,13 @@ fn build(
     let mut resources = Vec::new();
     for si in 0..sources.len() {
         expand(&template, &sources, si, &mut st, env, &mut resources)?;
+    }
+    // best-practices.md#template-limits: 800 resources, copies included.
+    if resources.len() > MAX_RESOURCES {
+        return Err(TemplateError::validation(&format!(
+            "The number of template resources limit exceeded. Limit: '{MAX_RESOURCES}' and actual: '{}'. Please see https://aka.ms/arm-syntax-resources for usage details.",
+            resources.len()
+        )));
     }
     st.declared = resources.iter().map(declared).collect();
     graph::link(&template, &sources, &mut resources, &mut st, env)?;
@@ -569,14 +578,14 @@ impl Plan {
                 continue;
             }
             let body = self
-                .eval_body(i, env)
+                .eval_body(i, env, false)
                 .map_err(|e| validation_error(&self.template, e, "resource"))?;
             self.resources[i].body = Some(body);
         }
         Ok(())
     }
 
-    fn eval_body(&mut self, i: usize, env: &mut dyn Env) -> Result<Value, EvalError> {
+    fn eval_body(&mut self, i: usize, env: &mut dyn Env, preview: bool) -> Result<Value, EvalError> {
         let r = &self.resources[i];
         let src = &self.sources[r.source];
         let body = body_template(&src.def, &r.full_type);
@@ -584,7 +593,18 @@ impl Plan {
         let copy = r.copy_stack();
         let mut ctx = Ctx::new(&mut self.st, env, Phase::Body);
         ctx.copy = copy;
+        ctx.preview = preview;
         eval_value(&mut ctx, &body, &path)
+    }
+
+    /// Resource `i` as what-if shows it before anything is deployed: what cannot be known yet
+    /// (`reference()` of a resource this deployment creates) stays expression text.
+    pub(crate) fn preview_resource(&mut self, i: usize, env: &mut dyn Env) -> Result<EvaluatedResource, TemplateError> {
+        let body = match self.resources[i].body.clone() {
+            Some(b) => b,
+            None => self.eval_body(i, env, true).map_err(|e| self.deploy_error(i, e))?,
+        };
+        self.evaluated(i, body)
     }
 
     /// The request body of resource `i`, evaluated now (call it when the resource's
@@ -596,8 +616,12 @@ impl Plan {
     ) -> Result<EvaluatedResource, TemplateError> {
         let body = match self.resources[i].body.clone() {
             Some(b) => b,
-            None => self.eval_body(i, env).map_err(|e| self.deploy_error(i, e))?,
+            None => self.eval_body(i, env, false).map_err(|e| self.deploy_error(i, e))?,
         };
+        self.evaluated(i, body)
+    }
+
+    fn evaluated(&self, i: usize, body: Value) -> Result<EvaluatedResource, TemplateError> {
         let r = &self.resources[i];
         let nested = if r.full_type.eq_ignore_ascii_case(DEPLOYMENTS) {
             self.nested(i, &body)?

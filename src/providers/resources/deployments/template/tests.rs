@@ -1115,3 +1115,126 @@ fn two_hundred_resources_plan_quickly() {
         start.elapsed()
     );
 }
+
+// ---- what-if preview, limits, languageVersion 2.0, deployment() ---------------------------
+
+#[test]
+fn preview_keeps_unanswerable_references_as_expression_text() {
+    let t = tpl(json!({"resources": [
+        identity("kubelet"),
+        {"type": "A.B/c", "apiVersion": "1", "name": "user", "location": "[resourceGroup().location]",
+         "properties": {"principal": "[reference('kubelet').principalId]", "plain": "[concat('a', 'b')]"}}
+    ]}));
+    let mut env = FakeEnv::new();
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    let r = p.preview_resource(1, &mut env).unwrap();
+    assert_eq!(r.body["properties"]["principal"], "[reference('kubelet').principalId]");
+    assert_eq!(r.body["properties"]["plain"], "ab");
+    assert_eq!(r.body["location"], "westeurope");
+    // Other failures are still errors in a preview.
+    let t = tpl(json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x",
+        "properties": {"a": "[reference('x2').p]", "b": "[substring('abc', 5)]"}},
+        {"type": "A.B/c", "apiVersion": "1", "name": "x2"}]}));
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    assert!(p
+        .preview_resource(0, &mut env)
+        .unwrap_err()
+        .message
+        .contains("The index and length parameters"));
+}
+
+#[test]
+fn more_than_800_resources_are_refused() {
+    let t = tpl(json!({"resources": [
+        {"type": "A.B/c", "apiVersion": "1", "name": "[concat('a', copyIndex())]", "copy": {"name": "a", "count": 800}},
+        {"type": "A.B/c", "apiVersion": "1", "name": "one-more"}
+    ]}));
+    let e = plan(&t, &Value::Null, &mut FakeEnv::new()).unwrap_err();
+    assert!(e.message.contains("Limit: '800' and actual: '801'"), "{}", e.message);
+}
+
+#[test]
+fn symbolic_names_and_existing_resources() {
+    // languageVersion 2.0: resources keyed by symbolic name; `existing` resources are only read.
+    let t = tpl(json!({"languageVersion": "2.0", "resources": {
+        "ident": {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31", "name": "pre", "existing": true},
+        "user": {"type": "A.B/c", "apiVersion": "1", "name": "user", "dependsOn": ["ident"], "properties": {"p": "[reference('ident').principalId]"}}
+    }}));
+    let mut env = FakeEnv::new();
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    assert_eq!(p.resources[0].symbolic.as_deref(), Some("ident"));
+    assert_eq!(p.resources[0].path, "resources.ident");
+    assert!(p.resources[0].existing && !p.resources[0].is_deployed());
+    assert_eq!(p.waves, vec![vec![1]]);
+    let id = p.resources[0].id.clone();
+    env.put(&id, json!({"properties": {"principalId": "pp"}}));
+    assert_eq!(p.evaluate_resource(1, &mut env).unwrap().body["properties"]["p"], "pp");
+}
+
+#[test]
+fn deployment_object_has_the_documented_shape() {
+    let v = deployment_object(
+        "dep",
+        &json!({"contentVersion": "1.0.0.0"}),
+        "123",
+        &json!({}),
+        "Incremental",
+        None,
+    );
+    assert_eq!(
+        v,
+        json!({"name": "dep", "properties": {"template": {"contentVersion": "1.0.0.0"}, "templateHash": "123", "parameters": {}, "mode": "Incremental", "provisioningState": "Accepted"}})
+    );
+    assert_eq!(
+        deployment_object("d", &json!({}), "", &json!({}), "Incremental", Some("westus"))["location"],
+        "westus"
+    );
+}
+
+#[test]
+fn documented_json_example_end_to_end() {
+    // template-functions-object#json: parameters with string defaults (one of them an escaped
+    // bracket) turned into typed outputs.
+    let t = tpl(json!({
+        "parameters": {
+            "jsonEmptyObject": {"type": "string", "defaultValue": "null"},
+            "jsonObject": {"type": "string", "defaultValue": "{\"a\": \"b\"}"},
+            "jsonString": {"type": "string", "defaultValue": "\"test\""},
+            "jsonBoolean": {"type": "string", "defaultValue": "true"},
+            "jsonInt": {"type": "string", "defaultValue": "3"},
+            "jsonArray": {"type": "string", "defaultValue": "[[1,2,3 ]"},
+            "concatValue": {"type": "string", "defaultValue": "demo value"}
+        },
+        "resources": [],
+        "outputs": {
+            "emptyObjectOutput": {"type": "bool", "value": "[empty(json(parameters('jsonEmptyObject')))]"},
+            "objectOutput": {"type": "object", "value": "[json(parameters('jsonObject'))]"},
+            "stringOutput": {"type": "string", "value": "[json(parameters('jsonString'))]"},
+            "booleanOutput": {"type": "bool", "value": "[json(parameters('jsonBoolean'))]"},
+            "intOutput": {"type": "int", "value": "[json(parameters('jsonInt'))]"},
+            "arrayOutput": {"type": "array", "value": "[json(parameters('jsonArray'))]"},
+            "concatObjectOutput": {"type": "object", "value": "[json(concat('{\"a\": \"', parameters('concatValue'), '\"}'))]"}
+        }
+    }));
+    let mut env = FakeEnv::new();
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    let out = p.outputs(&mut env).unwrap();
+    let values: Vec<(&str, &Value)> = out
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), &v["value"]))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            ("emptyObjectOutput", &json!(true)),
+            ("objectOutput", &json!({"a": "b"})),
+            ("stringOutput", &json!("test")),
+            ("booleanOutput", &json!(true)),
+            ("intOutput", &json!(3)),
+            ("arrayOutput", &json!([1, 2, 3])),
+            ("concatObjectOutput", &json!({"a": "demo value"})),
+        ]
+    );
+}

@@ -56,7 +56,7 @@ fn as_array(v: &Value) -> Value {
 }
 
 fn create_object(a: &Args) -> R {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(a.error("the number of parameters must be even (key and value pairs)"));
     }
     let mut m = Map::new();
