@@ -252,8 +252,15 @@ fn eval_object(ctx: &mut Ctx, map: &Map<String, Value>, path: &str) -> Result<Va
         let p = child_path(path, k);
         if k.eq_ignore_ascii_case("copy") {
             if let Value::Array(loops) = v {
-                property_copies(ctx, loops, &p, &mut out)?;
-                continue;
+                // Only `{name, count, input}` entries are loops; anything else is a plain property.
+                if !loops.is_empty()
+                    && loops
+                        .iter()
+                        .all(|l| l.get("name").is_some() && l.get("count").is_some())
+                {
+                    property_copies(ctx, loops, &p, &mut out)?;
+                    continue;
+                }
             }
         }
         out.insert(k.clone(), eval_value(ctx, v, &p)?);

@@ -108,7 +108,12 @@ pub(crate) fn is_expression(s: &str) -> bool {
 pub(crate) fn parse(s: &str) -> Result<Expr, ExprError> {
     let chars: Vec<char> = s.chars().collect();
     let inner = &chars[1..chars.len() - 1];
-    let tokens = lex(inner, 1)?;
+    let tokens = lex(inner, 1).map_err(|e| {
+        ExprError::new(
+            format!("The language expression '{s}' is not valid: {}", e.message),
+            e.position,
+        )
+    })?;
     let mut p = ExprParser { tokens, i: 0, text: s };
     if p.peek().0 == Tok::End {
         return Err(p.unexpected("Identifier"));
@@ -191,7 +196,7 @@ fn lex(c: &[char], offset: usize) -> Result<Vec<(Tok, usize)>, ExprError> {
             }
             other => {
                 return Err(ExprError::new(
-                    format!("The language expression character '{other}' at position '{at}' is not expected."),
+                    format!("the character '{other}' at position '{at}' is not expected."),
                     at,
                 ))
             }
@@ -209,7 +214,7 @@ fn lex_string(c: &[char], start: usize, offset: usize) -> Result<(String, usize)
             None => {
                 return Err(ExprError::new(
                     format!(
-                        "The string character ''' at position '{}' is not terminated.",
+                        "the string character ''' at position '{}' is not terminated.",
                         start + offset
                     ),
                     start + offset,
@@ -237,7 +242,7 @@ fn lex_int(c: &[char], start: usize, offset: usize) -> Result<(i64, usize), Expr
     text.parse::<i64>().map(|n| (n, i)).map_err(|_| {
         ExprError::new(
             format!(
-                "The language expression literal '{text}' at position '{}' is not a valid integer.",
+                "the literal '{text}' at position '{}' is not a valid integer.",
                 start + offset
             ),
             start + offset,
@@ -268,7 +273,7 @@ impl ExprParser<'_> {
         let (t, at) = self.peek();
         ExprError::new(
             format!(
-                "Unable to parse language expression '{}': expected token '{expected}' and actual '{}' at position '{at}'.",
+                "Unable to parse language expression '{}': expected token '{expected}' and actual '{}'.",
                 self.text,
                 t.kind()
             ),
@@ -431,7 +436,7 @@ mod tests {
     fn unterminated_string_reports_its_position() {
         let e = parse("[concat('abc)]").unwrap_err();
         assert_eq!(e.position, 8);
-        assert!(e.message.contains("position '8'"), "{}", e.message);
+        assert_eq!(e.message, "The language expression '[concat('abc)]' is not valid: the string character ''' at position '8' is not terminated.");
     }
 
     #[test]

@@ -136,6 +136,41 @@ pub(crate) fn deployment_object(
     v
 }
 
+/// Parses a deployment request body as az sends it (non-strict JSON with the template file's
+/// raw text spliced in) and extracts `properties.template`, its positions kept relative to the
+/// body. A malformed body is `InvalidRequestContent` (400), as ARM answers an undeserializable
+/// body (seen in MicrosoftDocs/azure-docs#102473).
+pub(crate) fn parse_request_body(text: &str) -> Result<(Value, Option<Template>), ArmError> {
+    let (body, positions) = json::parse(text).map_err(|e| {
+        ArmError::bad_request(
+            "InvalidRequestContent",
+            format!(
+                "The request content was invalid and could not be deserialized: '{}'.",
+                e.message
+            ),
+        )
+    })?;
+    let template = match body.pointer("/properties/template") {
+        Some(t) => Some(
+            Template::from_value(
+                t.clone(),
+                positions.subtree("properties.template"),
+                "properties.template",
+            )
+            .map_err(|e| e.to_arm())?,
+        ),
+        None => None,
+    };
+    Ok((body, template))
+}
+
+/// `templateHash`: Microsoft's MurmurHash64 as a decimal string (the value format seen in
+/// Azure/azure-cli#28834). The input canonicalisation (upper-cased compact JSON) is
+/// community-sourced and not confirmed against Azure.
+pub(crate) fn template_hash(template: &Value) -> String {
+    hash::murmur64(template.to_string().to_uppercase().as_bytes()).to_string()
+}
+
 /// A parsed template with the positions of its elements.
 #[derive(Debug, Clone)]
 pub(crate) struct Template {

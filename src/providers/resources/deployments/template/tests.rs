@@ -1001,7 +1001,7 @@ fn nested_template_errors_carry_the_nested_path() {
         e.path.as_deref(),
         Some("resources[0].properties.template.resources[0].name")
     );
-    assert_eq!(e.pos, Some(json::Pos { line: 4, column: 10 }));
+    assert_eq!(e.pos, Some(json::Pos { line: 4, column: 17 }));
     assert!(
         e.message.contains("Unable to parse language expression"),
         "{}",
@@ -1051,11 +1051,11 @@ fn expression_errors_report_line_column_path_and_position() {
     let t = Template::parse(text).unwrap();
     let e = plan(&t, &Value::Null, &mut FakeEnv::new()).unwrap_err();
     assert_eq!(e.path.as_deref(), Some("resources[0].name"));
-    assert_eq!(e.pos, Some(json::Pos { line: 6, column: 15 }));
+    assert_eq!(e.pos, Some(json::Pos { line: 6, column: 42 }));
     assert_eq!(e.expression_position, Some(13));
     assert_eq!(
         e.message,
-        "Deployment template validation failed: 'The template resource '[concat('a', nosuch('b'))]' at line '6' and column '15' is not valid: The template function 'nosuch' is not valid. Please see https://aka.ms/arm-functions for usage details.'."
+        "Deployment template validation failed: 'The template resource '[concat('a', nosuch('b'))]' at line '6' and column '42' is not valid: The template function 'nosuch' is not valid. Please see https://aka.ms/arm-functions for usage details.'."
     );
 }
 
@@ -1236,5 +1236,45 @@ fn documented_json_example_end_to_end() {
             ("arrayOutput", &json!([1, 2, 3])),
             ("concatObjectOutput", &json!({"a": "demo value"})),
         ]
+    );
+}
+
+#[test]
+fn request_bodies_as_az_sends_them_parse_with_template_positions() {
+    // azure-cli JsonCTemplatePolicy: `, template:<raw file text>}}` appended to the body.
+    let body = "{\"properties\": {\"mode\": \"Incremental\", \"parameters\": {}, template:{\n  // the file's comment\n  \"parameters\": {\"p\": {\"type\": \"string\"}},\n  \"resources\": [],\n}}}";
+    let (v, t) = parse_request_body(body).unwrap();
+    assert_eq!(v["properties"]["mode"], "Incremental");
+    let t = t.unwrap();
+    let e = plan(&t, &v["properties"]["parameters"], &mut FakeEnv::new()).unwrap_err();
+    assert_eq!(e.path.as_deref(), Some("properties.template.parameters.p"));
+    assert_eq!(e.pos, Some(json::Pos { line: 3, column: 23 }));
+    let e = parse_request_body("{\"properties\": ").unwrap_err();
+    assert_eq!((e.status, e.code.as_str()), (400, "InvalidRequestContent"));
+    assert!(parse_request_body("{\"properties\": {}}").unwrap().1.is_none());
+    assert_eq!(
+        parse_request_body("{\"properties\": {\"template\": 1}}")
+            .unwrap_err()
+            .code,
+        "InvalidTemplate"
+    );
+}
+
+#[test]
+fn template_hash_is_a_decimal_murmur64() {
+    let h = template_hash(&json!({"resources": []}));
+    assert!(h.parse::<u64>().is_ok());
+    assert_ne!(h, template_hash(&json!({"resources": [1]})));
+}
+
+#[test]
+fn a_plain_property_named_copy_is_not_a_loop() {
+    let (mut p, mut env) = plan_ok(
+        json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x", "properties": {"copy": ["a", "[toUpper('b')]"]}}]}),
+        Value::Null,
+    );
+    assert_eq!(
+        p.evaluate_resource(0, &mut env).unwrap().body["properties"]["copy"],
+        json!(["a", "B"])
     );
 }
