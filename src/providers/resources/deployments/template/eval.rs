@@ -263,7 +263,19 @@ fn eval_object(ctx: &mut Ctx, map: &Map<String, Value>, path: &str) -> Result<Va
                 }
             }
         }
-        out.insert(k.clone(), eval_value(ctx, v, &p)?);
+        // Property names may be expressions too, e.g. `userAssignedIdentities` keyed by
+        // `[resourceId(...)]` (user-assigned identities in templates, managed-identity docs).
+        let key = match eval_string(ctx, k).map_err(|e| e.in_path(&p))? {
+            Value::String(s) => s,
+            other => {
+                return Err(EvalError::msg(format!(
+                    "The property name '{k}' must evaluate to a string; it is of type '{}'.",
+                    functions::type_name(&other)
+                ))
+                .in_path(&p))
+            }
+        };
+        out.insert(key, eval_value(ctx, v, &p)?);
     }
     Ok(Value::Object(out))
 }

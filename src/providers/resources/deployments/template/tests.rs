@@ -1278,3 +1278,150 @@ fn a_plain_property_named_copy_is_not_a_loop() {
         json!(["a", "B"])
     );
 }
+
+// ---- the seed's setup as one template ------------------------------------------------------
+
+/// The seed walkthrough as a template: two identities, a registry, a virtual network, the
+/// Managed Identity Operator assignment on the kubelet identity, the AcrPull assignment and
+/// the cluster with its pre-created kubelet identity.
+fn seed_template() -> Value {
+    let uai = "Microsoft.ManagedIdentity/userAssignedIdentities";
+    json!({
+        "$schema": schema(),
+        "contentVersion": "1.0.0.0",
+        "parameters": {
+            "location": {"type": "string", "defaultValue": "[resourceGroup().location]"},
+            "clusterName": {"type": "string", "defaultValue": "myAKSCluster"},
+            "acrName": {"type": "string", "defaultValue": "[concat('acr', uniqueString(resourceGroup().id))]"}
+        },
+        "variables": {
+            "cpId": format!("[resourceId('{uai}', 'myIdentity')]"),
+            "kubeletId": format!("[resourceId('{uai}', 'myKubeletIdentity')]"),
+            "mioRole": "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'f1a07417-d97a-45cb-824c-7a7467783830')]",
+            "acrPullRole": "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '7f951dda-4ed3-4680-a7ca-43fe172d538d')]"
+        },
+        "resources": [
+            {"type": uai, "apiVersion": "2023-01-31", "name": "myIdentity", "location": "[parameters('location')]"},
+            {"type": uai, "apiVersion": "2023-01-31", "name": "myKubeletIdentity", "location": "[parameters('location')]"},
+            {"type": "Microsoft.ContainerRegistry/registries", "apiVersion": "2023-07-01", "name": "[parameters('acrName')]",
+             "location": "[parameters('location')]", "sku": {"name": "Basic"}},
+            {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-09-01", "name": "myVnet", "location": "[parameters('location')]",
+             "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]},
+                            "subnets": [{"name": "aks", "properties": {"addressPrefix": "10.240.0.0/16"}}]}},
+            {"type": "Microsoft.Authorization/roleAssignments", "apiVersion": "2022-04-01",
+             "name": "[guid(variables('kubeletId'), variables('cpId'), variables('mioRole'))]",
+             "scope": "[variables('kubeletId')]",
+             "properties": {"roleDefinitionId": "[variables('mioRole')]",
+                            "principalId": "[reference(variables('cpId')).principalId]", "principalType": "ServicePrincipal"}},
+            {"type": "Microsoft.Authorization/roleAssignments", "apiVersion": "2022-04-01",
+             "name": "[guid(resourceId('Microsoft.ContainerRegistry/registries', parameters('acrName')), variables('kubeletId'), variables('acrPullRole'))]",
+             "scope": "[resourceId('Microsoft.ContainerRegistry/registries', parameters('acrName'))]",
+             "dependsOn": ["[resourceId('Microsoft.ContainerRegistry/registries', parameters('acrName'))]"],
+             "properties": {"roleDefinitionId": "[variables('acrPullRole')]",
+                            "principalId": "[reference(variables('kubeletId')).principalId]", "principalType": "ServicePrincipal"}},
+            {"type": "Microsoft.ContainerService/managedClusters", "apiVersion": "2024-02-01", "name": "[parameters('clusterName')]",
+             "location": "[parameters('location')]",
+             "dependsOn": ["[extensionResourceId(variables('kubeletId'), 'Microsoft.Authorization/roleAssignments', guid(variables('kubeletId'), variables('cpId'), variables('mioRole')))]",
+                           "myVnet"],
+             "identity": {"type": "UserAssigned", "userAssignedIdentities": {"[variables('cpId')]": {}}},
+             "properties": {
+                "dnsPrefix": "[parameters('clusterName')]",
+                "agentPoolProfiles": [{"name": "nodepool1", "count": 1, "vmSize": "Standard_DS2_v2", "mode": "System",
+                                       "vnetSubnetID": "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'myVnet', 'aks')]"}],
+                "identityProfile": {"kubeletidentity": {
+                    "resourceId": "[variables('kubeletId')]",
+                    "clientId": "[reference(variables('kubeletId')).clientId]",
+                    "objectId": "[reference(variables('kubeletId')).principalId]"}}
+             }}
+        ],
+        "outputs": {
+            "kubeletClientId": {"type": "string", "value": "[reference(resourceId('Microsoft.ContainerService/managedClusters', parameters('clusterName')), '2024-02-01').identityProfile.kubeletidentity.clientId]"}
+        }
+    })
+}
+
+/// Deploys a plan wave by wave into the fake environment, the way the deployment engine's
+/// caller does: evaluate each resource when its turn comes, then record it as live.
+fn deploy(p: &mut Plan, env: &mut FakeEnv, mut after: impl FnMut(&EvaluatedResource) -> Value) -> Vec<Vec<String>> {
+    let mut order = Vec::new();
+    for wave in p.waves.clone() {
+        let mut names = Vec::new();
+        for i in wave {
+            let r = p
+                .evaluate_resource(i, env)
+                .unwrap_or_else(|e| panic!("{}: {}", p.resources[i].name, e.message));
+            let live = after(&r);
+            env.put(&r.id, live);
+            names.push(r.name.clone());
+        }
+        order.push(names);
+    }
+    order
+}
+
+#[test]
+fn seed_setup_template_plans_and_deploys_in_dependency_order() {
+    let mut env = FakeEnv::new();
+    let mut p = plan(&tpl(seed_template()), &Value::Null, &mut env).unwrap();
+    let acr = format!("acr{}", hash::unique_string(&[&rg_id()]));
+    let mut bodies = HashMap::new();
+    let order = deploy(&mut p, &mut env, |r| {
+        bodies.insert(r.name.clone(), r.body.clone());
+        let mut live = r.body.clone();
+        live["id"] = json!(r.id);
+        if r.full_type.ends_with("userAssignedIdentities") {
+            live["properties"] =
+                json!({"clientId": format!("client-{}", r.name), "principalId": format!("principal-{}", r.name)});
+        }
+        live
+    });
+    let mio = hash::guid(&[
+        &format!("{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myKubeletIdentity", rg_id()),
+        &format!("{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myIdentity", rg_id()),
+        &format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/f1a07417-d97a-45cb-824c-7a7467783830"),
+    ]);
+    assert_eq!(order[0], ["myIdentity", "myKubeletIdentity", acr.as_str(), "myVnet"]);
+    assert_eq!(order[1].len(), 2, "{order:?}");
+    assert!(order[1].contains(&mio));
+    assert_eq!(order[2], ["myAKSCluster"]);
+    // The assignments were evaluated after the identities existed.
+    assert_eq!(bodies[&mio]["properties"]["principalId"], "principal-myIdentity");
+    let aks = &bodies["myAKSCluster"];
+    assert_eq!(
+        aks["properties"]["identityProfile"]["kubeletidentity"]["clientId"],
+        "client-myKubeletIdentity"
+    );
+    assert_eq!(
+        aks["properties"]["identityProfile"]["kubeletidentity"]["objectId"],
+        "principal-myKubeletIdentity"
+    );
+    let cp = format!(
+        "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myIdentity",
+        rg_id()
+    );
+    assert_eq!(aks["identity"]["userAssignedIdentities"], json!({cp: {}}));
+    assert_eq!(
+        aks["properties"]["agentPoolProfiles"][0]["vnetSubnetID"],
+        json!(format!(
+            "{}/providers/Microsoft.Network/virtualNetworks/myVnet/subnets/aks",
+            rg_id()
+        ))
+    );
+    let i = p.resources.iter().position(|r| r.name == mio).unwrap();
+    assert!(p.resources[i].id.starts_with(&format!("{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myKubeletIdentity/providers/Microsoft.Authorization/roleAssignments/", rg_id())));
+    let out = p.outputs(&mut env).unwrap();
+    assert_eq!(out["kubeletClientId"]["value"], "client-myKubeletIdentity");
+}
+
+#[test]
+fn seed_template_without_the_operator_assignment_still_plans() {
+    // The AKS rule (kubelet identity needs Managed Identity Operator) is the provider's to
+    // enforce at deploy time; the engine only orders the resources.
+    let mut t = seed_template();
+    t["resources"].as_array_mut().unwrap().remove(4);
+    t["resources"][5]["dependsOn"] = json!(["myVnet"]);
+    let (p, _) = plan_ok(t, Value::Null);
+    let waves: Vec<Vec<String>> = p.waves.iter().map(|w| names(&p, w)).collect();
+    assert_eq!(waves.len(), 2);
+    assert!(waves[1].contains(&"myAKSCluster".to_string()), "{waves:?}");
+}
