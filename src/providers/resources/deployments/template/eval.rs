@@ -119,6 +119,8 @@ pub(crate) struct Ctx<'a> {
     /// What-if preview: a string whose `reference()`/`list*()` cannot be answered yet stays
     /// the expression text, as what-if shows it.
     pub preview: bool,
+    /// Lambda parameters in scope (template-functions-lambda), innermost last.
+    pub lambda: Vec<(String, Value)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -129,6 +131,7 @@ impl<'a> Ctx<'a> {
             copy: Vec::new(),
             phase,
             preview: false,
+            lambda: Vec::new(),
         }
     }
 
@@ -350,16 +353,22 @@ fn eval_call(ctx: &mut Ctx, name: &str, args: &[Expr], pos: usize) -> Result<Val
         };
         return eval_expr(ctx, &args[if c { 1 } else { 2 }]);
     }
+    let lower = name.to_ascii_lowercase();
+    if functions::lambda::is_lambda_function(&lower) {
+        return functions::lambda::call(ctx, &lower, name, args).map_err(|e| at_call(e, pos));
+    }
     let mut values = Vec::with_capacity(args.len());
     for a in args {
         values.push(eval_expr(ctx, a)?);
     }
-    functions::call(ctx, name, values).map_err(|mut e| {
-        if e.position.is_none() {
-            e.position = Some(pos);
-        }
-        e
-    })
+    functions::call(ctx, name, values).map_err(|e| at_call(e, pos))
+}
+
+fn at_call(mut e: EvalError, pos: usize) -> EvalError {
+    if e.position.is_none() {
+        e.position = Some(pos);
+    }
+    e
 }
 
 /// `value.name` (case-insensitive, as ARM resolves property names).

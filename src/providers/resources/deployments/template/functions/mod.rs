@@ -3,6 +3,7 @@
 //! Function names are case-insensitive. Each family lives in its own file; `call` dispatches.
 
 mod collection;
+pub(crate) mod lambda;
 mod logic;
 mod scope;
 mod string;

@@ -13,6 +13,7 @@ type R = Result<Value, EvalError>;
 pub(super) fn call(ctx: &mut Ctx, name: &str, a: &Args) -> Option<R> {
     Some(match name {
         "parameters" => parameters(ctx, a),
+        "lambdavariables" => a.count(1, 1).and_then(|_| super::lambda::variable(ctx, a.str(0)?)),
         "variables" => variables(ctx, a),
         "copyindex" => copy_index(ctx, a),
         "resourcegroup" => resource_group(ctx, a),

@@ -20,7 +20,14 @@ fn state() -> State {
         "secondObject": {"one": "a", "two": "z", "three": "c"},
         "lengthObject": {"propA": "one", "propB": "two", "propC": "three", "propD": {"propD-1": "sub", "propD-2": "sub"}},
         "nullObject": {"null1": null, "null2": null, "string": "default", "int": 1, "object": {"first": "default"}, "array": [1]},
-        "intArray": [0, 3, 2, 5, 4]
+        "intArray": [0, 3, 2, 5, 4],
+        "dogs": [
+            {"name": "Evie", "age": 5, "interests": ["Ball", "Frisbee"]},
+            {"name": "Casper", "age": 3, "interests": ["Other dogs"]},
+            {"name": "Indy", "age": 2, "interests": ["Butter"]},
+            {"name": "Kira", "age": 8, "interests": ["Rubs"]}
+        ],
+        "ages": [5, 3, 2, 8]
     });
     st.params = params.as_object().unwrap().clone();
     st
@@ -704,4 +711,74 @@ fn literals_and_escapes() {
     assert_eq!(ev("plain"), "plain");
     assert_eq!(ev("['It''s']"), "It's");
     assert_eq!(ev("[add(-1, 2)]"), 1);
+}
+
+// ---- template-functions-lambda (the documentation's "dogs" examples) ---------------------
+
+#[test]
+fn filter_with_lambda() {
+    assert_eq!(
+        ev("[map(filter(parameters('dogs'), lambda('dog', greaterOrEquals(lambdaVariables('dog').age, 5))), lambda('d', lambdaVariables('d').name))]"),
+        json!(["Evie", "Kira"])
+    );
+    assert_eq!(
+        ev("[filter(range(0, 10), lambda('i', lessOrEquals(lambdaVariables('i'), 3)))]"),
+        json!([0, 1, 2, 3])
+    );
+    assert!(err("[filter(range(0, 2), lambda('i', 1))]")
+        .message
+        .contains("'Boolean'"));
+}
+
+#[test]
+fn map_with_lambda_and_index() {
+    assert_eq!(
+        ev("[map(parameters('dogs'), lambda('dog', lambdaVariables('dog').name))]"),
+        json!(["Evie", "Casper", "Indy", "Kira"])
+    );
+    assert_eq!(
+        ev("[map(parameters('arrayToTest'), lambda('x', 'i', concat(string(lambdaVariables('i')), '-', lambdaVariables('x'))))]"),
+        json!(["0-one", "1-two", "2-three"])
+    );
+}
+
+#[test]
+fn reduce_with_lambda() {
+    assert_eq!(ev("[reduce(parameters('ages'), 0, lambda('cur', 'next', add(lambdaVariables('cur'), lambdaVariables('next'))))]"), 18);
+    assert_eq!(
+        ev("[reduce(parameters('arrayToTest'), '', lambda('cur', 'next', concat(lambdaVariables('cur'), lambdaVariables('next'))))]"),
+        "onetwothree"
+    );
+}
+
+#[test]
+fn sort_with_lambda() {
+    assert_eq!(
+        ev("[map(sort(parameters('dogs'), lambda('a', 'b', less(lambdaVariables('a').age, lambdaVariables('b').age))), lambda('d', lambdaVariables('d').name))]"),
+        json!(["Indy", "Casper", "Evie", "Kira"])
+    );
+}
+
+#[test]
+fn to_object_group_by_and_map_values() {
+    assert_eq!(
+        ev("[toObject(parameters('dogs'), lambda('entry', lambdaVariables('entry').name), lambda('entry', lambdaVariables('entry').age))]"),
+        json!({"Evie": 5, "Casper": 3, "Indy": 2, "Kira": 8})
+    );
+    assert_eq!(
+        ev("[groupBy(createArray('foo', 'bar', 'baz'), lambda('x', substring(lambdaVariables('x'), 0, 1)))]"),
+        json!({"f": ["foo"], "b": ["bar", "baz"]})
+    );
+    assert_eq!(
+        ev("[mapValues(createObject('a', 1, 'b', 2), lambda('v', mul(lambdaVariables('v'), 10)))]"),
+        json!({"a": 10, "b": 20})
+    );
+}
+
+#[test]
+fn lambda_variables_outside_a_lambda_and_non_lambda_arguments_are_refused() {
+    assert!(err("[lambdaVariables('x')]")
+        .message
+        .contains("The lambda variable 'x' is not found."));
+    assert!(err("[filter(createArray(1), 'x')]").message.contains("lambda function"));
 }
