@@ -34,6 +34,9 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: Vec<Value>) -> Result<Value,
     if let Some(r) = scope::call(ctx, &lower, &a) {
         return r;
     }
+    if let Some(r) = scope::date(&lower, &a) {
+        return r;
+    }
     Err(EvalError::msg(format!(
         "The template function '{name}' is not valid. Please see https://aka.ms/arm-functions for usage details."
     )))

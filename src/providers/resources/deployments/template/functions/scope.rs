@@ -269,3 +269,44 @@ pub(super) fn user_function(ctx: &mut Ctx, lower: &str, a: Args) -> R {
     ctx.copy = copy;
     r
 }
+
+/// `dateTimeAdd(base, duration, [format])`, `dateTimeFromEpoch(seconds)`,
+/// `dateTimeToEpoch(dateTime)` (template-functions-date). Results default to
+/// `yyyy-MM-ddTHH:mm:ssZ`, the form the documentation's examples show.
+pub(super) fn date(name: &str, a: &Args) -> Option<R> {
+    const ISO: &str = "yyyy-MM-ddTHH:mm:ssZ";
+    let bad_time = |s: &str| a.error(format!("the value '{s}' is not a valid ISO 8601 date time"));
+    Some(match name {
+        "datetimeadd" => (|| {
+            a.count(2, 3)?;
+            let base = a.str(0)?;
+            let ms = dotnet::parse_iso(base).ok_or_else(|| bad_time(base))?;
+            let d = a.str(1)?;
+            let delta = dotnet::parse_duration(d)
+                .ok_or_else(|| a.error(format!("the value '{d}' is not a valid ISO 8601 duration")))?;
+            let fmt = if a.len() == 3 {
+                a.str(2)?.to_string()
+            } else {
+                ISO.to_string()
+            };
+            dotnet::format_datetime(ms + delta, &fmt)
+                .map(Value::from)
+                .map_err(|e| a.error(e))
+        })(),
+        "datetimefromepoch" => (|| {
+            a.count(1, 1)?;
+            let secs = a.int(0)?;
+            dotnet::format_datetime(secs.saturating_mul(1000), ISO)
+                .map(Value::from)
+                .map_err(|e| a.error(e))
+        })(),
+        "datetimetoepoch" => (|| {
+            a.count(1, 1)?;
+            let s = a.str(0)?;
+            dotnet::parse_iso(s)
+                .map(|ms| Value::from(ms.div_euclid(1000)))
+                .ok_or_else(|| bad_time(s))
+        })(),
+        _ => return None,
+    })
+}

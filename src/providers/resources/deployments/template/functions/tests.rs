@@ -782,3 +782,53 @@ fn lambda_variables_outside_a_lambda_and_non_lambda_arguments_are_refused() {
         .contains("The lambda variable 'x' is not found."));
     assert!(err("[filter(createArray(1), 'x')]").message.contains("lambda function"));
 }
+
+// ---- template-functions-date ----------------------------------------------------------------
+
+#[test]
+fn date_time_add_with_durations() {
+    // template-functions-date#datetimeadd, base time 2020-04-07 14:53:14Z.
+    assert_eq!(
+        ev("[dateTimeAdd('2020-04-07 14:53:14Z', 'P3Y')]"),
+        "2023-04-07T14:53:14Z"
+    );
+    assert_eq!(
+        ev("[dateTimeAdd('2020-04-07 14:53:14Z', '-P9D')]"),
+        "2020-03-29T14:53:14Z"
+    );
+    assert_eq!(
+        ev("[dateTimeAdd('2020-04-07 14:53:14Z', 'PT1H')]"),
+        "2020-04-07T15:53:14Z"
+    );
+    // bicep-functions-date#datetimeadd remarks: a month is 30 days.
+    assert_eq!(
+        ev("[dateTimeAdd('2023-01-31 00:00:00Z', 'P1M')]"),
+        "2023-03-02T00:00:00Z"
+    );
+    assert_eq!(
+        ev("[dateTimeAdd('2024-01-31 00:00:00Z', 'P1M')]"),
+        "2024-03-01T00:00:00Z"
+    );
+    assert_eq!(
+        ev("[dateTimeAdd('20190305T175318Z', 'PT30M', 'u')]"),
+        "2019-03-05 18:23:18Z"
+    );
+    assert_eq!(
+        ev("[dateTimeAdd('2020-04-07T14:53:14+02:00', 'PT0S')]"),
+        "2020-04-07T12:53:14Z"
+    );
+    assert!(err("[dateTimeAdd('yesterday', 'P1D')]")
+        .message
+        .contains("not a valid ISO 8601 date time"));
+    assert!(err("[dateTimeAdd('2020-04-07', '1D')]")
+        .message
+        .contains("not a valid ISO 8601 duration"));
+}
+
+#[test]
+fn epoch_conversions() {
+    // bicep-functions-date#datetimefromepoch example: 1683040573 is 2023-05-02T15:16:13Z.
+    assert_eq!(ev("[dateTimeFromEpoch(1683040573)]"), "2023-05-02T15:16:13Z");
+    assert_eq!(ev("[dateTimeToEpoch('2023-05-02T15:16:13Z')]"), 1683040573);
+    assert_eq!(ev("[dateTimeToEpoch(dateTimeFromEpoch(0))]"), 0);
+}
