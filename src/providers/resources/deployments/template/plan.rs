@@ -393,6 +393,8 @@ fn expand(
         None => vec![None],
         Some(c) => (0..c.count).map(|i| Some(CopyInfo { index: i, ..c.clone() })).collect(),
     };
+    // A child declared inside its parent takes the parent's type and name as prefixes; no
+    // dependency on the parent is implied (resource-dependency.md, "Child resources").
     let parent = src
         .parent
         .and_then(|p| out.iter().find(|r| r.source == p))
@@ -574,7 +576,7 @@ impl Plan {
     /// reports their errors.
     fn prepare_bodies(&mut self, env: &mut dyn Env) -> Result<(), TemplateError> {
         for i in 0..self.resources.len() {
-            if self.resources[i].lazy || !self.resources[i].condition {
+            if self.resources[i].lazy || !self.resources[i].is_deployed() {
                 continue;
             }
             let body = self
