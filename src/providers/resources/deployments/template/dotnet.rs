@@ -52,6 +52,9 @@ fn format_item(item: &str, args: &[Value]) -> Result<String, String> {
         .trim()
         .parse()
         .map_err(|_| "input string was not in a correct format")?;
+    if align.is_some_and(|w| w.unsigned_abs() > 1_000) {
+        return Err("the alignment must not exceed 1000".into());
+    }
     let v = args.get(index).ok_or(
         "index (zero based) must be greater than or equal to zero and less than the size of the argument list",
     )?;
@@ -79,7 +82,7 @@ fn format_value(v: &Value, spec: &str) -> String {
 /// Standard numeric format strings N, D, X, F, G, P, E for integers.
 fn format_int(i: i64, spec: &str) -> String {
     let kind = spec.chars().next().unwrap_or('G');
-    let prec: Option<usize> = spec[kind.len_utf8()..].parse().ok();
+    let prec: Option<usize> = spec[kind.len_utf8()..].parse().ok().map(|p: usize| p.min(99));
     match kind {
         'N' | 'n' => format_float(i as f64, &format!("N{}", prec.unwrap_or(2))),
         'F' | 'f' => format!("{:.*}", prec.unwrap_or(2), i as f64),
@@ -103,7 +106,7 @@ fn format_int(i: i64, spec: &str) -> String {
 
 fn format_float(f: f64, spec: &str) -> String {
     let kind = spec.chars().next().unwrap_or('G');
-    let prec: Option<usize> = spec.get(1..).and_then(|p| p.parse().ok());
+    let prec: Option<usize> = spec.get(1..).and_then(|p| p.parse().ok()).map(|p: usize| p.min(99));
     match kind {
         'N' | 'n' => {
             let fixed = format!("{:.*}", prec.unwrap_or(2), f.abs());
@@ -154,6 +157,10 @@ const DAYS: [&str; 7] = [
 
 /// Formats a UTC instant with a .NET standard or custom date/time format.
 pub(crate) fn format_datetime(ms: i64, fmt: &str) -> Result<String, String> {
+    // .NET DateTime's range: 0001-01-01 to 9999-12-31.
+    if !(-62_135_596_800_000..=253_402_300_799_999).contains(&ms) {
+        return Err("the date time is outside the range of representable values".into());
+    }
     let pattern = match fmt {
         "d" => "MM/dd/yyyy",
         "D" => "dddd, dd MMMM yyyy",

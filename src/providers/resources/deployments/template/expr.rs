@@ -107,6 +107,21 @@ pub(crate) fn is_expression(s: &str) -> bool {
 /// Parses an expression string including its outer brackets.
 pub(crate) fn parse(s: &str) -> Result<Expr, ExprError> {
     let chars: Vec<char> = s.chars().collect();
+    if chars.len() < 2 {
+        return Err(ExprError::new(
+            format!("The language expression '{s}' is not valid."),
+            0,
+        ));
+    }
+    if chars.len() > MAX_EXPRESSION_CHARS {
+        return Err(ExprError::new(
+            format!(
+                "The template language expression is too long: '{}' characters; the limit is '{MAX_EXPRESSION_CHARS}'.",
+                chars.len()
+            ),
+            0,
+        ));
+    }
     let inner = &chars[1..chars.len() - 1];
     let tokens = lex(inner, 1).map_err(|e| {
         ExprError::new(
@@ -114,7 +129,12 @@ pub(crate) fn parse(s: &str) -> Result<Expr, ExprError> {
             e.position,
         )
     })?;
-    let mut p = ExprParser { tokens, i: 0, text: s };
+    let mut p = ExprParser {
+        tokens,
+        i: 0,
+        text: s,
+        depth: 0,
+    };
     if p.peek().0 == Tok::End {
         return Err(p.unexpected("Identifier"));
     }
@@ -254,7 +274,14 @@ struct ExprParser<'a> {
     tokens: Vec<(Tok, usize)>,
     i: usize,
     text: &'a str,
+    depth: usize,
 }
+
+/// Nesting limit of calls and accessors (keeps recursion bounded).
+const MAX_NESTING: usize = 256;
+
+/// best-practices.md#template-limits: 24,576 characters per expression.
+pub(crate) const MAX_EXPRESSION_CHARS: usize = 24_576;
 
 impl ExprParser<'_> {
     fn peek(&self) -> &(Tok, usize) {
@@ -291,6 +318,23 @@ impl ExprParser<'_> {
     }
 
     fn expr(&mut self) -> Result<Expr, ExprError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            let at = self.peek().1;
+            return Err(ExprError::new(
+                format!(
+                    "The language expression '{}' is not valid: it is nested more than '{MAX_NESTING}' levels deep.",
+                    self.text
+                ),
+                at,
+            ));
+        }
+        let r = self.expr_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self) -> Result<Expr, ExprError> {
         let mut e = self.primary()?;
         loop {
             match self.peek().clone() {

@@ -278,7 +278,7 @@ fn range(a: &Args) -> R {
     if !(0..=10_000).contains(&count) {
         return Err(a.error("the count must be a non-negative integer not greater than 10000"));
     }
-    if start + count > 2_147_483_647 {
+    if start.checked_add(count).is_none_or(|end| end > 2_147_483_647) {
         return Err(a.error("the sum of start index and count must not exceed 2147483647"));
     }
     Ok((start..start + count).map(Value::from).collect())

@@ -75,7 +75,10 @@ fn copy_index(ctx: &mut Ctx, a: &Args) -> R {
         None => ctx.copy.last(),
     };
     match hit {
-        Some((_, i)) => Ok((i + offset).into()),
+        Some((_, i)) => i
+            .checked_add(offset)
+            .map(Value::from)
+            .ok_or_else(|| a.error("the offset is too large")),
         None if loop_name.is_some() && !ctx.copy.is_empty() => Err(EvalError::msg(format!(
             "The template copy index loop '{}' is not found. Please see https://aka.ms/arm-copy for usage details.",
             loop_name.unwrap_or_default()
@@ -249,6 +252,13 @@ fn utc_now(ctx: &mut Ctx, a: &Args) -> R {
 
 /// A user-defined function (user-defined-functions.md): only its own parameters are visible.
 pub(super) fn user_function(ctx: &mut Ctx, lower: &str, a: Args) -> R {
+    // user-defined-functions.md, limitations: a user function can't call another one.
+    if ctx.phase == Phase::Function {
+        return Err(EvalError::msg(format!(
+            "The template function '{}' is not valid: user-defined functions can't call other user-defined functions.",
+            a.name
+        )));
+    }
     let f = ctx.st.functions.get(lower).cloned().ok_or_else(|| {
         EvalError::msg(format!(
             "The template function '{}' is not valid. Please see https://aka.ms/arm-functions for usage details.",
@@ -289,7 +299,7 @@ pub(super) fn date(name: &str, a: &Args) -> Option<R> {
             } else {
                 ISO.to_string()
             };
-            dotnet::format_datetime(ms + delta, &fmt)
+            dotnet::format_datetime(ms.saturating_add(delta), &fmt)
                 .map(Value::from)
                 .map_err(|e| a.error(e))
         })(),

@@ -119,6 +119,10 @@ fn pad_left(a: &Args) -> R {
         _ => return Err(a.fail(0, "Integer, String")),
     };
     let total = a.int(1)?;
+    // uniqueString's input limit (131072 characters) bounds every generated string here too.
+    if total > 131_072 {
+        return Err(a.error("the total length must not exceed 131072"));
+    }
     let pad = match a.v.get(2) {
         None => ' ',
         Some(_) => {
@@ -175,7 +179,7 @@ fn substring(a: &Args) -> R {
         Some(_) => a.int(2)?,
         None => s.len() as i64 - start,
     };
-    if start < 0 || len < 0 || start + len > s.len() as i64 {
+    if start < 0 || len < 0 || start.saturating_add(len) > s.len() as i64 {
         return Err(EvalError::msg(format!(
             "The index and length parameters must refer to a location within the string. The index parameter: '{start}', the length parameter: '{len}', the length of the string parameter: '{}'. Please see https://aka.ms/arm-functions for usage details.",
             s.len()

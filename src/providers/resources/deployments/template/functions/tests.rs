@@ -832,3 +832,56 @@ fn epoch_conversions() {
     assert_eq!(ev("[dateTimeToEpoch('2023-05-02T15:16:13Z')]"), 1683040573);
     assert_eq!(ev("[dateTimeToEpoch(dateTimeFromEpoch(0))]"), 0);
 }
+
+// ---- hostile input: errors, never panics ----------------------------------------------------
+
+#[test]
+fn hostile_expressions_fail_cleanly() {
+    let deep = format!("[{}1{}]", "string(".repeat(300), ")".repeat(300));
+    let long = format!("[concat('{}')]", "a".repeat(30_000));
+    let cases = [
+        deep.as_str(),
+        long.as_str(),
+        "[padLeft('a', 9223372036854775807)]",
+        "[format('{0,999999999}', 1)]",
+        "[range(9223372036854775807, 10)]",
+        "[substring('abc', 9223372036854775807, 9223372036854775807)]",
+        "[dateTimeFromEpoch(-9223372036854775807)]",
+        "[dateTimeAdd('2020-01-01', 'P99999999999999Y')]",
+        "[mod(-9223372036854775808, -1)]",
+        "[mul(9223372036854775807, 2)]",
+        "[parameters('arrayToTest')[-1]]",
+        "[json('[[[[[[')]",
+        "[base64ToString('%%%')]",
+        "[int('99999999999999999999')]",
+    ];
+    for c in cases {
+        let r = run(c, Phase::Body, &mut state(), &mut FakeEnv::new());
+        assert!(r.is_err(), "{c} should fail, got {r:?}");
+    }
+    // Large but allowed precision is capped rather than allocated.
+    assert_eq!(ev("[format('{0:D999999}', 7)]").as_str().unwrap().len(), 99);
+    let mut ctx_copy = state();
+    let mut env = FakeEnv::new();
+    let mut ctx = Ctx::new(&mut ctx_copy, &mut env, Phase::Body);
+    ctx.copy = vec![("x".into(), 1)];
+    assert!(eval_string(&mut ctx, "[copyIndex(9223372036854775807)]").is_err());
+}
+
+#[test]
+fn user_functions_cannot_recurse() {
+    let mut st = state();
+    st.functions.insert(
+        "a.f".into(),
+        super::super::eval::UserFunction {
+            params: vec![],
+            output: json!("[a.f()]"),
+        },
+    );
+    let e = run("[a.f()]", Phase::Body, &mut st, &mut FakeEnv::new()).unwrap_err();
+    assert!(
+        e.message.contains("can't call other user-defined functions"),
+        "{}",
+        e.message
+    );
+}
