@@ -8,7 +8,7 @@ use super::graph;
 use super::json::{child_path, index_path};
 use super::params::{self, BoundParameter, ParamType};
 use super::{Env, Template, TemplateError};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// Keys of a resource definition that steer the deployment; they are not part of the body
 /// sent to the provider.
@@ -565,6 +565,64 @@ impl Plan {
     /// The variables' values.
     pub(crate) fn variables(&self) -> Map<String, Value> {
         self.st.variable_values()
+    }
+
+    /// `properties.dependencies` of a deployment (`Dependency` in deployments.json, 2025-04-01):
+    /// each deployed resource that waits for others, with what it waits for.
+    pub(crate) fn dependencies(&self) -> Value {
+        let basic = |r: &PlannedResource| json!({"id": r.id, "resourceType": r.full_type, "resourceName": r.name});
+        let list: Vec<Value> = self
+            .resources
+            .iter()
+            .filter(|r| r.is_deployed() && !r.depends_on.is_empty())
+            .map(|r| {
+                let mut d = basic(r);
+                d["dependsOn"] = r.depends_on.iter().map(|j| basic(&self.resources[*j])).collect();
+                d
+            })
+            .collect();
+        Value::Array(list)
+    }
+
+    /// `properties.providers` of a deployment (`Provider` in deployments.json, 2025-04-01): the
+    /// namespaces and types the template deploys, with the locations of evaluated bodies.
+    pub(crate) fn providers(&self) -> Value {
+        let mut out: Vec<(String, Vec<(String, Vec<String>)>)> = Vec::new();
+        for r in self.resources.iter().filter(|r| r.is_deployed()) {
+            let (ns, rtype) = r.full_type.split_once('/').unwrap_or((&r.full_type, ""));
+            let loc = r
+                .body
+                .as_ref()
+                .and_then(|b| b.get("location"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let types = match out.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(ns)) {
+                Some((_, t)) => t,
+                None => {
+                    out.push((ns.to_string(), Vec::new()));
+                    &mut out.last_mut().expect("just pushed").1
+                }
+            };
+            let entry = match types.iter_mut().find(|(t, _)| t.eq_ignore_ascii_case(rtype)) {
+                Some(e) => e,
+                None => {
+                    types.push((rtype.to_string(), Vec::new()));
+                    types.last_mut().expect("just pushed")
+                }
+            };
+            if let Some(l) = loc.filter(|l| !entry.1.contains(l)) {
+                entry.1.push(l);
+            }
+        }
+        out.into_iter()
+            .map(|(ns, types)| {
+                let rts: Vec<Value> = types
+                    .into_iter()
+                    .map(|(t, l)| json!({"resourceType": t, "locations": l}))
+                    .collect();
+                json!({"namespace": ns, "resourceTypes": rts})
+            })
+            .collect()
     }
 
     /// `properties.parameters` to echo (secure values left out).

@@ -1429,3 +1429,31 @@ fn seed_template_without_the_operator_assignment_still_plans() {
     assert_eq!(waves.len(), 2);
     assert!(waves[1].contains(&"myAKSCluster".to_string()), "{waves:?}");
 }
+
+#[test]
+fn dependencies_and_providers_as_the_deployment_reports_them() {
+    let (p, _) = plan_ok(
+        json!({"resources": [
+            identity("a"),
+            identity("b"),
+            {"type": "A.B/c", "apiVersion": "1", "name": "x", "location": "eastus", "dependsOn": ["a", "b"]}
+        ]}),
+        Value::Null,
+    );
+    let id = |t: &str, n: &str| format!("{}/providers/{t}/{n}", rg_id());
+    let uai = "Microsoft.ManagedIdentity/userAssignedIdentities";
+    assert_eq!(
+        p.dependencies(),
+        json!([{"id": id("A.B/c", "x"), "resourceType": "A.B/c", "resourceName": "x", "dependsOn": [
+            {"id": id(uai, "a"), "resourceType": uai, "resourceName": "a"},
+            {"id": id(uai, "b"), "resourceType": uai, "resourceName": "b"}
+        ]}])
+    );
+    assert_eq!(
+        p.providers(),
+        json!([
+            {"namespace": "Microsoft.ManagedIdentity", "resourceTypes": [{"resourceType": "userAssignedIdentities", "locations": ["westeurope"]}]},
+            {"namespace": "A.B", "resourceTypes": [{"resourceType": "c", "locations": ["eastus"]}]}
+        ])
+    );
+}
