@@ -31,6 +31,9 @@ const DEPLOYMENTS: &str = "Microsoft.Resources/deployments";
 
 const MAX_RESOURCES: usize = 800;
 
+/// A resource type and the locations it is deployed to.
+type TypeLocations = (String, Vec<String>);
+
 /// One resource definition of the template (child resources flattened).
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
@@ -587,7 +590,7 @@ impl Plan {
     /// `properties.providers` of a deployment (`Provider` in deployments.json, 2025-04-01): the
     /// namespaces and types the template deploys, with the locations of evaluated bodies.
     pub(crate) fn providers(&self) -> Value {
-        let mut out: Vec<(String, Vec<(String, Vec<String>)>)> = Vec::new();
+        let mut out: Vec<(String, Vec<TypeLocations>)> = Vec::new();
         for r in self.resources.iter().filter(|r| r.is_deployed()) {
             let (ns, rtype) = r.full_type.split_once('/').unwrap_or((&r.full_type, ""));
             let loc = r
