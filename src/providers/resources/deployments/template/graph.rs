@@ -26,7 +26,7 @@ pub(crate) fn link(
         let mut ctx = Ctx::new(st, env, Phase::Header);
         ctx.copy = resources[i].copy_stack();
         let mut deps = explicit(tpl, &mut ctx, sources, src, resources)?;
-        let (implicit, lazy) = implicit(&mut ctx, src, &resources[i].full_type, resources);
+        let (implicit, lazy) = implicit(tpl, &mut ctx, src, &resources[i].full_type, resources)?;
         deps.extend(implicit);
         deps.extend(serial_predecessors(resources, i));
         deps.retain(|d| *d != i && resources[*d].is_deployed());
@@ -129,39 +129,93 @@ fn provider_tail(id: &str) -> String {
 
 /// Targets of `reference()`/`list*()` calls in the body whose first argument can be
 /// evaluated before deployment; and whether the body calls them at all (then it is lazy).
-fn implicit(ctx: &mut Ctx, src: &Source, full_type: &str, resources: &[PlannedResource]) -> (Vec<usize>, bool) {
+/// A `reference()` by name to a resource the template does not declare is refused here, at
+/// validation, as ARM does.
+fn implicit(
+    tpl: &Template,
+    ctx: &mut Ctx,
+    src: &Source,
+    full_type: &str,
+    resources: &[PlannedResource],
+) -> Result<(Vec<usize>, bool), TemplateError> {
     let body = body_template(&src.def, full_type);
-    let mut exprs = Vec::new();
-    collect_expressions(&body, &mut exprs);
     let mut deps = Vec::new();
     let mut lazy = false;
-    for e in &exprs {
-        let mut targets: Vec<Expr> = Vec::new();
-        e.visit_calls(&mut |name, args| {
-            let l = name.to_ascii_lowercase();
-            if (l == "reference" || (l.starts_with("list") && l.len() > 4)) && !args.is_empty() {
-                targets.push(args[0].clone());
+    for (path, target, is_reference) in runtime_targets(&body, &src.path) {
+        lazy = true;
+        if let Ok(Value::String(s)) = super::eval::eval_expr(ctx, &target) {
+            let hit = resolve(resources, &s);
+            if hit.is_empty() && is_reference {
+                check_reference_name(tpl, &s, &path)?;
             }
-        });
-        lazy |= !targets.is_empty();
-        for t in targets {
-            if let Ok(Value::String(s)) = super::eval::eval_expr(ctx, &t) {
-                deps.extend(resolve(resources, &s));
+            deps.extend(hit);
+        }
+    }
+    Ok((deps, lazy))
+}
+
+/// Refuses `reference('name')` when no resource of the template has that name.
+fn check_reference_name(tpl: &Template, name: &str, path: &str) -> Result<(), TemplateError> {
+    if name.is_empty() || name.starts_with('/') {
+        return Ok(());
+    }
+    Err(tpl.error_at(
+        path,
+        &format!("The template reference '{name}' is not valid: could not find template resource or resource copy with this name. Please see https://aka.ms/arm-function-reference for usage details."),
+    ))
+}
+
+/// Checks the `reference()` names used in outputs (evaluable before deployment).
+pub(crate) fn check_output_references(
+    tpl: &Template,
+    st: &mut State,
+    env: &mut dyn Env,
+    resources: &[PlannedResource],
+) -> Result<(), TemplateError> {
+    let Some(outputs) = tpl.value.get("outputs") else {
+        return Ok(());
+    };
+    let mut ctx = Ctx::new(st, env, Phase::Header);
+    for (path, target, is_reference) in runtime_targets(outputs, "outputs") {
+        if let (true, Ok(Value::String(s))) = (is_reference, super::eval::eval_expr(&mut ctx, &target)) {
+            if resolve(resources, &s).is_empty() {
+                check_reference_name(tpl, &s, &path)?;
             }
         }
     }
-    (deps, lazy)
+    Ok(())
 }
 
-fn collect_expressions(v: &Value, out: &mut Vec<Expr>) {
+/// `(path, first argument, is reference())` of every `reference()`/`list*()` call under `v`.
+fn runtime_targets(v: &Value, path: &str) -> Vec<(String, Expr, bool)> {
+    let mut exprs = Vec::new();
+    collect_expressions(v, path, &mut exprs);
+    let mut out = Vec::new();
+    for (p, e) in &exprs {
+        e.visit_calls(&mut |name, args| {
+            let l = name.to_ascii_lowercase();
+            if (l == "reference" || (l.starts_with("list") && l.len() > 4)) && !args.is_empty() {
+                out.push((p.clone(), args[0].clone(), l == "reference"));
+            }
+        });
+    }
+    out
+}
+
+fn collect_expressions(v: &Value, path: &str, out: &mut Vec<(String, Expr)>) {
     match v {
         Value::String(s) if expr::is_expression(s) => {
             if let Ok(e) = expr::parse(s) {
-                out.push(e);
+                out.push((path.to_string(), e));
             }
         }
-        Value::Array(a) => a.iter().for_each(|x| collect_expressions(x, out)),
-        Value::Object(o) => o.values().for_each(|x| collect_expressions(x, out)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| collect_expressions(x, &index_path(path, i), out)),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| collect_expressions(x, &child_path(path, k), out)),
         _ => {}
     }
 }

@@ -185,6 +185,7 @@ fn build(
     }
     st.declared = resources.iter().map(declared).collect();
     graph::link(&template, &sources, &mut resources, &mut st, env)?;
+    graph::check_output_references(&template, &mut st, env, &resources)?;
     let waves = graph::waves(&template, &resources)?;
     let mut plan = Plan {
         parameters,

@@ -807,12 +807,46 @@ fn lazy_bodies_are_evaluated_after_their_dependencies_exist() {
 }
 
 #[test]
-fn reference_to_an_unknown_name_is_refused_when_evaluated() {
-    let t = tpl(
+fn reference_to_an_undeclared_name_is_refused_at_validation() {
+    // "The template reference 'x' is not valid: could not find template resource or resource
+    // copy with this name."
+    let e = plan_err(
         json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x", "properties": {"p": "[reference('ghost').id]"}}]}),
+        Value::Null,
+    );
+    assert!(e.message.starts_with("Deployment template validation failed: 'The template reference 'ghost' is not valid: could not find template resource or resource copy with this name."), "{}", e.message);
+    assert_eq!(e.path.as_deref(), Some("resources[0].properties.p"));
+    let e = plan_err(
+        json!({"resources": [], "outputs": {"o": {"type": "string", "value": "[reference('ghost').id]"}}}),
+        Value::Null,
+    );
+    assert_eq!(e.path.as_deref(), Some("outputs.o.value"));
+    // An empty name inside a branch that if() never takes is not a reference (the docs'
+    // conditionWithReference example), and ids are resolved only when deployed.
+    plan_ok(
+        json!({"parameters": {"la": {"type": "string", "defaultValue": ""}}, "resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x",
+        "properties": {"w": "[if(not(empty(parameters('la'))), reference(parameters('la'), '2015-11-01-preview').customerId, null())]"}}]}),
+        Value::Null,
+    );
+}
+
+#[test]
+fn reference_to_a_missing_resource_by_id_fails_when_evaluated() {
+    let t = tpl(
+        json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x", "properties": {"p": "[reference('/subscriptions/s/resourceGroups/r/providers/A.B/c/gone', '1').id]"}}]}),
     );
     let mut env = FakeEnv::new();
     let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    let e = p.evaluate_resource(0, &mut env).unwrap_err();
+    assert_eq!(e.to_arm().code, "ResourceNotFound");
+    let t = tpl(
+        json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x", "properties": {"p": "[substring(string(reference('/subscriptions/s/resourceGroups/r/providers/A.B/c/y', '1')), 100)]"}}]}),
+    );
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    env.put(
+        "/subscriptions/s/resourceGroups/r/providers/A.B/c/y",
+        json!({"properties": {}}),
+    );
     let e = p.evaluate_resource(0, &mut env).unwrap_err();
     assert!(
         e.message.starts_with(&format!(
@@ -822,7 +856,12 @@ fn reference_to_an_unknown_name_is_refused_when_evaluated() {
         "{}",
         e.message
     );
-    assert!(e.message.contains("The template reference 'ghost' is not valid: could not find template resource or resource copy with this name."), "{}", e.message);
+    assert!(
+        e.message
+            .contains("The index and length parameters must refer to a location within the string."),
+        "{}",
+        e.message
+    );
     assert_eq!(e.path.as_deref(), Some("resources[0].properties.p"));
 }
 
