@@ -51,7 +51,7 @@ impl ParamType {
     }
 
     /// The JSON kind a value of this type must have, as ARM names it in errors.
-    fn expected(self) -> &'static str {
+    pub(crate) fn expected(self) -> &'static str {
         match self {
             ParamType::String | ParamType::SecureString => "String, Uri",
             ParamType::Int => "Integer",
@@ -61,7 +61,7 @@ impl ParamType {
         }
     }
 
-    fn accepts(self, v: &Value) -> bool {
+    pub(crate) fn accepts(self, v: &Value) -> bool {
         match self {
             ParamType::String | ParamType::SecureString => v.is_string(),
             ParamType::Int => v.is_i64(),

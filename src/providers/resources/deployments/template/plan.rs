@@ -802,6 +802,16 @@ impl Plan {
                     &format!("The template output '{name}' has an unsupported type '{ptype}'"),
                 )
             })?;
+            if !value.is_null() && !ptype.accepts(&value) {
+                return Err(self.template.error_at(
+                    &path,
+                    &format!(
+                        "The template output '{name}' is not valid: Template output JToken type is not valid. Expected '{}'. Actual '{}'. Please see https://aka.ms/arm-syntax-outputs for usage details.",
+                        ptype.expected(),
+                        super::functions::type_name(&value)
+                    ),
+                ));
+            }
             let mut o = Map::new();
             o.insert("type".into(), ptype.arm_name().into());
             if !ptype.is_secure() {

@@ -1496,3 +1496,18 @@ fn dependencies_and_providers_as_the_deployment_reports_them() {
         ])
     );
 }
+
+#[test]
+fn output_values_must_match_their_type() {
+    let t = tpl(json!({"resources": [], "outputs": {"n": {"type": "int", "value": "five"}}}));
+    let mut env = FakeEnv::new();
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    let e = p.outputs(&mut env).unwrap_err();
+    assert!(
+        e.message
+            .contains("Template output JToken type is not valid. Expected 'Integer'. Actual 'String'."),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.path.as_deref(), Some("outputs.n"));
+}
