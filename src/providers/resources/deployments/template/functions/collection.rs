@@ -37,6 +37,8 @@ pub(super) fn call(name: &str, a: &Args) -> Option<R> {
         "coalesce" => Ok(a.v.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null)),
         "tryget" => try_get(a),
         "null" => a.count(0, 0).map(|_| Value::Null),
+        "flatten" => flatten(a),
+        "shallowmerge" => shallow_merge(a),
         _ => return None,
     })
 }
@@ -321,4 +323,33 @@ fn try_get(a: &Args) -> R {
         };
     }
     Ok(cur)
+}
+
+/// `flatten(arrayOfArrays)` (template-functions-array#flatten).
+fn flatten(a: &Args) -> R {
+    a.count(1, 1)?;
+    let mut out = Vec::new();
+    for v in a.array(0)? {
+        match v {
+            Value::Array(inner) => out.extend(inner.iter().cloned()),
+            other => out.push(other.clone()),
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+/// `shallowMerge(arrayOfObjects)`: later objects win, nested objects are replaced
+/// (template-functions-object#shallowmerge).
+fn shallow_merge(a: &Args) -> R {
+    a.count(1, 1)?;
+    let mut out = Map::new();
+    for v in a.array(0)? {
+        let o = v
+            .as_object()
+            .ok_or_else(|| a.error("the array elements must be objects"))?;
+        for (k, x) in o {
+            out.insert(k.clone(), x.clone());
+        }
+    }
+    Ok(Value::Object(out))
 }

@@ -2,6 +2,7 @@
 //!
 //! Function names are case-insensitive. Each family lives in its own file; `call` dispatches.
 
+mod cidr;
 mod collection;
 pub(crate) mod lambda;
 mod logic;
@@ -26,6 +27,9 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: Vec<Value>) -> Result<Value,
         return r;
     }
     if let Some(r) = collection::call(&lower, &a) {
+        return r;
+    }
+    if let Some(r) = cidr::call(&lower, &a) {
         return r;
     }
     if let Some(r) = logic::call(&lower, &a) {

@@ -221,9 +221,20 @@ fn list(ctx: &mut Ctx, a: &Args) -> R {
     if !matches!(ctx.phase, Phase::Body | Phase::Outputs) {
         return Err(not_expected(a.name, ""));
     }
-    let id = a.str(0)?;
+    let target = a.str(0)?;
     let api = a.str(1)?;
-    ctx.env.list(id, a.name, api, a.v.get(2)).map_err(EvalError::env)
+    // "resourceName or resourceIdentifier" (template-functions-resource#list): a name is a
+    // resource of this template.
+    let id = match ctx
+        .st
+        .declared
+        .iter()
+        .find(|d| !target.starts_with('/') && d.name.eq_ignore_ascii_case(target))
+    {
+        Some(d) => d.id.clone(),
+        None => target.to_string(),
+    };
+    ctx.env.list(&id, a.name, api, a.v.get(2)).map_err(EvalError::env)
 }
 
 fn only_in_defaults(ctx: &Ctx, a: &Args) -> Result<(), EvalError> {

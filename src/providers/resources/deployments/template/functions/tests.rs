@@ -885,3 +885,57 @@ fn user_functions_cannot_recurse() {
         e.message
     );
 }
+
+// ---- template-functions-cidr, flatten, shallowMerge ---------------------------------------
+
+#[test]
+fn cidr_functions() {
+    assert_eq!(
+        ev("[parseCidr('10.144.0.0/20')]"),
+        json!({"network": "10.144.0.0", "netmask": "255.255.240.0", "broadcast": "10.144.15.255", "firstUsable": "10.144.0.1", "lastUsable": "10.144.15.254", "cidr": 20})
+    );
+    assert_eq!(ev("[cidrSubnet('10.144.0.0/20', 24, 3)]"), "10.144.3.0/24");
+    assert_eq!(ev("[cidrSubnet('10.144.0.0/20', 24, 0)]"), "10.144.0.0/24");
+    assert_eq!(ev("[cidrHost('10.144.3.0/24', 0)]"), "10.144.3.1");
+    assert_eq!(ev("[cidrHost('10.144.3.0/24', 253)]"), "10.144.3.254");
+    assert!(err("[cidrSubnet('10.144.0.0/20', 24, 16)]")
+        .message
+        .contains("subnet index"));
+    assert!(err("[parseCidr('10.144.0.0')]")
+        .message
+        .contains("not a valid IPv4 CIDR block"));
+    assert!(err("[cidrHost('10.0.0.0/24', 254)]")
+        .message
+        .contains("outside the network"));
+}
+
+#[test]
+fn flatten_and_shallow_merge() {
+    assert_eq!(
+        ev("[flatten(createArray(createArray('one', 'two'), createArray('three'), createArray('four', 'five')))]"),
+        json!(["one", "two", "three", "four", "five"])
+    );
+    assert_eq!(
+        ev("[shallowMerge(createArray(createObject('one', 'a', 'nested', createObject('x', 1)), createObject('two', 'b', 'nested', createObject('y', 2))))]"),
+        json!({"one": "a", "nested": {"y": 2}, "two": "b"})
+    );
+}
+
+#[test]
+fn list_functions_accept_a_template_resource_name() {
+    let mut st = state();
+    let id = format!("{}/providers/Microsoft.Storage/storageAccounts/store", rg_id());
+    st.declared.push(Declared {
+        name: "store".into(),
+        full_type: "Microsoft.Storage/storageAccounts".into(),
+        id: id.clone(),
+        api_version: "2023-01-01".into(),
+        copy_name: None,
+        symbolic: None,
+        enabled: true,
+    });
+    let mut env = FakeEnv::new();
+    let v = run("[listKeys('store', '2023-01-01')]", Phase::Body, &mut st, &mut env).unwrap();
+    assert_eq!(v["id"], json!(id));
+    assert_eq!(v["function"], "listKeys");
+}
