@@ -25,6 +25,8 @@ const TEMPLATE_KEYS: &[&str] = &[
     "resourceGroup",
     "subscriptionId",
     "existing",
+    // Bicep compiles a resource's decorators (`@description`) to `metadata`; it is for readers.
+    "metadata",
 ];
 
 const DEPLOYMENTS: &str = "Microsoft.Resources/deployments";
@@ -343,7 +345,7 @@ fn push_source(
     let Some(obj) = r.as_object() else {
         return Err(tpl.error_at(&path, "The template resource must be a JSON object"));
     };
-    for key in ["type", "name"] {
+    for key in ["type", "name", "apiVersion"] {
         if !obj.get(key).is_some_and(Value::is_string) {
             let at = at_line(tpl.pos(&path));
             return Err(tpl.error_at(&path, &format!("The template resource{at} is not valid: the '{key}' property is missing or not a string. Please see https://aka.ms/arm-syntax-resources for usage details.")));

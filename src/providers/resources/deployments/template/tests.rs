@@ -1511,3 +1511,26 @@ fn output_values_must_match_their_type() {
     );
     assert_eq!(e.path.as_deref(), Some("outputs.n"));
 }
+
+#[test]
+fn resources_need_type_name_and_api_version_and_keep_metadata_out_of_the_body() {
+    let e = plan_err(json!({"resources": [{"type": "A.B/c", "name": "x"}]}), Value::Null);
+    assert!(
+        e.message.contains("the 'apiVersion' property is missing"),
+        "{}",
+        e.message
+    );
+    let e = plan_err(
+        json!({"resources": [{"type": "A.B/c", "apiVersion": "1"}]}),
+        Value::Null,
+    );
+    assert!(e.message.contains("the 'name' property is missing"), "{}", e.message);
+    let (mut p, mut env) = plan_ok(
+        json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x", "metadata": {"description": "for readers"}, "properties": {}}]}),
+        Value::Null,
+    );
+    assert_eq!(
+        p.evaluate_resource(0, &mut env).unwrap().body,
+        json!({"properties": {}})
+    );
+}
