@@ -746,6 +746,17 @@ impl Plan {
         };
         let s = |k: &str| src.def.get(k).and_then(Value::as_str).map(str::to_string);
         let (sub, rg) = self.target_scope(i, s("subscriptionId"), s("resourceGroup"));
+        // deployment-modes.md: "Only root-level templates support the complete deployment
+        // mode. For linked or nested templates, you must use incremental mode."
+        if props
+            .get("mode")
+            .and_then(Value::as_str)
+            .is_some_and(|m| m.eq_ignore_ascii_case("complete"))
+        {
+            let path = format!("{}.properties.mode", src.path);
+            let at = at_line(self.template.pos(&path));
+            return Err(self.template.error_at(&path, &format!("The nested deployment '{}'{at} is not valid: only the root template supports the 'Complete' deployment mode; nested deployments must use 'Incremental'. Please see https://aka.ms/arm-deployment-modes for usage details.", r.name)));
+        }
         Ok(Some(NestedDeployment {
             name: r.name.clone(),
             id: r.id.clone(),

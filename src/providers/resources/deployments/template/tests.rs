@@ -1534,3 +1534,19 @@ fn resources_need_type_name_and_api_version_and_keep_metadata_out_of_the_body() 
         json!({"properties": {}})
     );
 }
+
+#[test]
+fn nested_deployments_must_be_incremental() {
+    let (mut p, mut env) = plan_ok(
+        json!({"resources": [{"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "n",
+            "properties": {"mode": "Complete", "template": {"resources": []}}}]}),
+        Value::Null,
+    );
+    let e = p.evaluate_resource(0, &mut env).unwrap_err();
+    assert!(
+        e.message.contains("nested deployments must use 'Incremental'"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.path.as_deref(), Some("resources[0].properties.mode"));
+}
