@@ -646,6 +646,9 @@ impl Plan {
             let body = self
                 .eval_body(i, env, false)
                 .map_err(|e| validation_error(&self.template, e, "resource"))?;
+            if self.resources[i].full_type.eq_ignore_ascii_case(DEPLOYMENTS) {
+                self.nested(i, &body)?;
+            }
             self.resources[i].body = Some(body);
         }
         Ok(())
