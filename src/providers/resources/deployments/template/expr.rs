@@ -91,8 +91,9 @@ pub(crate) enum Template {
 /// Classifies a JSON string: `[...]` is an expression, `[[...` an escaped literal.
 pub(crate) fn classify(s: &str) -> Result<Template, ExprError> {
     if !is_expression(s) {
-        if let Some(rest) = s.strip_prefix("[[") {
-            return Ok(Template::Literal(format!("[{rest}")));
+        // Only a bracketed string is escaped: `[[x]` is `[x]`, `[[x` stays as it is.
+        if s.starts_with("[[") && s.ends_with(']') {
+            return Ok(Template::Literal(s[1..].to_string()));
         }
         return Ok(Template::Literal(s.to_string()));
     }
@@ -438,6 +439,7 @@ mod tests {
         );
         assert_eq!(classify("[test").unwrap(), Template::Literal("[test".into()));
         assert_eq!(classify("test]").unwrap(), Template::Literal("test]".into()));
+        assert_eq!(classify("[[test").unwrap(), Template::Literal("[[test".into()));
         assert!(matches!(classify("[concat('a')]").unwrap(), Template::Expression(_)));
     }
 
