@@ -6,15 +6,26 @@
 //! GUIDs) comes through [`Env`], which the caller implements.
 //!
 //! Use:
-//! 1. [`Template::parse`] (or [`Template::from_value`] for a template already inside a
-//!    parsed request body);
+//! 1. [`parse_request_body`] for a body as az sends it (or [`Template::parse`] for template
+//!    text alone);
 //! 2. [`plan`] binds parameters, evaluates variables, expands `copy` and `condition`, builds
-//!    the dependency graph and orders the resources in waves;
+//!    the dependency graph, orders the resources in waves and evaluates every body that does
+//!    not depend on deploy-time state. Its errors are validation errors (`InvalidTemplate`,
+//!    400, with [`TemplateError::additional_info`] for line, column and path);
 //! 3. for each wave, for each resource: [`Plan::evaluate_resource`] gives the request body
-//!    (evaluated just before deploying, so `reference()` sees resources deployed earlier);
-//!    a `Microsoft.Resources/deployments` resource carries a [`NestedDeployment`] to run with
-//!    [`plan_nested`];
-//! 4. [`Plan::outputs`] once every resource is deployed.
+//!    (evaluated just before deploying, so `reference()` sees resources deployed earlier).
+//!    Its errors belong to that resource's deployment operation; an error the environment
+//!    answered (say `ResourceNotFound` from `reference()`) comes back unchanged in
+//!    [`TemplateError::to_arm`]. A `Microsoft.Resources/deployments` resource with an inline
+//!    template carries a [`NestedDeployment`]: run it with [`plan_nested`] and an [`Env`]
+//!    scoped to its `subscription_id`/`resource_group` (an inner-scope template sees its own
+//!    resource group; an outer-scope one the parent's parameters and variables), then record
+//!    it so `reference('<name>').outputs` answers;
+//! 4. [`Plan::outputs`] once every resource is deployed; [`Plan::parameters_echo`],
+//!    [`Plan::dependencies`] and [`Plan::providers`] fill the deployment's properties.
+//!
+//! What-if uses [`Plan::preview_resource`]: values that need resources this deployment would
+//! create stay as their expression text, as Azure's what-if shows them.
 
 // The deployments API is the engine's client; items it does not call yet are kept for it.
 #![allow(dead_code, unused_imports)]
