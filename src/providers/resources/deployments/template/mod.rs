@@ -8,7 +8,7 @@
 //! Use:
 //! 1. [`parse_request_body`] for a body as az sends it (or [`Template::parse`] for template
 //!    text alone);
-//! 2. [`plan`] binds parameters, evaluates variables, expands `copy` and `condition`, builds
+//! 2. [`plan()`] binds parameters, evaluates variables, expands `copy` and `condition`, builds
 //!    the dependency graph, orders the resources in waves and evaluates every body that does
 //!    not depend on deploy-time state. Its errors are validation errors (`InvalidTemplate`,
 //!    400, with [`TemplateError::additional_info`] for line, column and path);

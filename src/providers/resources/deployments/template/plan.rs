@@ -707,8 +707,8 @@ impl Plan {
         })
     }
 
-    /// "Unable to process template language expressions for resource '<id>' at line 'N' and
-    /// column 'M'. '<reason>'" (F5Networks/f5-azure-arm-templates#238).
+    /// `Unable to process template language expressions for resource '{id}' at line 'N' and
+    /// column 'M'. '{reason}'` (F5Networks/f5-azure-arm-templates#238).
     fn deploy_error(&self, i: usize, e: EvalError) -> TemplateError {
         if let Some(inner) = e.env.clone() {
             let mut t = TemplateError::invalid(inner.message.clone());
