@@ -233,6 +233,26 @@ impl Template {
         }
     }
 
+    /// The deployment scope the `$schema` is written for: `resourceGroup` (deploymentTemplate),
+    /// `subscription`, `managementGroup` or `tenant`.
+    pub(crate) fn target_scope(&self) -> &'static str {
+        let schema = self
+            .value
+            .get("$schema")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if schema.contains("subscriptiondeploymenttemplate") {
+            "subscription"
+        } else if schema.contains("managementgroupdeploymenttemplate") {
+            "managementGroup"
+        } else if schema.contains("tenantdeploymenttemplate") {
+            "tenant"
+        } else {
+            "resourceGroup"
+        }
+    }
+
     pub(crate) fn pos(&self, path: &str) -> Option<Pos> {
         self.positions.get(path)
     }

@@ -1549,3 +1549,43 @@ fn nested_deployments_must_be_incremental() {
     );
     assert_eq!(e.path.as_deref(), Some("resources[0].properties.mode"));
 }
+
+#[test]
+fn parameters_typed_by_definitions_and_nullable() {
+    // Bicep user-defined types compile to `definitions` and `$ref`.
+    let t = json!({
+        "definitions": {"skuName": {"type": "string", "allowedValues": ["Basic", "Standard"]}},
+        "parameters": {
+            "sku": {"$ref": "#/definitions/skuName"},
+            "tag": {"type": "string", "nullable": true}
+        },
+        "resources": []
+    });
+    let (p, _) = plan_ok(t.clone(), json!({"sku": {"value": "Basic"}}));
+    assert_eq!(p.parameters[0].value, "Basic");
+    assert_eq!(p.parameters[1].value, Value::Null);
+    let e = plan_err(t, json!({"sku": {"value": "Premium"}}));
+    assert!(
+        e.message.contains("not part of the allowed value(s): 'Basic,Standard'"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn schema_names_the_target_scope() {
+    let s = |schema: &str| tpl(json!({"$schema": schema, "resources": []})).target_scope();
+    assert_eq!(s(schema()), "resourceGroup");
+    assert_eq!(
+        s("https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"),
+        "subscription"
+    );
+    assert_eq!(
+        s("https://schema.management.azure.com/schemas/2019-08-01/managementGroupDeploymentTemplate.json#"),
+        "managementGroup"
+    );
+    assert_eq!(
+        s("https://schema.management.azure.com/schemas/2019-08-01/tenantDeploymentTemplate.json#"),
+        "tenant"
+    );
+}

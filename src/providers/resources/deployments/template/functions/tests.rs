@@ -939,3 +939,19 @@ fn list_functions_accept_a_template_resource_name() {
     assert_eq!(v["id"], json!(id));
     assert_eq!(v["function"], "listKeys");
 }
+
+#[test]
+fn unique_string_input_is_limited() {
+    let long = format!("[uniqueString('{}')]", "a".repeat(20_000));
+    assert!(ev(&long).is_string());
+    let mut st = state();
+    st.params.insert("big".into(), json!("a".repeat(131_073)));
+    let e = run(
+        "[uniqueString(parameters('big'))]",
+        Phase::Body,
+        &mut st,
+        &mut FakeEnv::new(),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("TemplateLiteralLimitExceeded"), "{}", e.message);
+}
