@@ -181,7 +181,8 @@ fn bind_one(
             }
         },
     };
-    if !ptype.accepts(&value) && !(value.is_null() && def.get("nullable").and_then(Value::as_bool) == Some(true)) {
+    let nullable = def.get("nullable").and_then(Value::as_bool) == Some(true);
+    if !ptype.accepts(&value) && !(nullable && value.is_null()) {
         return Err(tpl.error_at(
             path,
             &format!(
