@@ -182,7 +182,7 @@ fn bind_one(
         },
     };
     let nullable = def.get("nullable").and_then(Value::as_bool) == Some(true);
-    if !ptype.accepts(&value) && !(nullable && value.is_null()) {
+    if !(ptype.accepts(&value) || nullable && value.is_null()) {
         return Err(tpl.error_at(
             path,
             &format!(
