@@ -121,7 +121,23 @@ pub(crate) struct Ctx<'a> {
     pub preview: bool,
     /// Lambda parameters in scope (template-functions-lambda), innermost last.
     pub lambda: Vec<(String, Value)>,
+    /// Dependency scan: `reference()`/`list*()` record their target here instead of calling
+    /// the environment, and a failing string is skipped rather than fatal.
+    pub collect: Option<Vec<Collected>>,
+    /// JSON path of the string being evaluated (for what `collect` records).
+    pub path: String,
 }
+
+/// A `reference()`/`list*()` target found by a dependency scan.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Collected {
+    pub target: String,
+    pub is_reference: bool,
+    pub path: String,
+}
+
+/// The marker error a collecting `reference()`/`list*()` stops its string with.
+pub(crate) const COLLECTED: &str = "\u{0}collected";
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(st: &'a mut State, env: &'a mut dyn Env, phase: Phase) -> Self {
@@ -132,6 +148,8 @@ impl<'a> Ctx<'a> {
             phase,
             preview: false,
             lambda: Vec::new(),
+            collect: None,
+            path: String::new(),
         }
     }
 
@@ -233,6 +251,10 @@ pub(crate) fn copy_array(
 /// Evaluates a JSON value: expressions in strings, property `copy` in objects.
 pub(crate) fn eval_value(ctx: &mut Ctx, v: &Value, path: &str) -> Result<Value, EvalError> {
     match v {
+        Value::String(s) if ctx.collect.is_some() => {
+            ctx.path = path.to_string();
+            Ok(eval_string(ctx, s).unwrap_or(Value::Null))
+        }
         Value::String(s) => match eval_string(ctx, s) {
             Err(_) if ctx.preview && calls_runtime_function(s) => Ok(Value::String(s.clone())),
             r => r.map_err(|e| e.in_path(path)),

@@ -6,7 +6,7 @@
 //! `InvalidTemplate` "Circular dependency detected on resource" (text seen from Azure,
 //! akshata29/entaoai#15).
 
-use super::eval::{eval_value, Ctx, Phase, State};
+use super::eval::{eval_value, Collected, Ctx, Phase, State};
 use super::expr::{self, Expr};
 use super::json::{child_path, index_path};
 use super::plan::{body_template, validation_error, PlannedResource, Source};
@@ -127,10 +127,11 @@ fn provider_tail(id: &str) -> String {
     }
 }
 
-/// Targets of `reference()`/`list*()` calls in the body whose first argument can be
-/// evaluated before deployment; and whether the body calls them at all (then it is lazy).
-/// A `reference()` by name to a resource the template does not declare is refused here, at
-/// validation, as ARM does.
+/// Resources the body reads through `reference()`/`list*()`, and whether it calls them at
+/// all (then it is lazy). The body is evaluated in a scan mode where those calls record their
+/// target instead of calling the environment, so targets built with `copyIndex()` of a
+/// property copy are found too. A `reference()` by name to a resource the template does not
+/// declare is refused here, at validation, as ARM does.
 fn implicit(
     tpl: &Template,
     ctx: &mut Ctx,
@@ -139,19 +140,28 @@ fn implicit(
     resources: &[PlannedResource],
 ) -> Result<(Vec<usize>, bool), TemplateError> {
     let body = body_template(&src.def, full_type);
-    let mut deps = Vec::new();
-    let mut lazy = false;
-    for (path, target, is_reference) in runtime_targets(&body, &src.path) {
-        lazy = true;
-        if let Ok(Value::String(s)) = super::eval::eval_expr(ctx, &target) {
-            let hit = resolve(resources, &s);
-            if hit.is_empty() && is_reference {
-                check_reference_name(tpl, &s, &path)?;
-            }
-            deps.extend(hit);
-        }
+    if runtime_targets(&body, &src.path).is_empty() {
+        return Ok((Vec::new(), false));
     }
-    Ok((deps, lazy))
+    let found = scan(ctx, &body, &src.path, Phase::Body);
+    let mut deps = Vec::new();
+    for c in found {
+        let hit = resolve(resources, &c.target);
+        if hit.is_empty() && c.is_reference {
+            check_reference_name(tpl, &c.target, &c.path)?;
+        }
+        deps.extend(hit);
+    }
+    Ok((deps, true))
+}
+
+/// Evaluates `v` in scan mode and returns the `reference()`/`list*()` targets met.
+fn scan(ctx: &mut Ctx, v: &Value, path: &str, phase: Phase) -> Vec<Collected> {
+    let saved = std::mem::replace(&mut ctx.phase, phase);
+    ctx.collect = Some(Vec::new());
+    let _ = eval_value(ctx, v, path);
+    ctx.phase = saved;
+    ctx.collect.take().unwrap_or_default()
 }
 
 /// Refuses `reference('name')` when no resource of the template has that name.
@@ -175,12 +185,13 @@ pub(crate) fn check_output_references(
     let Some(outputs) = tpl.value.get("outputs") else {
         return Ok(());
     };
-    let mut ctx = Ctx::new(st, env, Phase::Header);
-    for (path, target, is_reference) in runtime_targets(outputs, "outputs") {
-        if let (true, Ok(Value::String(s))) = (is_reference, super::eval::eval_expr(&mut ctx, &target)) {
-            if resolve(resources, &s).is_empty() {
-                check_reference_name(tpl, &s, &path)?;
-            }
+    if runtime_targets(outputs, "outputs").is_empty() {
+        return Ok(());
+    }
+    let mut ctx = Ctx::new(st, env, Phase::Outputs);
+    for c in scan(&mut ctx, outputs, "outputs", Phase::Outputs) {
+        if c.is_reference && resolve(resources, &c.target).is_empty() {
+            check_reference_name(tpl, &c.target, &c.path)?;
         }
     }
     Ok(())

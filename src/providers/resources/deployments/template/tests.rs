@@ -1589,3 +1589,18 @@ fn schema_names_the_target_scope() {
         "tenant"
     );
 }
+
+#[test]
+fn references_inside_property_copies_are_dependencies_too() {
+    let (p, _) = plan_ok(
+        json!({"resources": [
+            {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31", "name": "[concat('id', copyIndex())]",
+             "copy": {"name": "ids", "count": 3}},
+            {"type": "A.B/c", "apiVersion": "1", "name": "user", "properties": {"copy": [{"name": "principals", "count": 2,
+                "input": "[reference(concat('id', copyIndex('principals'))).principalId]"}]}}
+        ]}),
+        Value::Null,
+    );
+    assert_eq!(p.resources[3].depends_on, [0, 1]);
+    assert!(p.resources[3].lazy);
+}

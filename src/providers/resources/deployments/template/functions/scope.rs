@@ -3,7 +3,7 @@
 //! template-functions-date, copyIndex, user-defined functions).
 
 use super::super::dotnet;
-use super::super::eval::{eval_value, Ctx, Phase};
+use super::super::eval::{eval_value, Collected, Ctx, Phase, COLLECTED};
 use super::{to_text, Args};
 use crate::providers::resources::deployments::template::error::EvalError;
 use serde_json::{Map, Value};
@@ -182,6 +182,9 @@ fn reference(ctx: &mut Ctx, a: &Args) -> R {
         return Err(not_expected(a.name, ""));
     }
     let target = a.str(0)?;
+    if collected(ctx, target, true) {
+        return Err(EvalError::msg(COLLECTED));
+    }
     let mut api = match a.v.get(1) {
         Some(Value::Null) | None => None,
         Some(_) => Some(a.str(1)?.to_string()),
@@ -222,6 +225,9 @@ fn list(ctx: &mut Ctx, a: &Args) -> R {
         return Err(not_expected(a.name, ""));
     }
     let target = a.str(0)?;
+    if collected(ctx, target, false) {
+        return Err(EvalError::msg(COLLECTED));
+    }
     let api = a.str(1)?;
     // "resourceName or resourceIdentifier" (template-functions-resource#list): a name is a
     // resource of this template.
@@ -235,6 +241,22 @@ fn list(ctx: &mut Ctx, a: &Args) -> R {
         None => target.to_string(),
     };
     ctx.env.list(&id, a.name, api, a.v.get(2)).map_err(EvalError::env)
+}
+
+/// In a dependency scan, records the target and reports that the call must stop there.
+fn collected(ctx: &mut Ctx, target: &str, is_reference: bool) -> bool {
+    let path = ctx.path.clone();
+    match ctx.collect.as_mut() {
+        Some(c) => {
+            c.push(Collected {
+                target: target.to_string(),
+                is_reference,
+                path,
+            });
+            true
+        }
+        None => false,
+    }
 }
 
 fn only_in_defaults(ctx: &Ctx, a: &Args) -> Result<(), EvalError> {
