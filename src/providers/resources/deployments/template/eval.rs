@@ -179,6 +179,7 @@ impl<'a> Ctx<'a> {
             .ok_or_else(|| EvalError::msg(format!("The template variable '{name}' is not found.")))?;
         self.st.slots.insert(key.clone(), Slot::Evaluating);
         let (saved_phase, saved_copy) = (self.phase, std::mem::take(&mut self.copy));
+        let saved_collect = self.collect.take();
         self.phase = Phase::Variables;
         let result = match &def {
             VarDef::Plain(v) => eval_value(self, v, &child_path("variables", &decl_name)),
@@ -186,6 +187,7 @@ impl<'a> Ctx<'a> {
         };
         self.phase = saved_phase;
         self.copy = saved_copy;
+        self.collect = saved_collect;
         match result {
             Ok(v) => {
                 self.st.slots.insert(key, Slot::Done(v.clone()));
