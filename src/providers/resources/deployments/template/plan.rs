@@ -549,11 +549,18 @@ fn resource_id(
     for (t, n) in types[1..].iter().zip(&names) {
         tail.push_str(&format!("/{t}/{n}"));
     }
-    let base = match (scope, sub, rg.or(env_scope.resource_group)) {
-        (Some(s), _, _) => s.trim_end_matches('/').to_string(),
-        (None, Some(s), Some(g)) => format!("/subscriptions/{s}/resourceGroups/{g}"),
-        (None, Some(s), None) => format!("/subscriptions/{s}"),
-        (None, None, _) => String::new(),
+    let home = match (sub, rg.or(env_scope.resource_group)) {
+        (Some(s), Some(g)) => format!("/subscriptions/{s}/resourceGroups/{g}"),
+        (Some(s), None) => format!("/subscriptions/{s}"),
+        (None, _) => String::new(),
+    };
+    let base = match scope {
+        Some(s) if s.starts_with('/') => s.trim_end_matches('/').to_string(),
+        // A relative scope (`Microsoft.Compute/virtualMachines/vm1`, as Bicep and the
+        // rbac-builtinrole-multiplevms quickstart write it) is a resource of the deployment's
+        // resource group.
+        Some(s) => format!("{home}/providers/{}", s.trim_matches('/')),
+        None => home,
     };
     Ok(format!("{base}/providers/{tail}"))
 }

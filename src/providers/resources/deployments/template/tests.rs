@@ -1604,3 +1604,21 @@ fn references_inside_property_copies_are_dependencies_too() {
     assert_eq!(p.resources[3].depends_on, [0, 1]);
     assert!(p.resources[3].lazy);
 }
+
+#[test]
+fn relative_scopes_and_multi_line_expressions() {
+    // The rbac-builtinrole-multiplevms quickstart: a relative extension scope, and an
+    // expression spread over lines inside a JSON string.
+    let text = "{\"variables\": {\"role\": {\"Reader\": \"[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'acdd72a7-3385-48ef-bd42-f606fba81ae7')]\"},\n\"n\": \"[guid(resourceId('Microsoft.Compute/virtualMachines', 'vm1'), \n        variables('role')['Reader'],\n        'p')]\"},\n\"resources\": [{\"scope\": \"[concat('Microsoft.Compute/virtualMachines/', 'vm1')]\", \"type\": \"Microsoft.Authorization/roleAssignments\", \"apiVersion\": \"2022-04-01\", \"name\": \"[variables('n')]\", \"properties\": {\"roleDefinitionId\": \"[variables('role')['Reader']]\"}}]}";
+    let t = Template::parse(text).unwrap();
+    let p = plan(&t, &Value::Null, &mut FakeEnv::new()).unwrap();
+    let name = hash::guid(&[
+        &format!("{}/providers/Microsoft.Compute/virtualMachines/vm1", rg_id()),
+        &format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+        "p",
+    ]);
+    assert_eq!(
+        p.resources[0].id,
+        format!("{}/providers/Microsoft.Compute/virtualMachines/vm1/providers/Microsoft.Authorization/roleAssignments/{name}", rg_id())
+    );
+}
