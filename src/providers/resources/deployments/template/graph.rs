@@ -96,7 +96,14 @@ pub(crate) fn resolve(resources: &[PlannedResource], target: &str) -> Vec<usize>
     };
     if t.starts_with('/') {
         let want = normalize_id(t);
-        return by(&|r| normalize_id(&r.id) == want);
+        let exact = by(&|r| normalize_id(&r.id) == want);
+        if !exact.is_empty() {
+            return exact;
+        }
+        // A resource deployed to another scope (a nested deployment into another resource
+        // group) named by an id built for this one still matches by type and name.
+        let tail = provider_tail(t);
+        return by(&|r| provider_tail(&r.id) == tail);
     }
     let hits =
         by(&|r| r.name.eq_ignore_ascii_case(t) || r.symbolic.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(t)));

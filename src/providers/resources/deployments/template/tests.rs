@@ -1622,3 +1622,16 @@ fn relative_scopes_and_multi_line_expressions() {
         format!("{}/providers/Microsoft.Compute/virtualMachines/vm1/providers/Microsoft.Authorization/roleAssignments/{name}", rg_id())
     );
 }
+
+#[test]
+fn depends_on_an_id_of_another_scope_matches_by_type_and_name() {
+    let (p, _) = plan_ok(
+        json!({"resources": [
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "mod", "resourceGroup": "rg2",
+             "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"}, "template": {"resources": []}}},
+            {"type": "A.B/c", "apiVersion": "1", "name": "after", "dependsOn": ["[resourceId('Microsoft.Resources/deployments', 'mod')]"]}
+        ]}),
+        Value::Null,
+    );
+    assert_eq!(p.resources[1].depends_on, [0]);
+}
