@@ -1635,3 +1635,61 @@ fn depends_on_an_id_of_another_scope_matches_by_type_and_name() {
     );
     assert_eq!(p.resources[1].depends_on, [0]);
 }
+
+#[test]
+fn subscription_deployment_creates_a_group_and_deploys_into_it() {
+    // The shape of `az deployment sub create` with the create-rg-lock-role-assignment
+    // quickstart: a resource group, then a nested deployment (outer scope) into it.
+    let t = tpl(json!({
+        "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
+        "parameters": {
+            "rgName": {"type": "string"},
+            "principalId": {"type": "string"},
+            "assignment": {"type": "string", "defaultValue": "[guid(parameters('principalId'), parameters('rgName'))]"}
+        },
+        "resources": [
+            {"type": "Microsoft.Resources/resourceGroups", "apiVersion": "2022-09-01", "name": "[parameters('rgName')]", "location": "westeurope", "properties": {}},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "applyLock", "resourceGroup": "[parameters('rgName')]",
+             "dependsOn": ["[parameters('rgName')]"],
+             "properties": {"mode": "Incremental", "template": {"resources": [
+                {"type": "Microsoft.Authorization/locks", "apiVersion": "2017-04-01", "name": "DontDelete", "properties": {"level": "CanNotDelete"}},
+                {"type": "Microsoft.Authorization/roleAssignments", "apiVersion": "2022-04-01", "name": "[guid(parameters('assignment'))]",
+                 "properties": {"principalId": "[parameters('principalId')]",
+                                "roleDefinitionId": "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'b24988ac-6180-42a0-ab88-20f7382dd24c')]"}}
+             ]}}}
+        ]
+    }));
+    assert_eq!(t.target_scope(), "subscription");
+    let mut env = FakeEnv::subscription_scope();
+    let mut p = plan(
+        &t,
+        &json!({"rgName": {"value": "demo"}, "principalId": {"value": "p1"}}),
+        &mut env,
+    )
+    .unwrap();
+    assert_eq!(names(&p, &p.waves[0]), ["demo"]);
+    assert_eq!(names(&p, &p.waves[1]), ["applyLock"]);
+    assert_eq!(p.resources[0].id, format!("/subscriptions/{SUB}/resourceGroups/demo"));
+    let n = p.evaluate_resource(1, &mut env).unwrap().nested.unwrap();
+    assert_eq!(
+        (n.subscription_id.as_deref(), n.resource_group.as_deref()),
+        (Some(SUB), Some("demo"))
+    );
+    assert_eq!(
+        n.id,
+        format!("/subscriptions/{SUB}/resourceGroups/demo/providers/Microsoft.Resources/deployments/applyLock")
+    );
+    // The caller runs the nested deployment with an environment scoped to its group.
+    let mut rg_env = FakeEnv::new();
+    rg_env.scope.resource_group = Some("demo".into());
+    let inner = plan_nested(&n, &mut rg_env).unwrap();
+    assert_eq!(
+        inner.resources[0].id,
+        format!("/subscriptions/{SUB}/resourceGroups/demo/providers/Microsoft.Authorization/locks/DontDelete")
+    );
+    let assignment = hash::guid(&[&hash::guid(&["p1", "demo"])]);
+    assert!(inner.resources[1].id.ends_with(&format!(
+        "/resourceGroups/demo/providers/Microsoft.Authorization/roleAssignments/{assignment}"
+    )));
+    assert_eq!(inner.waves, vec![vec![0, 1]]);
+}
