@@ -6,7 +6,7 @@
 //! `InvalidTemplate` "Circular dependency detected on resource" (text seen from Azure,
 //! akshata29/entaoai#15).
 
-use super::eval::{eval_value, Collected, Ctx, Phase, State};
+use super::eval::{eval_value, Collected, Ctx, Declared, Phase, State};
 use super::expr::{self, Expr};
 use super::json::{child_path, index_path};
 use super::plan::{body_template, validation_error, PlannedResource, Source};
@@ -155,7 +155,7 @@ fn implicit(
     for c in found {
         let hit = resolve(resources, &c.target);
         if hit.is_empty() && c.is_reference {
-            check_reference_name(tpl, &c.target, &c.path)?;
+            check_reference_name(tpl, &ctx.st.declared, &c.target, &c.path)?;
         }
         deps.extend(hit);
     }
@@ -171,9 +171,13 @@ fn scan(ctx: &mut Ctx, v: &Value, path: &str, phase: Phase) -> Vec<Collected> {
     ctx.collect.take().unwrap_or_default()
 }
 
-/// Refuses `reference('name')` when no resource of the template has that name.
-fn check_reference_name(tpl: &Template, name: &str, path: &str) -> Result<(), TemplateError> {
-    if name.is_empty() || name.starts_with('/') {
+/// Refuses `reference('name')` when no resource of the template (nor, for an outer-scope
+/// nested template, of its parent) has that name.
+fn check_reference_name(tpl: &Template, declared: &[Declared], name: &str, path: &str) -> Result<(), TemplateError> {
+    let known = declared.iter().any(|d| {
+        d.name.eq_ignore_ascii_case(name) || d.symbolic.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(name))
+    });
+    if known || name.is_empty() || name.starts_with('/') {
         return Ok(());
     }
     Err(tpl.error_at(
@@ -198,7 +202,7 @@ pub(crate) fn check_output_references(
     let mut ctx = Ctx::new(st, env, Phase::Outputs);
     for c in scan(&mut ctx, outputs, "outputs", Phase::Outputs) {
         if c.is_reference && resolve(resources, &c.target).is_empty() {
-            check_reference_name(tpl, &c.target, &c.path)?;
+            check_reference_name(tpl, &ctx.st.declared, &c.target, &c.path)?;
         }
     }
     Ok(())

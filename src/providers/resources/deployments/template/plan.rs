@@ -110,6 +110,7 @@ pub(crate) struct NestedDeployment {
     inherited_params: Map<String, Value>,
     inherited_vars: Map<String, Value>,
     inherited_functions: std::collections::HashMap<String, UserFunction>,
+    inherited_declared: Vec<Declared>,
 }
 
 /// A resource evaluated for deployment.
@@ -159,6 +160,7 @@ pub(crate) fn plan_nested(n: &NestedDeployment, env: &mut dyn Env) -> Result<Pla
             let mut st = State {
                 params: n.inherited_params.clone(),
                 functions: n.inherited_functions.clone(),
+                declared: n.inherited_declared.clone(),
                 ..State::default()
             };
             st.preset_variables(&n.inherited_vars);
@@ -185,7 +187,9 @@ fn build(
             resources.len()
         )));
     }
-    st.declared = resources.iter().map(declared).collect();
+    // An outer-scope nested template also sees its parent's resources by name.
+    let inherited = std::mem::take(&mut st.declared);
+    st.declared = resources.iter().map(declared).chain(inherited).collect();
     graph::link(&template, &sources, &mut resources, &mut st, env)?;
     graph::check_output_references(&template, &mut st, env, &resources)?;
     let waves = graph::waves(&template, &resources)?;
@@ -783,6 +787,11 @@ impl Plan {
             inherited_params: self.st.params.clone(),
             inherited_vars: self.st.variable_values(),
             inherited_functions: self.st.functions.clone(),
+            inherited_declared: if scope == NestedScope::Outer {
+                self.st.declared.clone()
+            } else {
+                Vec::new()
+            },
         }))
     }
 

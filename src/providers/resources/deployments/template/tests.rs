@@ -1693,3 +1693,36 @@ fn subscription_deployment_creates_a_group_and_deploys_into_it() {
     )));
     assert_eq!(inner.waves, vec![vec![0, 1]]);
 }
+
+#[test]
+fn an_outer_scope_nested_template_can_reference_its_parents_resources() {
+    let (mut p, mut env) = plan_ok(
+        json!({"resources": [
+            identity("parentId"),
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "n", "dependsOn": ["parentId"],
+             "properties": {"mode": "Incremental", "template": {"resources": [
+                {"type": "A.B/c", "apiVersion": "1", "name": "child", "properties": {"p": "[reference('parentId').principalId]"}}
+             ]}}}
+        ]}),
+        Value::Null,
+    );
+    let id = p.evaluate_resource(0, &mut env).unwrap().id;
+    env.put(&id, json!({"properties": {"principalId": "pp"}}));
+    let n = p.evaluate_resource(1, &mut env).unwrap().nested.unwrap();
+    let mut inner = plan_nested(&n, &mut env).unwrap();
+    assert_eq!(
+        inner.evaluate_resource(0, &mut env).unwrap().body["properties"]["p"],
+        "pp"
+    );
+    // Inner scope does not see the parent's resources.
+    let mut t = json!({"resources": [identity("parentId"),
+        {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "n",
+         "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"}, "template": {"resources": [
+            {"type": "A.B/c", "apiVersion": "1", "name": "child", "properties": {"p": "[reference('parentId').principalId]"}}]}}}]});
+    let (mut p, mut env) = plan_ok(t.take(), Value::Null);
+    let n = p.evaluate_resource(1, &mut env).unwrap().nested.unwrap();
+    assert!(plan_nested(&n, &mut env)
+        .unwrap_err()
+        .message
+        .contains("The template reference 'parentId' is not valid"));
+}
