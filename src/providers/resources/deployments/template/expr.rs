@@ -57,13 +57,6 @@ pub(crate) enum Expr {
 }
 
 impl Expr {
-    pub(crate) fn pos(&self) -> usize {
-        match self {
-            Expr::Str(_) | Expr::Int(_) => 0,
-            Expr::Call { pos, .. } | Expr::Prop { pos, .. } | Expr::Index { pos, .. } => *pos,
-        }
-    }
-
     /// Every call in the tree, outermost first.
     pub(crate) fn visit_calls<'a>(&'a self, f: &mut dyn FnMut(&'a str, &'a [Expr])) {
         match self {

@@ -275,8 +275,4 @@ impl Template {
     pub(crate) fn sub_positions(&self, path: &str) -> Positions {
         self.positions.subtree(path)
     }
-
-    pub(crate) fn prefix(&self) -> &str {
-        &self.prefix
-    }
 }
