@@ -1,7 +1,7 @@
 """Conformance: replay every x-ms-example of the official API reference for the operations
 azemu serves, check status and response schema, and print a coverage table.
 
-    scripts/conformance.sh            # or: .venv/bin/python -m pytest tests/conformance -s
+    scripts/conformance.sh            # or: $(scripts/venv-dir.sh)/bin/python -m pytest tests/conformance -s
 
 What is checked, per example (see replay.py for the mechanics):
   1. the response status is one the example lists (for long-running operations, any of
