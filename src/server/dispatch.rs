@@ -104,6 +104,20 @@ fn authenticate(w: &World, req: &Request) -> ArmResult<Option<Caller>> {
     } else {
         w.signer.verify(token)
     };
+    if let Some(aud) = claims
+        .as_ref()
+        .filter(|_| !w.config.no_auth)
+        .map(|c| c["aud"].as_str().unwrap_or(""))
+    {
+        if !entra::audience::accepted(aud, w.base_url(), req.header("host")) {
+            return Err(ArmError::new(
+                401,
+                "InvalidAuthenticationTokenAudience",
+                entra::audience::refusal_message(aud, w.base_url()),
+            )
+            .with_header("WWW-Authenticate", www_authenticate(w)));
+        }
+    }
     match claims.as_ref().and_then(Caller::from_claims) {
         Some(c) => Ok(Some(c)),
         None if w.config.no_auth => Ok(None),

@@ -187,11 +187,17 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
     // hyper's header names are already lower case.
-    let headers: Vec<(String, String)> = parts
+    let mut headers: Vec<(String, String)> = parts
         .headers
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
         .collect();
+    // HTTP/2 carries the host as the `:authority` pseudo-header, not `Host`.
+    if !parts.headers.contains_key(hyper::header::HOST) {
+        if let Some(a) = parts.uri.authority() {
+            headers.push(("host".to_string(), a.as_str().to_string()));
+        }
+    }
     let method = parts.method.as_str().to_ascii_uppercase();
 
     let declared_len = parts

@@ -1,0 +1,238 @@
+//! Hardening: what holds when azemu is attacked, loaded or shared (issue 10): token
+//! audiences, unpredictable generated values, private state files, decoding paths once and
+//! name rules, persistence that round-trips and survives a crash, a journal bounded in bytes,
+//! and ARM-shaped errors for every refusal.
+
+mod common;
+
+use common::{guid, jwt_claims, TestServer};
+use reqwest::Method;
+use serde_json::json;
+
+// ---- 3: token audiences ----------------------------------------------------------------------
+
+/// A v2 client-credentials token for `scope`.
+async fn token_with_scope(s: &TestServer, scope: &str) -> String {
+    let r = s
+        .token_request(
+            &format!("/{}/oauth2/v2.0/token", s.tenant()),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", common::DEFAULT_CLIENT_ID),
+                ("client_secret", "any-secret"),
+                ("scope", scope),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "token for {scope}: {}", r.text);
+    r.json["access_token"].as_str().unwrap().to_string()
+}
+
+/// A v1 token for `resource`.
+async fn token_with_resource(s: &TestServer, resource: &str) -> String {
+    let r = s
+        .token_request(
+            &format!("/{}/oauth2/token", s.tenant()),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", common::DEFAULT_CLIENT_ID),
+                ("client_secret", "any-secret"),
+                ("resource", resource),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "token for {resource}: {}", r.text);
+    r.json["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_token_for_another_audience_is_refused_on_arm() {
+    // ARM refuses a token obtained for another resource with 401
+    // InvalidAuthenticationTokenAudience, naming the audience it got.
+    let s = TestServer::start().await;
+    let sub_path = format!("/subscriptions/{}", s.sub());
+    for scope in [
+        "https://graph.microsoft.com/.default",
+        "https://storage.azure.com/.default",
+    ] {
+        let token = token_with_scope(&s, scope).await;
+        let aud = jwt_claims(&token)["aud"].as_str().unwrap().to_string();
+        let r = s.send(s.request_as(&token, Method::GET, &sub_path)).await;
+        assert_eq!(r.status, 401, "{scope}: {}", r.text);
+        assert_eq!(r.code(), "InvalidAuthenticationTokenAudience");
+        assert!(
+            r.message().contains(&aud),
+            "the message names the audience: {}",
+            r.message()
+        );
+        assert!(r.header("www-authenticate").is_some());
+        // A write with it changes nothing.
+        let w = s
+            .send(
+                s.request_as(&token, Method::PUT, &s.rg_id("aud-rg"))
+                    .json(&json!({"location": "westus2"})),
+            )
+            .await;
+        assert_eq!(w.status, 401);
+    }
+    assert_eq!(s.get(&s.rg_id("aud-rg")).await.status, 404, "nothing was written");
+    let v1 = token_with_resource(&s, "https://graph.microsoft.com/").await;
+    let r = s.send(s.request_as(&v1, Method::GET, &sub_path)).await;
+    assert_eq!(r.code(), "InvalidAuthenticationTokenAudience");
+}
+
+#[tokio::test]
+async fn tokens_for_arm_audiences_are_accepted() {
+    // ARM's own identifiers with and without the trailing slash, and the ones azemu's metadata
+    // advertises (what az, Terraform and the SDKs ask for).
+    let s = TestServer::start().await;
+    let sub_path = format!("/subscriptions/{}", s.sub());
+    let meta = s
+        .send(s.raw(Method::GET, "/metadata/endpoints?api-version=2022-09-01"))
+        .await;
+    let mut scopes: Vec<String> = vec![
+        "https://management.azure.com/.default".into(),
+        "https://management.azure.com//.default".into(),
+        "https://management.core.windows.net//.default".into(),
+        "https://management.core.windows.net/.default".into(),
+        format!("{}/.default", s.url),
+        format!("{}//.default", s.url),
+        format!("{}.default", meta.json["resourceManager"].as_str().unwrap()),
+    ];
+    for a in meta.json["authentication"]["audiences"].as_array().unwrap() {
+        scopes.push(format!("{}/.default", a.as_str().unwrap().trim_end_matches('/')));
+    }
+    for scope in &scopes {
+        let token = token_with_scope(&s, scope).await;
+        let r = s.send(s.request_as(&token, Method::GET, &sub_path)).await;
+        assert_eq!(r.status, 200, "{scope}: {}", r.text);
+    }
+    for resource in ["https://management.core.windows.net/", "https://management.azure.com"] {
+        let token = token_with_resource(&s, resource).await;
+        let r = s.send(s.request_as(&token, Method::GET, &sub_path)).await;
+        assert_eq!(r.status, 200, "{resource}: {}", r.text);
+    }
+    // The same server reached as `localhost` accepts tokens for that name.
+    let local = s.url.replace("127.0.0.1", "localhost");
+    let token = token_with_scope(&s, &format!("{local}/.default")).await;
+    let r = s
+        .send(
+            s.client
+                .get(format!("{local}{sub_path}?api-version=2022-12-01"))
+                .bearer_auth(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+// ---- 4: generated values come from the OS's secure random source ----------------------------
+
+/// splitmix64's output function and its inverse.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn unxorshift(y: u64, s: u32) -> u64 {
+    let mut x = y;
+    for _ in 0..(64 / s + 1) {
+        x = y ^ (x >> s);
+    }
+    x
+}
+
+fn inverse_odd(a: u64) -> u64 {
+    let mut x = a;
+    for _ in 0..6 {
+        x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
+    }
+    x
+}
+
+fn unmix(z: u64) -> u64 {
+    let mut x = unxorshift(z, 31);
+    x = x.wrapping_mul(inverse_odd(0x94D0_49BB_1331_11EB));
+    x = unxorshift(x, 27);
+    x = x.wrapping_mul(inverse_odd(0xBF58_476D_1CE4_E5B9));
+    unxorshift(x, 30)
+}
+
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+fn guid_of(a: u64, b: u64) -> String {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_le_bytes());
+    bytes[8..].copy_from_slice(&b.to_le_bytes());
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+/// The GUIDs a splitmix64 generator would give after the one that produced `seen`, if it did.
+fn predicted_after(seen: &str) -> Vec<String> {
+    let b = *uuid::Uuid::parse_str(seen).unwrap().as_bytes();
+    let second = u64::from_le_bytes(b[8..].try_into().unwrap());
+    let mut out = Vec::new();
+    // The variant bits hide the top two bits of byte 8.
+    for top in 0..4u64 {
+        let v = (second & !0xC0) | (top << 6);
+        let state = unmix(v);
+        if guid_of(mix(state.wrapping_sub(GOLDEN)), v) != seen {
+            continue;
+        }
+        let mut s = state;
+        for _ in 0..256 {
+            let a = mix(s.wrapping_add(GOLDEN));
+            let c = mix(s.wrapping_add(GOLDEN.wrapping_mul(2)));
+            s = s.wrapping_add(GOLDEN.wrapping_mul(2));
+            out.push(guid_of(a, c));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_predictor_predicts_a_splitmix_sequence() {
+    // The check below is only worth something if it recognizes the generator it rules out.
+    let mut s: u64 = 0x1234_5678_9abc_def0;
+    let mut next = || {
+        s = s.wrapping_add(GOLDEN);
+        mix(s)
+    };
+    let seen = {
+        let (a, b) = (next(), next());
+        guid_of(a, b)
+    };
+    let later: Vec<String> = (0..5)
+        .map(|_| {
+            let (a, b) = (next(), next());
+            guid_of(a, b)
+        })
+        .collect();
+    let predicted = predicted_after(&seen);
+    assert!(later.iter().all(|g| predicted.contains(g)));
+}
+
+#[tokio::test]
+async fn a_request_id_does_not_predict_the_next_identity() {
+    let s = TestServer::start().await;
+    s.create_rg("rng", "westus2").await;
+    let r = s
+        .send(
+            s.request(Method::GET, &s.rg_id("rng"))
+                .await
+                .header("x-ms-correlation-request-id", guid()),
+        )
+        .await;
+    let request_id = r.header("x-ms-request-id").unwrap();
+    let predicted = predicted_after(&request_id);
+    let id = s.create_identity("rng", "rng-id").await;
+    for field in ["clientId", "principalId"] {
+        let v = id["properties"][field].as_str().unwrap();
+        assert!(
+            !predicted.iter().any(|p| p == v),
+            "the identity's {field} follows from the previous request id"
+        );
+    }
+    let next = s.get(&s.rg_id("rng")).await.header("x-ms-request-id").unwrap();
+    assert!(!predicted.contains(&next), "request ids do not predict each other");
+}
