@@ -34,6 +34,10 @@ pub struct Config {
     /// Makes every generated id and timestamp reproducible, with a virtual clock.
     pub seed: Option<u64>,
     pub state_file: Option<PathBuf>,
+    /// With `state_file`: how often (milliseconds) changed state is saved; 0 = only at stop.
+    pub state_save_interval_ms: i64,
+    /// The most the request journal keeps, in bytes (the oldest entries go first).
+    pub journal_max_bytes: usize,
 }
 
 impl Default for Config {
@@ -57,6 +61,8 @@ impl Default for Config {
             client_id: DEFAULT_CLIENT_ID.into(),
             seed: None,
             state_file: None,
+            state_save_interval_ms: 1000,
+            journal_max_bytes: 16 * 1024 * 1024,
         }
     }
 }

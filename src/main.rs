@@ -165,9 +165,15 @@ struct ServeArgs {
     /// Make generated ids and timestamps reproducible (the clock becomes virtual).
     #[arg(long, env = "AZEMU_SEED")]
     seed: Option<u64>,
-    /// Load state from this file at start and save it there at stop.
+    /// Load state from this file at start and save it there at stop (written owner-only: it holds keys and tokens).
     #[arg(long, env = "AZEMU_STATE_FILE")]
     state_file: Option<PathBuf>,
+    /// With --state-file, save changed state this often, so a crash loses at most this much (0: only at stop).
+    #[arg(long, env = "AZEMU_STATE_SAVE_INTERVAL", default_value = "1s")]
+    state_save_interval: String,
+    /// The most the request journal (/_azemu/requests) keeps, in bytes; the oldest entries go first.
+    #[arg(long, env = "AZEMU_JOURNAL_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
+    journal_max_bytes: usize,
 }
 
 fn duration_ms(flag: &str, v: &str) -> i64 {
@@ -201,6 +207,8 @@ impl ServeArgs {
             client_id: self.client_id.clone(),
             seed: self.seed,
             state_file: self.state_file.clone(),
+            state_save_interval_ms: duration_ms("state-save-interval", &self.state_save_interval),
+            journal_max_bytes: self.journal_max_bytes,
         }
     }
 }

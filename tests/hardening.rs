@@ -236,3 +236,208 @@ async fn a_request_id_does_not_predict_the_next_identity() {
     let next = s.get(&s.rg_id("rng")).await.header("x-ms-request-id").unwrap();
     assert!(!predicted.contains(&next), "request ids do not predict each other");
 }
+
+// ---- 5: the state file is private ------------------------------------------------------------
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_state_file_is_written_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::fresh_dir();
+    let file = dir.join("state.json");
+    // Even over a file that was readable by others.
+    std::fs::write(&file, b"{}").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let f = file.clone();
+    let s = TestServer::start_with(move |c| c.state_file = Some(f)).await;
+    s.create_rg("private", "westus2").await;
+    s.stop().await;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the state file holds keys and tokens: {mode:o}");
+    assert_eq!(temporaries(&dir), Vec::<String>::new());
+
+    // Replacing a file readable by others leaves an owner-only one.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let f = file.clone();
+    let s = TestServer::start_with(move |c| c.state_file = Some(f)).await;
+    s.create_rg("private2", "westus2").await;
+    s.stop().await;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Files in `dir` other than the state file, the CA, the keys and the server certificate.
+fn temporaries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tmp"))
+        .collect()
+}
+
+// ---- 6: a path is decoded once; names follow their type's rules ----------------------------
+
+#[tokio::test]
+async fn an_encoded_percent_is_not_another_spelling_of_a_name() {
+    let s = TestServer::start().await;
+    s.create_rg("dec", "westus2").await;
+    let vnets = format!("{}/providers/Microsoft.Network/virtualNetworks", s.rg_id("dec"));
+    let body = json!({"location": "westus2", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}});
+    let r = s.put(&format!("{vnets}/aa"), body.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // `%2561` decodes once to `%61`, never to `a`: ARM refuses double encoding.
+    let r = s.get(&format!("{vnets}/%2561%2561")).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.code(), "InvalidDoubleEncodedRequestUri");
+    let r = s.put(&format!("{vnets}/%2561%2561"), body.clone()).await;
+    assert_eq!(r.code(), "InvalidDoubleEncodedRequestUri");
+    let r = s.delete(&format!("{vnets}/%2561%2561")).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        s.get(&format!("{vnets}/aa")).await.status,
+        200,
+        "the real one is untouched"
+    );
+    // Single encoding is just another spelling of the same name.
+    assert_eq!(s.get(&format!("{vnets}/%61%61")).await.status, 200);
+    // An encoded slash does not split a name into two segments.
+    let r = s.get(&format!("{vnets}/aa%2Fsubnets%2Fx")).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(!r.code().is_empty());
+    assert_eq!(s.get(&vnets).await.values().len(), 1);
+}
+
+#[tokio::test]
+async fn names_of_every_served_type_follow_their_rules() {
+    let s = TestServer::start().await;
+    s.create_rg("names", "westus2").await;
+    let rg = s.rg_id("names");
+    let vnet = format!("{rg}/providers/Microsoft.Network/virtualNetworks");
+    let vnet_body =
+        json!({"location": "westus2", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}});
+    let r = s.put(&format!("{vnet}/vnet1"), vnet_body.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let subnet_body = json!({"properties": {"addressPrefix": "10.0.1.0/24"}});
+    let long = "n".repeat(10_000);
+    let bad = ["x%25", "a%00b", "a%20b", "-a", "a.", "a%3Fb", long.as_str()];
+    // (collection path, body, code, names that pass)
+    let cases = vec![
+        (vnet.clone(), vnet_body.clone(), "InvalidResourceName", vec!["v"]),
+        (
+            format!("{vnet}/vnet1/subnets"),
+            subnet_body.clone(),
+            "InvalidResourceName",
+            vec![],
+        ),
+        (
+            format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"),
+            json!({"location": "westus2"}),
+            "InvalidResourceName",
+            vec!["ab"],
+        ),
+        (
+            format!("{rg}/providers/Microsoft.ContainerRegistry/registries"),
+            json!({"location": "westus2", "sku": {"name": "Basic"}}),
+            "InvalidParameter",
+            vec!["acr1", "acr-registry"],
+        ),
+        (
+            format!("{rg}/providers/Microsoft.ContainerService/managedClusters"),
+            json!({"location": "westus2"}),
+            "InvalidParameter",
+            vec![],
+        ),
+        (
+            format!("{rg}/providers/Microsoft.Authorization/roleAssignments"),
+            json!({"properties": {}}),
+            "InvalidRoleAssignmentId",
+            vec!["not-a-guid"],
+        ),
+        (
+            format!("{rg}/providers/Microsoft.Authorization/roleDefinitions"),
+            json!({"properties": {}}),
+            "InvalidRoleDefinitionId",
+            vec!["not-a-guid"],
+        ),
+    ];
+    for (collection, body, code, extra) in &cases {
+        for name in bad.iter().chain(extra.iter()) {
+            let path = format!("{collection}/{name}");
+            let r = s.put(&path, body.clone()).await;
+            assert_eq!(
+                r.status,
+                400,
+                "PUT {}…: {}",
+                &path[..path.len().min(200)],
+                &r.text[..r.text.len().min(300)]
+            );
+            let want = if name.contains("%25") {
+                "InvalidDoubleEncodedRequestUri"
+            } else {
+                code
+            };
+            assert_eq!(r.code(), want, "{name:.40}");
+        }
+    }
+    let groups = format!("/subscriptions/{}/resourceGroups", s.sub());
+    for name in ["a%00b", "a%2Cb", long.as_str()] {
+        let r = s.put(&format!("{groups}/{name}"), json!({"location": "westus2"})).await;
+        assert_eq!(r.status, 400, "{name:.40}");
+        assert_eq!(r.code(), "InvalidResourceGroup");
+    }
+    // Nothing was stored under a refused name.
+    let listed = s.get(&format!("/subscriptions/{}/resources", s.sub())).await;
+    let names: Vec<String> = listed
+        .values()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(names, vec!["vnet1".to_string()], "{}", listed.text);
+    assert_eq!(s.get(&format!("{vnet}/vnet1/subnets")).await.values().len(), 0);
+}
+
+#[tokio::test]
+async fn maintenance_configuration_names_follow_their_rule() {
+    let s = TestServer::start().await;
+    let ids = aks_cluster(&s, "maint").await;
+    let mc = format!("{ids}/maintenanceConfigurations");
+    let body = json!({"properties": {"timeInWeek": [{"day": "Sunday", "hourSlots": [1]}]}});
+    for name in ["default", "aksManagedAutoUpgradeSchedule", "aks_maintenance_config"] {
+        let r = s.put(&format!("{mc}/{name}"), body.clone()).await;
+        assert!(r.status == 200 || r.status == 201, "{name}: {}", r.text);
+    }
+    let long = "m".repeat(10_000);
+    for name in ["a%00", "a%20b", "_x", "x%3A", long.as_str()] {
+        let r = s.put(&format!("{mc}/{name}"), body.clone()).await;
+        assert_eq!(r.status, 400, "{name:.40}: {:.300}", r.text);
+        assert_eq!(r.code(), "InvalidParameter");
+    }
+    assert_eq!(s.get(&mc).await.values().len(), 3);
+}
+
+/// A managed cluster with one system pool; returns its id.
+async fn aks_cluster(s: &TestServer, rg: &str) -> String {
+    s.create_rg(rg, "westus2").await;
+    let id = format!(
+        "{}/providers/Microsoft.ContainerService/managedClusters/{rg}-mc",
+        s.rg_id(rg)
+    );
+    let r = s
+        .send(
+            s.request(Method::PUT, &format!("{id}?api-version=2025-10-01"))
+                .await
+                .header("x-azemu-lro", "immediate")
+                .json(&json!({
+                    "location": "westus2",
+                    "identity": {"type": "SystemAssigned"},
+                    "properties": {"dnsPrefix": rg, "agentPoolProfiles": [
+                        {"name": "nodepool1", "count": 1, "vmSize": "Standard_D2s_v3", "mode": "System"}
+                    ]}
+                })),
+        )
+        .await;
+    assert!(r.status == 200 || r.status == 201, "{}", r.text);
+    id
+}

@@ -10,6 +10,7 @@ pub mod common;
 pub mod container_registry;
 pub mod container_service;
 pub mod managed_identity;
+pub mod names;
 pub mod network;
 pub mod resources;
 
@@ -57,6 +58,7 @@ pub mod hooks {
     pub use super::api_versions;
     pub use super::authorization::enforce::{check_request as enforce_rbac, is_list, readable_only};
     pub use super::container_service::imds::token as imds_token;
+    pub use super::names::check as check_names;
     pub use super::resources::locations::display_names_csv as region_display_names;
     pub use super::resources::metadata::endpoints as metadata_endpoints;
     pub use super::resources::registry::ensure_registered;

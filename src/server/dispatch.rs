@@ -235,6 +235,9 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
             }
         }
     }
+    if req.method == "PUT" {
+        hooks::check_names(&ns_lower, rest)?;
+    }
     let mutating = !matches!(req.method.as_str(), "GET" | "HEAD");
     let _guard = mutating.then(|| w.write());
     let response = (route.handler)(w, &ctx)?;

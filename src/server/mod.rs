@@ -5,9 +5,10 @@
 //! (`x-ms-request-id`, `x-ms-correlation-request-id`, JSON content type).
 
 pub mod dispatch;
+pub mod guard;
 pub mod tls;
 
-use crate::arm::{id, ArmError, Body, Request, Response};
+use crate::arm::{id, Body, Request, Response};
 use crate::config::Config;
 use crate::entra::Signer;
 use crate::world::World;
@@ -23,8 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub use guard::MAX_BODY_BYTES;
 
 mod bytes_body {
     use hyper::body::Bytes;
@@ -94,6 +94,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let (tx, rx) = watch::channel(false);
     let ca_path = tls.as_ref().map(|t| t.ca_path.clone());
     let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
+    tokio::spawn(crate::control::state::save_periodically(world.clone(), rx.clone()));
     let task = tokio::spawn(accept_loop(listener, acceptor, world.clone(), rx));
     Ok(Running {
         addr,
@@ -200,44 +201,53 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     }
     let method = parts.method.as_str().to_ascii_uppercase();
 
+    let limit = guard::body_limit(&method, &raw_path);
     let declared_len = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let body_bytes = if declared_len.is_some_and(|n| n > MAX_BODY_BYTES) {
+    let body_bytes = if declared_len.is_some_and(|n| n > limit) {
         Err(())
     } else {
-        match http_body_util::Limited::new(body, MAX_BODY_BYTES).collect().await {
+        match http_body_util::Limited::new(body, limit).collect().await {
             Ok(c) => Ok(c.to_bytes().to_vec()),
             Err(_) => Err(()),
         }
     };
 
     let (path, segments) = id::path_and_segments(&raw_path);
-    let before = matches!(method.as_str(), "PUT" | "PATCH" | "DELETE")
+    let refused = if body_bytes.is_err() {
+        Some(guard::too_large(limit))
+    } else {
+        guard::check_path(&raw_path).err()
+    };
+    let before = (refused.is_none() && matches!(method.as_str(), "PUT" | "PATCH" | "DELETE"))
         .then(|| world.store.get(&path).map(|r| r.body))
         .flatten();
-    let too_large = body_bytes.is_err();
+    let content_type = parts
+        .headers
+        .get(hyper::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let body = body_bytes.unwrap_or_default();
+    let refused = refused.or_else(|| guard::check_body(&method, &segments, content_type.as_deref(), &body).err());
     let request = Request {
         method,
         segments,
         path,
         query,
         headers,
-        body: body_bytes.unwrap_or_default(),
+        body,
         base_url: world.base_url_shared(),
     };
-    let response = if too_large {
-        ArmError::new(
-            413,
-            "RequestEntityTooLarge",
-            format!("The request content is larger than the {MAX_BODY_BYTES} bytes azemu accepts."),
-        )
-        .into()
-    } else {
-        dispatch::handle(world, &request, &correlation_id)
+    let settling = world.ops.has_pending();
+    let response = match refused {
+        Some(e) => e.into(),
+        None => dispatch::handle(world, &request, &correlation_id),
     };
+    if settling || !matches!(request.method.as_str(), "GET" | "HEAD") {
+        world.persistence.touch();
+    }
     let response = crate::control::faults::delay(world, &request, response).await;
     let status = response.status;
     tracing::info!(

@@ -32,6 +32,8 @@ pub struct World {
     pub faults: Faults,
     pub journal: Journal,
     pub lro_rules: LroRules,
+    /// `--state-file`: whether state changed since the last save.
+    pub persistence: crate::control::state::Persistence,
     write_gate: Mutex<()>,
 }
 
@@ -55,6 +57,7 @@ impl World {
             faults: Faults::default(),
             journal: Journal::default(),
             lro_rules: LroRules::default(),
+            persistence: Default::default(),
             write_gate: Mutex::new(()),
         };
         crate::providers::seed_defaults(&w);
