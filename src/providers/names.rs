@@ -12,7 +12,7 @@ use crate::arm::{id, ArmError, ArmResult};
 /// Checks the name a PUT creates or replaces. `namespace` is lower case; `rest` are the
 /// segments after it (for ARM's own paths, the whole path).
 pub fn check(namespace: &str, rest: &[String]) -> ArmResult<()> {
-    if rest.len() < 2 || rest.len() % 2 != 0 {
+    if rest.len() < 2 || !rest.len().is_multiple_of(2) {
         return Ok(());
     }
     let types: Vec<String> = rest.iter().step_by(2).map(|t| t.to_ascii_lowercase()).collect();
