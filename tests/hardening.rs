@@ -441,3 +441,206 @@ async fn aks_cluster(s: &TestServer, rg: &str) -> String {
     assert!(r.status == 200 || r.status == 201, "{}", r.text);
     id
 }
+
+// ---- 10: persistence -------------------------------------------------------------------------
+
+/// `{"a":{"a":…}}` nested `depth` levels (the outermost object included).
+fn nested(depth: usize) -> serde_json::Value {
+    let mut v = json!("leaf");
+    for _ in 0..depth {
+        v = json!({ "a": v });
+    }
+    v
+}
+
+#[tokio::test]
+async fn what_azemu_accepts_it_can_export_and_import_again() {
+    let s = TestServer::start().await;
+    let mc = aks_cluster(&s, "deep").await;
+    let path = format!("{mc}/maintenanceConfigurations/default");
+    // As deep as a request may nest: accepted, stored, exported and imported again.
+    let body = json!({"properties": {"timeInWeek": [{"day": "Sunday", "hourSlots": [1]}], "x": nested(61)}});
+    let r = s.put(&path, body).await;
+    assert!(r.status == 200 || r.status == 201, "{:.300}", r.text);
+    let state = s.get("/_azemu/state").await;
+    assert_eq!(state.status, 200);
+    let b = TestServer::start().await;
+    let put = b.send(b.raw(Method::PUT, "/_azemu/state").json(&state.json)).await;
+    assert_eq!(put.status, 200, "{:.300}", put.text);
+    assert_eq!(b.get(&path).await.status, 200);
+    // Deeper than that is refused at the door, on every route, as invalid content.
+    for (method, p) in [
+        (Method::PUT, path.clone()),
+        (Method::PUT, s.rg_id("deeper")),
+        (Method::POST, "/_azemu/faults".to_string()),
+    ] {
+        let r = s
+            .send(s.request(method.clone(), &p).await.json(&json!({"properties": nested(124)})))
+            .await;
+        assert_eq!(r.status, 400, "{method} {p}: {:.300}", r.text);
+        assert_eq!(r.code(), "InvalidRequestContent");
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_larger_than_a_request_imports() {
+    // 6,000 identities: a snapshot well above the 4 MiB a request body may have.
+    let a = TestServer::start().await;
+    a.create_rg("many", "westus2").await;
+    a.create_identity("many", "id-0").await;
+    let mut state = a.get("/_azemu/state").await.json;
+    let records = state["records"].as_array_mut().unwrap();
+    let template = records
+        .iter()
+        .find(|r| r["id"].as_str().unwrap().ends_with("/id-0"))
+        .unwrap()
+        .clone();
+    for i in 1..6000 {
+        let mut r = template.clone();
+        let id = r["id"].as_str().unwrap().replace("/id-0", &format!("/id-{i}"));
+        r["id"] = json!(id);
+        r["body"]["id"] = json!(id);
+        r["body"]["name"] = json!(format!("id-{i}"));
+        r["seq"] = json!(100_000 + i);
+        records.push(r);
+    }
+    let bytes = serde_json::to_vec(&state).unwrap();
+    assert!(bytes.len() > 4 * 1024 * 1024, "the snapshot is {} bytes", bytes.len());
+    let b = TestServer::start().await;
+    let put = b
+        .send(
+            b.raw(Method::PUT, "/_azemu/state")
+                .header("content-type", "application/json")
+                .body(bytes),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{:.300}", put.text);
+    assert_eq!(b.get(&b.identity_id("many", "id-5999")).await.status, 200);
+    // Other routes keep the request limit.
+    let big = "x".repeat(5 * 1024 * 1024);
+    let r = b
+        .send(b.request(Method::PUT, &b.rg_id("big")).await.json(&json!({"location": "westus2", "tags": {"t": big}})))
+        .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.code(), "RequestEntityTooLarge");
+}
+
+/// An azemu process (the real binary), plain HTTP.
+struct Process {
+    child: std::process::Child,
+    url: String,
+    client: reqwest::Client,
+}
+
+impl Process {
+    fn start(data_dir: &std::path::Path, extra: &[&str]) -> Process {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_azemu"))
+            .args(["serve", "--port", "0", "--no-tls", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("azemu starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("a ready line: {line}"))
+            .to_string();
+        Process {
+            child,
+            url,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn token(&self) -> String {
+        let r = self
+            .client
+            .post(format!("{}/{}/oauth2/v2.0/token", self.url, common::DEFAULT_TENANT_ID))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", common::DEFAULT_CLIENT_ID),
+                ("client_secret", "x"),
+                ("scope", &format!("{}/.default", self.url)),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    async fn call(&self, token: &str, method: Method, path: &str, body: Option<serde_json::Value>) -> u16 {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut rb = self
+            .client
+            .request(method, format!("{}{path}{sep}api-version=2024-11-30", self.url))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        rb.send().await.unwrap().status().as_u16()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_crash_loses_at_most_the_save_interval() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::fresh_dir();
+    let file = dir.join("state.json");
+    let file_arg = file.to_string_lossy().into_owned();
+    let p = Process::start(&dir, &["--state-file", &file_arg, "--state-save-interval", "200ms"]);
+    let token = p.token().await;
+    let sub = common::DEFAULT_SUBSCRIPTION_ID;
+    let rg = format!("/subscriptions/{sub}/resourceGroups/crash");
+    assert_eq!(p.call(&token, Method::PUT, &rg, Some(json!({"location": "westus2"}))).await, 201);
+    for i in 0..20 {
+        let id = format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i}");
+        assert_eq!(p.call(&token, Method::PUT, &id, Some(json!({"location": "westus2"}))).await, 201);
+    }
+    // Longer than the interval (and a save), then SIGKILL: no chance to save at stop.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    drop(p);
+    let text = std::fs::read(&file).expect("the state file exists after a crash");
+    let snap: serde_json::Value = serde_json::from_slice(&text).expect("and is whole JSON");
+    assert_eq!(snap["format"], "azemu-state/1");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let p = Process::start(&dir, &["--state-file", &file_arg, "--state-save-interval", "200ms"]);
+    let token = p.token().await;
+    for i in 0..20 {
+        let id = format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i}");
+        assert_eq!(p.call(&token, Method::GET, &id, None).await, 200, "id-{i} survived the crash");
+    }
+    // Killed in the middle of writes: the file stays loadable and nothing temporary remains
+    // once azemu started again.
+    let writes = async {
+        for i in 0..200 {
+            let id = format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/w-{i}");
+            p.call(&token, Method::PUT, &id, Some(json!({"location": "westus2"}))).await;
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(700), writes).await;
+    drop(p);
+    let p = Process::start(&dir, &["--state-file", &file_arg]);
+    let token = p.token().await;
+    assert_eq!(p.call(&token, Method::GET, &rg, None).await, 200, "the file loaded");
+    drop(p);
+    assert_eq!(temporaries(&dir), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(dir);
+}
