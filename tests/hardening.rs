@@ -475,7 +475,11 @@ async fn what_azemu_accepts_it_can_export_and_import_again() {
         (Method::POST, "/_azemu/faults".to_string()),
     ] {
         let r = s
-            .send(s.request(method.clone(), &p).await.json(&json!({"properties": nested(124)})))
+            .send(
+                s.request(method.clone(), &p)
+                    .await
+                    .json(&json!({"properties": nested(124)})),
+            )
             .await;
         assert_eq!(r.status, 400, "{method} {p}: {:.300}", r.text);
         assert_eq!(r.code(), "InvalidRequestContent");
@@ -519,7 +523,11 @@ async fn a_snapshot_larger_than_a_request_imports() {
     // Other routes keep the request limit.
     let big = "x".repeat(5 * 1024 * 1024);
     let r = b
-        .send(b.request(Method::PUT, &b.rg_id("big")).await.json(&json!({"location": "westus2", "tags": {"t": big}})))
+        .send(
+            b.request(Method::PUT, &b.rg_id("big"))
+                .await
+                .json(&json!({"location": "westus2", "tags": {"t": big}})),
+        )
         .await;
     assert_eq!(r.status, 413);
     assert_eq!(r.code(), "RequestEntityTooLarge");
@@ -607,10 +615,18 @@ async fn a_crash_loses_at_most_the_save_interval() {
     let token = p.token().await;
     let sub = common::DEFAULT_SUBSCRIPTION_ID;
     let rg = format!("/subscriptions/{sub}/resourceGroups/crash");
-    assert_eq!(p.call(&token, Method::PUT, &rg, Some(json!({"location": "westus2"}))).await, 201);
+    assert_eq!(
+        p.call(&token, Method::PUT, &rg, Some(json!({"location": "westus2"})))
+            .await,
+        201
+    );
     for i in 0..20 {
         let id = format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i}");
-        assert_eq!(p.call(&token, Method::PUT, &id, Some(json!({"location": "westus2"}))).await, 201);
+        assert_eq!(
+            p.call(&token, Method::PUT, &id, Some(json!({"location": "westus2"})))
+                .await,
+            201
+        );
     }
     // Longer than the interval (and a save), then SIGKILL: no chance to save at stop.
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
@@ -625,14 +641,19 @@ async fn a_crash_loses_at_most_the_save_interval() {
     let token = p.token().await;
     for i in 0..20 {
         let id = format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i}");
-        assert_eq!(p.call(&token, Method::GET, &id, None).await, 200, "id-{i} survived the crash");
+        assert_eq!(
+            p.call(&token, Method::GET, &id, None).await,
+            200,
+            "id-{i} survived the crash"
+        );
     }
     // Killed in the middle of writes: the file stays loadable and nothing temporary remains
     // once azemu started again.
     let writes = async {
         for i in 0..200 {
             let id = format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/w-{i}");
-            p.call(&token, Method::PUT, &id, Some(json!({"location": "westus2"}))).await;
+            p.call(&token, Method::PUT, &id, Some(json!({"location": "westus2"})))
+                .await;
         }
     };
     let _ = tokio::time::timeout(std::time::Duration::from_millis(700), writes).await;
@@ -643,4 +664,74 @@ async fn a_crash_loses_at_most_the_save_interval() {
     drop(p);
     assert_eq!(temporaries(&dir), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---- 11: the journal is bounded by bytes -------------------------------------------------------
+
+#[tokio::test]
+async fn the_journal_stays_within_its_byte_bound_under_hostile_bodies() {
+    const MAX: usize = 1024 * 1024;
+    let s = TestServer::start_with(|c| c.journal_max_bytes = MAX).await;
+    s.create_rg("jr", "westus2").await;
+    let big = format!(
+        "{{\"location\":\"westus2\",\"tags\":{{\"t\":\"{}\"}}}}",
+        "x".repeat(3_900_000)
+    );
+    for i in 0..6 {
+        // Unauthenticated: refused, and its body is nobody's write.
+        let r = s
+            .send(
+                s.raw(Method::PUT, &s.with_api_version(&s.rg_id(&format!("nope{i}"))))
+                    .bearer_auth("not-a-token")
+                    .header("content-type", "application/json")
+                    .body(big.clone()),
+            )
+            .await;
+        assert_eq!(r.status, 401);
+        // Authenticated, whatever azemu answers.
+        let r = s
+            .send(
+                s.request(Method::PUT, &s.identity_id("jr", &format!("big{i}")))
+                    .await
+                    .header("content-type", "application/json")
+                    .body(big.clone()),
+            )
+            .await;
+        assert!(r.status < 500, "{:.300}", r.text);
+    }
+    for i in 0..20 {
+        s.create_identity("jr", &format!("small{i}")).await;
+    }
+    let j = s.get("/_azemu/requests").await;
+    assert_eq!(j.status, 200);
+    assert!(
+        j.text.len() < MAX + MAX / 2,
+        "the journal renders {} bytes for a {MAX}-byte bound",
+        j.text.len()
+    );
+    let entries = j.values();
+    let last = entries.last().unwrap();
+    assert!(
+        last["path"].as_str().unwrap().ends_with("/small19"),
+        "the newest entries stay"
+    );
+    assert_eq!(last["requestBody"]["location"], "westus2", "with their bodies");
+    for e in &entries {
+        if e["status"] == 401 {
+            assert!(e["requestBody"].is_null(), "a refused request's body is not kept");
+        }
+    }
+    // A refused request's body stays out even when small.
+    let r = s
+        .send(
+            s.raw(Method::PUT, &s.with_api_version(&s.rg_id("small-refused")))
+                .bearer_auth("not-a-token")
+                .json(&json!({"location": "westus2"})),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let j = s.get("/_azemu/requests?status=401").await;
+    let e = j.values().pop().unwrap();
+    assert!(e["path"].as_str().unwrap().ends_with("/small-refused"));
+    assert!(e["requestBody"].is_null(), "{e}");
 }
