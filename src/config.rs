@@ -38,6 +38,9 @@ pub struct Config {
     pub state_save_interval_ms: i64,
     /// The most the request journal keeps, in bytes (the oldest entries go first).
     pub journal_max_bytes: usize,
+    /// How long (milliseconds) a connection may stay idle, or take to send a request head,
+    /// before it is closed.
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             state_file: None,
             state_save_interval_ms: 1000,
             journal_max_bytes: 16 * 1024 * 1024,
+            idle_timeout_ms: 30_000,
         }
     }
 }

@@ -735,3 +735,220 @@ async fn the_journal_stays_within_its_byte_bound_under_hostile_bodies() {
     assert!(e["path"].as_str().unwrap().ends_with("/small-refused"));
     assert!(e["requestBody"].is_null(), "{e}");
 }
+
+// ---- 13: ARM-shaped errors, media types, large bodies over HTTP/2, idle connections --------
+
+#[tokio::test]
+async fn control_api_refusals_are_arm_errors() {
+    let s = TestServer::start().await;
+    for (method, path) in [
+        (Method::DELETE, format!("/_azemu/faults/{}", guid())),
+        (Method::GET, "/_azemu/no-such-thing".to_string()),
+        (Method::POST, "/_azemu/no-such-thing".to_string()),
+        (Method::DELETE, format!("/_azemu/subscriptions/{}", guid())),
+        (Method::GET, "/_azemu/clusters/a/b/c".to_string()),
+        (Method::GET, "/_azemu/authorize".to_string()),
+    ] {
+        let r = s.send(s.raw(method.clone(), &path)).await;
+        assert!((400..500).contains(&r.status), "{method} {path}: {}", r.status);
+        assert!(!r.code().is_empty(), "{method} {path}: an ARM error, got {:?}", r.text);
+        assert!(!r.message().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_unsupported_media() {
+    let s = TestServer::start().await;
+    let body = r#"{"location":"westus2"}"#;
+    for ct in ["text/plain", "application/xml", "application/x-www-form-urlencoded"] {
+        let r = s
+            .send(
+                s.request(Method::PUT, &s.rg_id("media"))
+                    .await
+                    .header("content-type", ct)
+                    .body(body),
+            )
+            .await;
+        assert_eq!(r.status, 415, "{ct}: {}", r.text);
+        assert_eq!(r.code(), "UnsupportedMediaType");
+        let r = s
+            .send(
+                s.raw(Method::POST, "/_azemu/clock")
+                    .header("content-type", ct)
+                    .body(r#"{"advance":"1s"}"#),
+            )
+            .await;
+        assert_eq!(r.status, 415, "control API, {ct}");
+    }
+    assert_eq!(s.get(&s.rg_id("media")).await.status, 404, "nothing was written");
+    // What az and the SDKs send, and a body-less POST, are fine.
+    for ct in [
+        "application/json; charset=utf-8",
+        "application/json",
+        "Application/JSON",
+    ] {
+        let r = s
+            .send(
+                s.request(Method::PUT, &s.rg_id("media"))
+                    .await
+                    .header("content-type", ct)
+                    .body(body),
+            )
+            .await;
+        assert!(r.status == 200 || r.status == 201, "{ct}: {}", r.text);
+    }
+    let r = s.send(s.raw(Method::POST, "/_azemu/reset")).await;
+    assert_eq!(r.status, 200);
+    // The token endpoint takes a form.
+    assert!(!s.token_for(&guid()).await.is_empty());
+}
+
+/// A client trusting the test server's CA, speaking only HTTP/2 or only HTTP/1.1.
+fn client(s: &TestServer, h2: bool) -> reqwest::Client {
+    let b = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&s.ca_path).unwrap()).unwrap());
+    if h2 { b.http2_prior_knowledge() } else { b.http1_only() }
+        .build()
+        .unwrap()
+}
+
+/// 6 MiB of JSON-ish bytes in 64 KiB chunks, without a Content-Length.
+fn streamed_body() -> reqwest::Body {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..96).map(|_| Ok(vec![b'x'; 64 * 1024])).collect();
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+}
+
+#[tokio::test]
+async fn an_oversized_body_gets_a_clean_413_over_http2_and_http1() {
+    let s = TestServer::start().await;
+    let token = s.token().await;
+    let url = s.abs(&s.with_api_version(&s.rg_id("bigbody")));
+    let big = "x".repeat(5 * 1024 * 1024);
+    for (h2, version) in [(true, reqwest::Version::HTTP_2), (false, reqwest::Version::HTTP_11)] {
+        let c = client(&s, h2);
+        for round in 0..6 {
+            let rb = c
+                .put(&url)
+                .bearer_auth(&token)
+                .header("content-type", "application/json");
+            // Announced (Content-Length) and streamed (no length) bodies alike.
+            let rb = if round % 2 == 0 {
+                rb.body(big.clone())
+            } else {
+                rb.body(streamed_body())
+            };
+            let resp = rb
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{version:?} round {round}: an answer, not a reset: {e}"));
+            assert_eq!(resp.version(), version);
+            assert_eq!(resp.status().as_u16(), 413, "{version:?} round {round}");
+            let v: serde_json::Value = resp.json().await.unwrap();
+            assert_eq!(v["error"]["code"], "RequestEntityTooLarge");
+        }
+        // The client (and over HTTP/2 the connection) still serves.
+        let ok = c.get(&url).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(ok.status().as_u16(), 404);
+    }
+}
+
+/// `curl -T -` streams stdin without a Content-Length (and, over HTTP/1.1, with
+/// `Expect: 100-continue`); curl, unlike some clients, reports a reset stream as a failure.
+/// Returns curl's `{status} {version}` and the body it got.
+async fn curl_streamed(s: &TestServer, token: &str, http: &str) -> (String, String) {
+    let url = s.abs(&s.with_api_version(&s.rg_id("curlbody")));
+    let ca = s.ca_path.clone();
+    let token = token.to_string();
+    let http = http.to_string();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let out = std::env::temp_dir().join(format!("azemu-curl-{}", guid()));
+        let mut child = std::process::Command::new("curl")
+            .args(["-s", &http, "-X", "PUT", "-T", "-", "--cacert"])
+            .arg(&ca)
+            .args([
+                "-H",
+                &format!("Authorization: Bearer {token}"),
+                "-H",
+                "Content-Type: application/json",
+            ])
+            .args(["-w", "%{http_code} %{http_version}", "-o"])
+            .arg(&out)
+            .arg(&url)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("curl is installed");
+        let mut stdin = child.stdin.take().unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..96 {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        drop(stdin);
+        let o = child.wait_with_output().unwrap();
+        let body = std::fs::read_to_string(&out).unwrap_or_default();
+        let _ = std::fs::remove_file(&out);
+        (String::from_utf8_lossy(&o.stdout).into_owned(), body)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_streamed_oversized_body_gets_its_413_with_curl() {
+    let s = TestServer::start().await;
+    let token = s.token().await;
+    for http in ["--http2", "--http1.1", "--http2", "--http1.1"] {
+        let (status, body) = curl_streamed(&s, &token, http).await;
+        let want = if http == "--http2" { "413 2" } else { "413 1.1" };
+        assert_eq!(status, want, "{http}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["code"], "RequestEntityTooLarge");
+    }
+}
+
+#[tokio::test]
+async fn idle_plain_http_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = common::fresh_dir();
+    let running = azemu::start(azemu::Config {
+        port: 0,
+        tls: false,
+        data_dir: dir.clone(),
+        idle_timeout_ms: 300,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // A connection that never sends a request.
+    let mut idle = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), idle.read(&mut buf))
+        .await
+        .expect("closed by the server, not left open");
+    assert_eq!(n.unwrap_or(0), 0);
+    // A keep-alive connection after one answered request.
+    let mut kept = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    kept.write_all(b"GET /_azemu/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            let n = kept.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    assert!(closed.is_ok(), "the idle keep-alive connection was closed");
+    running.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -16,7 +16,7 @@ use bytes_body::full;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,6 +106,14 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     })
 }
 
+/// HTTP/1.1: a connection that sends no (complete) request head for `idle` — an idle
+/// keep-alive connection, or a client trickling its headers — is closed.
+fn h1(idle: Duration) -> http1::Builder {
+    let mut b = http1::Builder::new();
+    b.timer(TokioTimer::new()).header_read_timeout(idle);
+    b
+}
+
 async fn accept_loop(
     listener: TcpListener,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
@@ -113,6 +121,7 @@ async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let idle = Duration::from_millis(world.config.idle_timeout_ms.max(1));
     loop {
         let (tcp, _peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -139,12 +148,15 @@ async fn accept_loop(
                     match tokio::time::timeout(Duration::from_secs(10), acc.accept(tcp)).await {
                         // The protocol the client chose by ALPN: HTTP/2 or HTTP/1.1.
                         Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(b"h2") => {
-                            let conn =
-                                http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), svc);
+                            let conn = http2::Builder::new(TokioExecutor::new())
+                                .timer(TokioTimer::new())
+                                .keep_alive_interval(Some(idle))
+                                .keep_alive_timeout(idle)
+                                .serve_connection(TokioIo::new(stream), svc);
                             let _ = watcher.watch(conn).await;
                         }
                         Ok(Ok(stream)) => {
-                            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+                            let conn = h1(idle).serve_connection(TokioIo::new(stream), svc);
                             let _ = watcher.watch(conn).await;
                         }
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
@@ -153,7 +165,7 @@ async fn accept_loop(
                 });
             }
             None => {
-                let conn = http1::Builder::new().serve_connection(TokioIo::new(tcp), svc);
+                let conn = h1(idle).serve_connection(TokioIo::new(tcp), svc);
                 let fut = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = fut.await;
@@ -167,6 +179,43 @@ async fn accept_loop(
         _ = tokio::time::sleep(Duration::from_secs(5)) => {}
     }
     crate::control::state::save_at_stop(&world);
+}
+
+/// Reads a body of at most `limit` bytes. The rest of an oversized body is drained in the
+/// background (bounded in bytes and time), so neither an HTTP/2 stream nor an HTTP/1.1
+/// connection is reset under a client still sending before the 413 answer reaches it.
+async fn read_body(mut body: Incoming, limit: usize, declared: Option<usize>) -> Result<Vec<u8>, ()> {
+    let mut out = Vec::new();
+    if declared.is_none_or(|n| n <= limit) {
+        out.reserve(declared.unwrap_or(0));
+        loop {
+            match body.frame().await {
+                None => return Ok(out),
+                Some(Err(_)) => return Err(()),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        if out.len() + data.len() > limit {
+                            break;
+                        }
+                        out.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+    }
+    tokio::spawn(async move {
+        let mut drained = 0usize;
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(Ok(frame)) = body.frame().await {
+                drained += frame.data_ref().map_or(0, |d| d.len());
+                if drained > 4 * guard::MAX_BODY_BYTES {
+                    break;
+                }
+            }
+        })
+        .await;
+    });
+    Err(())
 }
 
 /// Decodes, dispatches and encodes one request.
@@ -207,14 +256,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let body_bytes = if declared_len.is_some_and(|n| n > limit) {
-        Err(())
-    } else {
-        match http_body_util::Limited::new(body, limit).collect().await {
-            Ok(c) => Ok(c.to_bytes().to_vec()),
-            Err(_) => Err(()),
-        }
-    };
+    let body_bytes = read_body(body, limit, declared_len).await;
 
     let (path, segments) = id::path_and_segments(&raw_path);
     let refused = if body_bytes.is_err() {
