@@ -523,7 +523,7 @@ fn odd_call(rng: &mut Rng) -> Call {
         "/providers",
         "//",
     ];
-    let prefix: &str = rng.pick(&prefixes[..]);
+    let prefix = *rng.pick(&prefixes);
     path.push_str(prefix);
     for _ in 0..(1 + rng.below(6)) {
         path.push('/');
