@@ -760,18 +760,18 @@ async fn the_journal_keeps_memory_bounded_under_hostile_bodies() {
         journal.len()
     );
     // Each body is parsed once while it is handled and nothing of it stays: memory does not
-    // grow with the number of hostile requests (what the allocator keeps for reuse aside).
+    // grow with the number of hostile requests. What remains is what the allocator keeps for
+    // reuse after the largest parse (a few hundred MB at most; keeping the bodies, as the
+    // journal once did, took 1.7 GB for twelve of them). The long run sends 200.
     eprintln!(
         "journal under hostile bodies: RSS {} MB at start, {} MB halfway, {} MB after {rounds} requests",
         baseline / 1_000_000,
         halfway / 1_000_000,
         rss / 1_000_000
     );
-    assert!(rss < 600 * 1024 * 1024, "RSS {} MB", rss / 1_000_000);
     assert!(
-        rss < halfway + 120 * 1024 * 1024,
-        "RSS kept growing: {} MB halfway, {} MB at the end",
-        halfway / 1_000_000,
+        rss < 512 * 1024 * 1024,
+        "RSS {} MB after {rounds} requests",
         rss / 1_000_000
     );
 }
