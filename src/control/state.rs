@@ -1,6 +1,7 @@
 //! Snapshots: export everything as JSON (`GET /_azemu/state`), import it
 //! (`PUT /_azemu/state`), and `--state-file F`: loaded at start, saved at stop, and saved
-//! every `--state-save-interval` while state changes, so a crash loses at most that interval.
+//! every `--state-save-interval` while state changes, so a crash loses at most that interval
+//! plus the time one save takes.
 //!
 //! The file holds cluster keys and tokens: it is written owner-only (0600), through a
 //! temporary file in the same folder that is synced and renamed over it, so a reader (or a
@@ -162,13 +163,23 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Saves the whole state to `path` (see [`write_atomic_private`]).
 pub fn save_to(w: &World, path: &Path) -> std::io::Result<()> {
     let _one = w.persistence.saving.lock().unwrap_or_else(|p| p.into_inner());
+    let t0 = std::time::Instant::now();
     let (snap, at) = {
         // A consistent cut: no write is half-done while the snapshot is taken.
         let _g = w.write();
         (export(w), w.persistence.changes.load(Ordering::Relaxed))
     };
-    let text = serde_json::to_vec_pretty(&snap)?;
+    let t1 = std::time::Instant::now();
+    let text = serde_json::to_vec(&snap)?;
+    let t2 = std::time::Instant::now();
     write_atomic_private(path, &text)?;
+    tracing::debug!(
+        export_ms = (t1 - t0).as_millis() as u64,
+        serialize_ms = (t2 - t1).as_millis() as u64,
+        write_ms = t2.elapsed().as_millis() as u64,
+        bytes = text.len(),
+        "state snapshot written"
+    );
     w.persistence.saved.store(at, Ordering::Relaxed);
     Ok(())
 }
@@ -225,7 +236,8 @@ pub async fn save_periodically(w: std::sync::Arc<World>, mut stop: tokio::sync::
         return;
     }
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(ms as u64));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A save that took longer than the interval is followed by the next one at once.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
