@@ -952,3 +952,31 @@ async fn idle_plain_http_connections_are_closed() {
     running.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn a_snapshot_with_records_azemu_could_not_have_written_is_refused() {
+    let s = TestServer::start().await;
+    s.create_rg("keep", "westus2").await;
+    let good = s.get("/_azemu/state").await.json;
+    let sub = s.sub();
+    for id in [
+        "/".to_string(),
+        "x".to_string(),
+        "/subscriptions".to_string(),
+        format!("/subscriptions/{sub}//resourceGroups/a"),
+        format!("/subscriptions/{sub}/resourceGroups/.."),
+        format!("/subscriptions/{sub}/resourceGroups/a\u{0}b"),
+        "/subscriptions/not-a-guid/resourceGroups/a".to_string(),
+        format!("/subscriptions/{sub}"),
+    ] {
+        let mut snap = good.clone();
+        snap["records"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"id": id, "type": "Microsoft.Resources/resourceGroups", "body": {}}));
+        let r = s.send(s.raw(Method::PUT, "/_azemu/state").json(&snap)).await;
+        assert_eq!(r.status, 400, "{id:?}: {}", r.text);
+        assert_eq!(r.code(), "InvalidState");
+    }
+    assert_eq!(s.get(&s.rg_id("keep")).await.status, 200, "nothing was replaced");
+}

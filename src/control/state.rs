@@ -50,9 +50,46 @@ pub fn import(w: &World, snap: Snapshot) -> Result<(), String> {
             snap.format
         ));
     }
+    check_records(&snap.records)?;
     w.ops.clear();
     w.store.import(snap.records);
     w.directory.import(snap.principals);
+    Ok(())
+}
+
+/// A snapshot's records must be ones azemu could have written: absolute ids of at least two
+/// plain segments (no empty, `.`/`..` or control-character segment), subscriptions named by
+/// GUIDs, a type, and each id once. Anything else would be a record no request can reach, or
+/// one that breaks the code that reads ids.
+fn check_records(records: &[Record]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::with_capacity(records.len());
+    for r in records {
+        let bad = |why: &str| {
+            Err(format!(
+                "record '{}': {why}",
+                r.id.chars().take(200).collect::<String>()
+            ))
+        };
+        let segs: Vec<&str> = r.id.split('/').skip(1).collect();
+        if !r.id.starts_with('/') || segs.len() < 2 {
+            return bad("an id is an absolute path of at least two segments");
+        }
+        if segs
+            .iter()
+            .any(|s| s.is_empty() || *s == "." || *s == ".." || s.chars().any(char::is_control))
+        {
+            return bad("an id has no empty, '.', '..' or control-character segment");
+        }
+        if segs[0].eq_ignore_ascii_case("subscriptions") && !crate::arm::id::is_guid(segs[1]) {
+            return bad("a subscription id is a GUID");
+        }
+        if r.kind.trim().is_empty() {
+            return bad("a record has a type");
+        }
+        if !seen.insert(crate::arm::id::key(&r.id)) {
+            return bad("the id appears twice");
+        }
+    }
     Ok(())
 }
 
