@@ -79,6 +79,9 @@ async fn a_token_for_another_audience_is_refused_on_arm() {
     let v1 = token_with_resource(&s, "https://graph.microsoft.com/").await;
     let r = s.send(s.request_as(&v1, Method::GET, &sub_path)).await;
     assert_eq!(r.code(), "InvalidAuthenticationTokenAudience");
+    // Graph's own token is good on azemu's Graph endpoints.
+    let r = s.send(s.request_as(&v1, Method::GET, "/v1.0/servicePrincipals")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 #[tokio::test]

@@ -46,6 +46,18 @@ pub fn accepted(aud: &str, base_url: &str, host: Option<&str>) -> bool {
     host.is_some_and(|h| !h.is_empty() && ours(&format!("{scheme}://{h}")))
 }
 
+/// Microsoft Graph's own identifiers.
+pub const GRAPH_AUDIENCES: [&str; 2] = ["https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"];
+
+/// True when a token for `aud` is good for azemu's Graph endpoints: Graph's own identifiers,
+/// and (as azemu's metadata names azemu itself as the Graph audience) whatever ARM accepts.
+pub fn accepted_by_graph(aud: &str, base_url: &str, host: Option<&str>) -> bool {
+    GRAPH_AUDIENCES
+        .iter()
+        .any(|g| trim(g).eq_ignore_ascii_case(trim(aud.trim())))
+        || accepted(aud, base_url, host)
+}
+
 /// ARM's message for a token of another audience.
 pub fn refusal_message(aud: &str, base_url: &str) -> String {
     let allowed: Vec<String> = ARM_AUDIENCES
@@ -76,6 +88,9 @@ mod tests {
             assert!(accepted(ok, base, None), "{ok}");
         }
         assert!(accepted("https://localhost:8443/", base, Some("localhost:8443")));
+        assert!(accepted_by_graph("https://graph.microsoft.com/", base, None));
+        assert!(accepted_by_graph("https://127.0.0.1:8443/", base, None));
+        assert!(!accepted_by_graph("https://storage.azure.com/", base, None));
         for bad in [
             "https://graph.microsoft.com",
             "https://graph.microsoft.com/",

@@ -109,7 +109,13 @@ fn authenticate(w: &World, req: &Request) -> ArmResult<Option<Caller>> {
         .filter(|_| !w.config.no_auth)
         .map(|c| c["aud"].as_str().unwrap_or(""))
     {
-        if !entra::audience::accepted(aud, w.base_url(), req.header("host")) {
+        let graph = req.segments.first().is_some_and(|s| s.eq_ignore_ascii_case("v1.0"));
+        let ok = if graph {
+            entra::audience::accepted_by_graph(aud, w.base_url(), req.header("host"))
+        } else {
+            entra::audience::accepted(aud, w.base_url(), req.header("host"))
+        };
+        if !ok {
             return Err(ArmError::new(
                 401,
                 "InvalidAuthenticationTokenAudience",
