@@ -983,3 +983,28 @@ async fn a_snapshot_with_records_azemu_could_not_have_written_is_refused() {
     }
     assert_eq!(s.get(&s.rg_id("keep")).await.status, 200, "nothing was replaced");
 }
+
+#[tokio::test]
+async fn an_error_never_echoes_a_hostile_body() {
+    let s = TestServer::start().await;
+    let item = r#"{"a":1,"b":[1,2]},"#;
+    let body = format!(
+        r#"{{"location":"westus2","tags":[{}{{}}]}}"#,
+        item.repeat(3_000_000 / item.len())
+    );
+    let r = s
+        .send(
+            s.request(Method::PUT, &s.rg_id("echo"))
+                .await
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), "InvalidRequestContent");
+    assert!(
+        r.text.len() < 4096,
+        "a 3 MB body came back as a {}-byte error",
+        r.text.len()
+    );
+}

@@ -131,12 +131,24 @@ pub struct Persistence {
     changes: AtomicU64,
     saved: AtomicU64,
     saving: Mutex<()>,
+    /// A save waits for the write gate: writers hold back until it has it (a stream of
+    /// back-to-back writes would otherwise starve it, and a crash would lose more than the
+    /// interval).
+    waiting: std::sync::atomic::AtomicBool,
 }
 
 impl Persistence {
     /// Notes that state may have changed.
     pub fn touch(&self) {
         self.changes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Waits (asynchronously) while a save is waiting for the write gate. Writers call it
+    /// before they write.
+    pub async fn let_saver_in(&self) {
+        while self.waiting.load(Ordering::Acquire) {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 
     fn dirty(&self) -> bool {
@@ -203,7 +215,9 @@ pub fn save_to(w: &World, path: &Path) -> std::io::Result<()> {
     let t0 = std::time::Instant::now();
     let (snap, at) = {
         // A consistent cut: no write is half-done while the snapshot is taken.
+        w.persistence.waiting.store(true, Ordering::Release);
         let _g = w.write();
+        w.persistence.waiting.store(false, Ordering::Release);
         (export(w), w.persistence.changes.load(Ordering::Relaxed))
     };
     let t1 = std::time::Instant::now();

@@ -282,6 +282,9 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         body,
         base_url: world.base_url_shared(),
     };
+    if !matches!(request.method.as_str(), "GET" | "HEAD") {
+        world.persistence.let_saver_in().await;
+    }
     let settling = world.ops.has_pending();
     let response = match refused {
         Some(e) => e.into(),
