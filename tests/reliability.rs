@@ -700,6 +700,7 @@ async fn the_journal_keeps_memory_bounded_under_hostile_bodies() {
         .find(|w| w.starts_with("http://"))
         .unwrap()
         .to_string();
+    let mut child = Child(child);
     let pid = child.id();
     let client = reqwest::Client::new();
     let token: Value = client
@@ -756,8 +757,7 @@ async fn the_journal_keeps_memory_bounded_under_hostile_bodies() {
         .await
         .unwrap();
     let rss = rss_of(pid).unwrap_or(0);
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         journal.len() < 6 * 1024 * 1024,
@@ -783,8 +783,28 @@ async fn the_journal_keeps_memory_bounded_under_hostile_bodies() {
 
 // ---- kill -9 during writes with --state-file ---------------------------------------------------
 
+/// A child azemu, killed (SIGKILL) when dropped: a failing assertion leaves no process behind.
+struct Child(std::process::Child);
+
+impl Child {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// An azemu process on plain HTTP, and a token for it.
-async fn spawn_azemu(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, String, String) {
+async fn spawn_azemu(dir: &std::path::Path, extra: &[&str]) -> (Child, String, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_azemu"))
         .args(["serve", "--port", "0", "--no-tls", "--data-dir"])
@@ -817,7 +837,7 @@ async fn spawn_azemu(dir: &std::path::Path, extra: &[&str]) -> (std::process::Ch
         .json()
         .await
         .unwrap();
-    (child, url, token["access_token"].as_str().unwrap().to_string())
+    (Child(child), url, token["access_token"].as_str().unwrap().to_string())
 }
 
 #[cfg(unix)]
@@ -874,9 +894,8 @@ async fn kill_9_during_writes_loses_at_most_the_save_interval() {
             // time the bound includes) stays well under a second even in a debug build.
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        let _ = child.kill();
+        child.kill();
         let killed = Instant::now();
-        let _ = child.wait();
         // Bounded loss: what was acknowledged a full interval plus one save's time before the
         // kill reached the file. (A save of a few MB takes up to a few hundred ms in a debug
         // build on a busy machine: the bound allows a second.)
@@ -904,7 +923,7 @@ async fn kill_9_during_writes_loses_at_most_the_save_interval() {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
-    let _ = child.wait();
+    let _ = child.0.wait();
     let leftovers: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
