@@ -1,15 +1,48 @@
 //! The in-memory resource store.
 //!
-//! A map from the lower-cased resource id to a [`Record`]: the canonical id, the ARM type,
-//! the body ARM answers with, and a private `internal` value the owning provider may use for
-//! state that must never appear in ARM responses (node models, secrets). The store knows no
-//! provider: it only stores, finds, lists and removes by id prefix.
+//! A map from the lower-cased resource id (its *key*, [`id::key`]) to a [`Record`]: the
+//! canonical id, the ARM type, the body ARM answers with, and a private `internal` value the
+//! owning provider may use for state that must never appear in ARM responses (node models,
+//! secrets). The store knows no provider: it only stores, finds, lists and removes by id
+//! prefix and type.
+//!
+//! # Indexes
+//!
+//! Lists must cost what they return, not what the store holds (100,000 identities must not
+//! make a `$top=1` page slow). Besides the map by key, the store keeps every record in
+//! ordered *buckets*:
+//!
+//! - an **anchor** is a proper prefix of a key made of an even number of segments: `""` (the
+//!   root), `/subscriptions/s`, `/subscriptions/s/resourcegroups/rg`, `{rg}/providers/ns`,
+//!   `{rg}/providers/ns/type/name`, ... Subscriptions, resource groups and resources are all
+//!   anchors, so everything strictly below any of them is in that anchor's bucket;
+//! - `below[anchor]` holds every record strictly below the anchor, and
+//!   `typed[type][anchor]` the records of one (lower-cased) ARM type strictly below it;
+//! - a bucket is ordered by the record's creation number (`seq`), so a listing keeps creation
+//!   order (what azemu has always answered), and a page is a range scan that starts after the
+//!   last creation number of the previous page: O(log n + page).
+//!
+//! A scope with an odd number of segments (`{rg}/providers/ns/type`) is not an anchor: a query
+//! at it reads its parent's bucket and keeps what is below it. An identity (8 segments) sits in
+//! 4 anchors, so 8 bucket entries; buckets share the record (`Arc`), nothing is copied.
+//!
+//! Creation numbers are unique: a record written with number 0, or with one another record
+//! holds (an old snapshot), gets a new one.
+//!
+//! # Concurrency
+//!
+//! One read-write lock guards the maps; every critical section is short: a point look-up, an
+//! insert, or a bounded chunk of a range scan ([`CHUNK`] entries). No caller code ever runs
+//! under the lock (callbacks get a clone of the `Arc` after it is released), so a reader never
+//! waits long for a writer, nor a writer for a long listing.
 
 use crate::arm::id;
-use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Record {
@@ -43,24 +76,167 @@ impl Record {
 /// Ids are not attacker-chosen here: a fast hash beats SipHash on every lookup.
 type Hasher = foldhash::fast::RandomState;
 
+/// Records by creation number.
+type Bucket = BTreeMap<u64, Arc<Record>>;
+
+/// How many bucket entries a range scan takes per hold of the lock.
+pub const CHUNK: usize = 256;
+
+/// Where a query looks: the bucket's anchor and, for a scope that is not an anchor itself,
+/// the key prefix (`{scope}/`) a record must have.
+pub struct Scope {
+    anchor: String,
+    within: Option<String>,
+}
+
+impl Scope {
+    /// The records strictly below `scope` (any id; `/` is the root).
+    pub fn below(scope: &str) -> Scope {
+        let key = id::key(scope);
+        if key == "/" {
+            return Scope {
+                anchor: String::new(),
+                within: None,
+            };
+        }
+        if key.matches('/').count() % 2 == 0 {
+            return Scope {
+                anchor: key,
+                within: None,
+            };
+        }
+        let parent = key[..key.rfind('/').unwrap_or(0)].to_string();
+        Scope {
+            anchor: parent,
+            within: Some(format!("{key}/")),
+        }
+    }
+
+    /// True when `key` (a record's key) is strictly below this scope.
+    pub fn holds(&self, key: &str) -> bool {
+        match &self.within {
+            Some(prefix) => key.starts_with(prefix.as_str()),
+            None => {
+                key.len() > self.anchor.len()
+                    && key.starts_with(self.anchor.as_str())
+                    && key.as_bytes()[self.anchor.len()] == b'/'
+            }
+        }
+    }
+}
+
+/// The anchors of a key: its proper prefixes with an even number of segments, root first.
+fn anchors(key: &str) -> impl Iterator<Item = &str> {
+    key.match_indices('/')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(move |(_, (pos, _))| &key[..pos])
+}
+
+#[derive(Default)]
+struct Inner {
+    records: HashMap<Box<str>, Arc<Record>, Hasher>,
+    below: HashMap<Box<str>, Bucket, Hasher>,
+    typed: HashMap<Box<str>, HashMap<Box<str>, Bucket, Hasher>, Hasher>,
+}
+
+impl Inner {
+    fn unindex(&mut self, key: &str, rec: &Record) {
+        let kind = rec.kind.to_ascii_lowercase();
+        for a in anchors(key) {
+            if let Some(b) = self.below.get_mut(a) {
+                b.remove(&rec.seq);
+                if b.is_empty() {
+                    self.below.remove(a);
+                }
+            }
+            if let Some(t) = self.typed.get_mut(kind.as_str()) {
+                if let Some(b) = t.get_mut(a) {
+                    b.remove(&rec.seq);
+                    if b.is_empty() {
+                        t.remove(a);
+                    }
+                }
+                if t.is_empty() {
+                    self.typed.remove(kind.as_str());
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Arc<Record>> {
+        let old = self.records.remove(key)?;
+        self.unindex(key, &old);
+        Some(old)
+    }
+
+    fn insert(&mut self, key: String, mut rec: Record, seq: &AtomicU64) {
+        self.remove(&key);
+        let taken = |s: u64| self.below.get("").and_then(|b| b.get(&s)).is_some();
+        if rec.seq == 0 || taken(rec.seq) {
+            rec.seq = seq.fetch_add(1, Ordering::SeqCst) + 1;
+        } else {
+            seq.fetch_max(rec.seq, Ordering::SeqCst);
+        }
+        let kind = rec.kind.to_ascii_lowercase();
+        let rec = Arc::new(rec);
+        let typed = self.typed.entry(kind.into()).or_default();
+        for a in anchors(&key) {
+            self.below.entry(a.into()).or_default().insert(rec.seq, rec.clone());
+            typed.entry(a.into()).or_default().insert(rec.seq, rec.clone());
+        }
+        self.records.insert(key.into(), rec);
+    }
+
+    fn bucket(&self, scope: &Scope, kind: Option<&str>) -> Option<&Bucket> {
+        match kind {
+            None => self.below.get(scope.anchor.as_str()),
+            Some(k) => self
+                .typed
+                .get(k.to_ascii_lowercase().as_str())
+                .and_then(|t| t.get(scope.anchor.as_str())),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Store {
-    map: DashMap<String, Record, Hasher>,
+    inner: RwLock<Inner>,
     seq: AtomicU64,
 }
 
 impl Store {
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn shared(&self, resource_id: &str) -> Option<Arc<Record>> {
+        self.read().records.get(id::key(resource_id).as_str()).cloned()
+    }
+
     pub fn get(&self, resource_id: &str) -> Option<Record> {
-        self.map.get(&id::key(resource_id)).map(|r| r.clone())
+        self.shared(resource_id).map(|r| (*r).clone())
     }
 
     /// Reads a record in place, without copying it.
     pub fn with<R>(&self, resource_id: &str, f: impl FnOnce(&Record) -> R) -> Option<R> {
-        self.map.get(&id::key(resource_id)).map(|r| f(&r))
+        self.shared(resource_id).map(|r| f(&r))
     }
 
     pub fn contains(&self, resource_id: &str) -> bool {
-        self.map.contains_key(&id::key(resource_id))
+        self.read().records.contains_key(id::key(resource_id).as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The creation number the next new record takes.
@@ -68,87 +244,121 @@ impl Store {
         self.seq.fetch_add(1, Ordering::SeqCst) + 1
     }
 
-    /// Writes one committed change: the record under `key`, or its removal.
-    pub fn apply(&self, key: String, value: Option<Record>) {
-        match value {
-            Some(rec) => {
-                self.map.insert(key, rec);
-            }
-            None => {
-                self.map.remove(&key);
+    /// Writes committed changes, each the record under its key or its removal, in order.
+    /// Readers see a batch of up to [`CHUNK`] changes at once.
+    pub fn apply(&self, changes: Vec<(String, Option<Record>)>) {
+        let mut it = changes.into_iter().peekable();
+        while it.peek().is_some() {
+            let mut inner = self.write();
+            for (key, value) in it.by_ref().take(CHUNK) {
+                match value {
+                    Some(rec) => inner.insert(key, rec, &self.seq),
+                    None => {
+                        inner.remove(&key);
+                    }
+                }
             }
         }
     }
 
     /// Inserts or replaces; a replaced record keeps its creation order. Returns the old record.
     pub fn put(&self, mut rec: Record) -> Option<Record> {
-        let k = id::key(&rec.id);
-        let old = self.map.get(&k).map(|r| r.clone());
-        rec.seq = match &old {
-            Some(o) => o.seq,
-            None => self.seq.fetch_add(1, Ordering::SeqCst) + 1,
-        };
-        self.map.insert(k, rec);
+        let key = id::key(&rec.id);
+        let mut inner = self.write();
+        let old = inner.records.get(key.as_str()).map(|r| (**r).clone());
+        rec.seq = old.as_ref().map(|o| o.seq).unwrap_or(0);
+        inner.insert(key, rec, &self.seq);
         old
     }
 
-    /// Changes a record in place; returns the updated copy, or `None` when absent.
-    pub fn update(&self, resource_id: &str, f: impl FnOnce(&mut Record)) -> Option<Record> {
-        let mut entry = self.map.get_mut(&id::key(resource_id))?;
-        f(&mut entry);
-        Some(entry.clone())
+    pub fn remove(&self, resource_id: &str) -> Option<Record> {
+        self.write().remove(&id::key(resource_id)).map(|r| (*r).clone())
     }
 
-    pub fn remove(&self, resource_id: &str) -> Option<Record> {
-        self.map.remove(&id::key(resource_id)).map(|(_, r)| r)
+    /// Visits the records strictly below `scope` (of type `kind`, case-insensitive, if
+    /// given) whose creation number is above `after`, in creation order, until `visit`
+    /// answers `false`. The lock is held only while a chunk of entries is copied out.
+    pub fn scan(&self, scope: &Scope, kind: Option<&str>, after: u64, mut visit: impl FnMut(&Arc<Record>) -> bool) {
+        let mut from = after;
+        loop {
+            let chunk: Vec<Arc<Record>> = {
+                let inner = self.read();
+                let Some(b) = inner.bucket(scope, kind) else { return };
+                b.range((Bound::Excluded(from), Bound::Unbounded))
+                    .take(CHUNK)
+                    .map(|(_, r)| r.clone())
+                    .collect()
+            };
+            let Some(last) = chunk.last() else { return };
+            from = last.seq;
+            let full = chunk.len() == CHUNK;
+            for r in &chunk {
+                if (scope.within.is_none() || scope.holds(&id::key(&r.id))) && !visit(r) {
+                    return;
+                }
+            }
+            if !full {
+                return;
+            }
+        }
+    }
+
+    /// Records strictly below `scope` (of type `kind` if given), in creation order.
+    pub fn below(&self, scope: &str, kind: Option<&str>) -> Vec<Record> {
+        let mut out = Vec::new();
+        self.scan(&Scope::below(scope), kind, 0, |r| {
+            out.push((**r).clone());
+            true
+        });
+        out
     }
 
     /// Removes `resource_id` and everything below it; returns what was removed, deepest first.
     pub fn remove_tree(&self, resource_id: &str) -> Vec<Record> {
-        let mut removed: Vec<Record> = self.list(|r| id::is_at_or_above(resource_id, &r.id));
-        for r in &removed {
-            self.map.remove(&id::key(&r.id));
-        }
+        let mut removed: Vec<Record> = self.get(resource_id).into_iter().collect();
+        removed.extend(self.below(resource_id, None));
+        self.apply(removed.iter().map(|r| (id::key(&r.id), None)).collect());
         removed.sort_by_key(|r| std::cmp::Reverse(id::segments(&r.id).len()));
         removed
     }
 
-    /// Every record matching `pred`, in creation order.
+    /// Every record matching `pred`, in creation order. A full scan: prefer [`Store::scan`].
     pub fn list(&self, pred: impl Fn(&Record) -> bool) -> Vec<Record> {
-        let mut out: Vec<Record> = self
-            .map
-            .iter()
-            .filter(|r| pred(r.value()))
-            .map(|r| r.value().clone())
-            .collect();
-        out.sort_by_key(|r| r.seq);
+        let mut out = Vec::new();
+        self.scan(&Scope::below("/"), None, 0, |r| {
+            if pred(r) {
+                out.push((**r).clone());
+            }
+            true
+        });
         out
     }
 
     /// Records of one type (case-insensitive) below `parent` (pools of a cluster, subnets of a
-    /// network). A type names one level of nesting, so the type alone keeps them direct.
+    /// network).
     pub fn children(&self, parent: &str, kind: &str) -> Vec<Record> {
-        self.list(|r| r.kind.eq_ignore_ascii_case(kind) && id::is_at_or_above(parent, &r.id))
+        self.below(parent, Some(kind))
     }
 
     pub fn clear(&self) {
-        self.map.clear();
+        *self.write() = Inner::default();
     }
 
     /// Everything, in creation order (for state export).
     pub fn export(&self) -> Vec<Record> {
-        self.list(|_| true)
+        self.below("/", None)
     }
 
-    /// Replaces everything with `records` (state import), keeping their order.
+    /// Replaces everything with `records` (state import), keeping their order. Records
+    /// without a creation number, or with one taken, are numbered after the others.
     pub fn import(&self, records: Vec<Record>) {
-        self.map.clear();
-        let mut max = 0;
-        for r in records {
-            max = max.max(r.seq);
-            self.map.insert(id::key(&r.id), r);
-        }
+        let max = records.iter().map(|r| r.seq).max().unwrap_or(0);
+        let mut inner = self.write();
+        *inner = Inner::default();
         self.seq.store(max, Ordering::SeqCst);
+        for r in records {
+            inner.insert(id::key(&r.id), r, &self.seq);
+        }
     }
 }
 
@@ -156,6 +366,21 @@ impl Store {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    const RG: &str = "/subscriptions/S/resourceGroups/RG";
+    const IDT: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+
+    fn identity(rg: &str, name: &str) -> Record {
+        Record::new(
+            format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"),
+            IDT,
+            json!({ "name": name }),
+        )
+    }
+
+    fn names(v: &[Record]) -> Vec<String> {
+        v.iter().map(|r| id::name_of(&r.id)).collect()
+    }
 
     #[test]
     fn case_insensitive_and_keeps_casing() {
@@ -178,5 +403,103 @@ mod tests {
         let removed = s.remove_tree("/s/a");
         assert_eq!(removed.len(), 2);
         assert!(s.contains("/s/ab"));
+        assert!(s.below("/", None).iter().all(|r| r.id == "/s/ab"));
+    }
+
+    #[test]
+    fn anchors_are_the_even_proper_prefixes() {
+        let a: Vec<&str> = anchors("/subscriptions/s/resourcegroups/rg/providers/ns/t/n").collect();
+        assert_eq!(
+            a,
+            vec![
+                "",
+                "/subscriptions/s",
+                "/subscriptions/s/resourcegroups/rg",
+                "/subscriptions/s/resourcegroups/rg/providers/ns"
+            ]
+        );
+    }
+
+    #[test]
+    fn below_a_scope_by_type_in_creation_order() {
+        let s = Store::default();
+        let rg2 = "/subscriptions/S/resourceGroups/other";
+        for (rg, n) in [(RG, "c"), (rg2, "x"), (RG, "a"), (RG, "b")] {
+            s.put(identity(rg, n));
+        }
+        s.put(Record::new(
+            format!("{RG}/providers/X.Y/things/t"),
+            "X.Y/things",
+            json!({}),
+        ));
+        assert_eq!(names(&s.below(RG, Some(IDT))), ["c", "a", "b"]);
+        assert_eq!(
+            names(&s.below("/subscriptions/s", Some(&IDT.to_uppercase()))),
+            ["c", "x", "a", "b"]
+        );
+        assert_eq!(names(&s.below(&RG.to_lowercase(), None)), ["c", "a", "b", "t"]);
+        // Not an anchor (odd segment count): the parent's bucket, filtered.
+        assert_eq!(
+            names(&s.below(
+                &format!("{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"),
+                None
+            )),
+            ["c", "a", "b"]
+        );
+        assert_eq!(names(&s.below(&format!("{RG}/providers"), Some("x.y/things"))), ["t"]);
+        assert!(
+            s.below("/subscriptions/S/resourceGroups/R", None).is_empty(),
+            "a prefix is not a scope"
+        );
+        assert_eq!(s.below("/", None).len(), 5);
+        // A replaced record keeps its place; a removed one leaves every bucket.
+        s.put(identity(RG, "c"));
+        assert_eq!(names(&s.below(RG, Some(IDT))), ["c", "a", "b"]);
+        s.remove(&identity(RG, "a").id);
+        assert_eq!(names(&s.below(RG, Some(IDT))), ["c", "b"]);
+        assert_eq!(names(&s.below("/", Some(IDT))), ["c", "x", "b"]);
+        s.remove_tree(rg2);
+        s.remove_tree(RG);
+        let inner = s.read();
+        assert!(
+            inner.records.len() + inner.below.len() + inner.typed.len() == 0,
+            "no empty bucket is left"
+        );
+    }
+
+    #[test]
+    fn scan_pages_after_a_creation_number_across_chunks() {
+        let s = Store::default();
+        let n = CHUNK * 2 + 10;
+        for i in 0..n {
+            s.put(identity(RG, &format!("id{i:04}")));
+        }
+        let scope = Scope::below(RG);
+        let (mut after, mut seen) = (0, Vec::new());
+        loop {
+            let mut page = Vec::new();
+            s.scan(&scope, Some(IDT), after, |r| {
+                page.push((**r).clone());
+                page.len() < 7
+            });
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            seen.extend(names(&page));
+        }
+        let want: Vec<String> = (0..n).map(|i| format!("id{i:04}")).collect();
+        assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn import_numbers_records_without_a_unique_creation_number() {
+        let s = Store::default();
+        let mut recs: Vec<Record> = ["a", "b", "c"].iter().map(|n| identity(RG, n)).collect();
+        recs[2].seq = 5;
+        s.import(recs);
+        assert_eq!(names(&s.below(RG, None)), ["c", "a", "b"]);
+        assert_eq!(s.len(), 3);
+        let seqs: Vec<u64> = s.export().iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [5, 6, 7]);
+        assert_eq!(s.next_seq(), 8);
     }
 }

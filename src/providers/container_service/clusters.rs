@@ -7,7 +7,7 @@ use super::pools::{self, PoolContext};
 use super::{kubeconfig, rules, versions, KIND, NAMESPACE};
 use crate::arm::id;
 use crate::arm::lro::Outcome;
-use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::arm::{ArmError, ArmResult, Response};
 use crate::entra::{Principal, PrincipalKind};
 use crate::providers::common::{arm, identities, lro, resource, schema};
 use crate::routing::Ctx;
@@ -116,13 +116,8 @@ pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
             "Managed clusters are listed per subscription or resource group.",
         ));
     }
-    let items: Vec<Value> = w
-        .store
-        .list(|r| r.kind == KIND && id::is_at_or_above(&scope, &r.id))
-        .iter()
-        .map(|r| compose(w, r))
-        .collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    let page = resource::page_below(w, ctx, &scope, Some(KIND), |_| true, |r| compose(w, &r))?;
+    Ok(Response::ok(page))
 }
 
 /// The control-plane identity a request asks for, resolved against azemu's identities.

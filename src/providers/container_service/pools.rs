@@ -5,7 +5,7 @@
 use super::nodes::{self, PoolModel};
 use super::{clusters, node_images, rules, versions, NAMESPACE, POOL_KIND};
 use crate::arm::lro::Outcome;
-use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::common::{lro, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
@@ -333,8 +333,9 @@ fn pool_not_found(name: &str) -> ArmError {
 /// `GET .../agentPools`.
 pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
-    let items = of_cluster(w, &cluster.id).into_iter().map(|r| r.body).collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    let page =
+        crate::providers::common::resource::page_below(w, ctx, &cluster.id, Some(POOL_KIND), |_| true, |r| r.body)?;
+    Ok(Response::ok(page))
 }
 
 /// `GET/PUT/DELETE .../agentPools/{name}`.

@@ -4,7 +4,7 @@
 use crate::arm::id::{self, ScopeParts};
 use crate::arm::lro::Outcome;
 use crate::arm::regions;
-use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::common::{arm, lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
@@ -189,14 +189,15 @@ fn delete(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 /// `GET /subscriptions/{s}/resourcegroups`.
 pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let prefix = format!("/subscriptions/{}", ctx.name(0));
-    let items: Vec<Value> = w
-        .store
-        .list(|r| r.kind == KIND && id::is_at_or_above(&prefix, &r.id))
-        .into_iter()
-        .map(|r| r.body)
-        .filter(|b| tag_filter(ctx, b))
-        .collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    let keep = |r: &Record| tag_filter(ctx, &r.body);
+    Ok(Response::ok(resource::page_below(
+        w,
+        ctx,
+        &prefix,
+        Some(KIND),
+        keep,
+        |r| r.body,
+    )?))
 }
 
 /// `$filter=tagName eq 'x' [and tagValue eq 'y']`.
@@ -244,7 +245,8 @@ fn resource_summary(rec: &Record, expand: &str) -> Value {
 
 /// `resourceType eq 'X'`, `name eq 'Y'`, `resourceGroup eq 'Z'`, `location eq 'L'` joined by
 /// `and`: the filters az (`az resource list -g`, `--attach-acr <name>`) and Terraform send.
-fn resource_filter(filter: Option<&str>) -> impl Fn(&Record) -> bool {
+/// Returns the type asked for (if any) and the whole predicate.
+fn resource_filter(filter: Option<&str>) -> (Option<String>, impl Fn(&Record) -> bool) {
     let (mut rtype, mut name, mut group, mut location) = (None, None, None, None);
     if let Some(f) = filter {
         for clause in f.split(" and ") {
@@ -262,7 +264,8 @@ fn resource_filter(filter: Option<&str>) -> impl Fn(&Record) -> bool {
             }
         }
     }
-    move |r: &Record| {
+    let asked = rtype.clone();
+    let pred = move |r: &Record| {
         let eq = |want: &Option<String>, got: Option<&str>| {
             want.as_ref()
                 .is_none_or(|w| got.is_some_and(|g| g.eq_ignore_ascii_case(w)))
@@ -271,7 +274,8 @@ fn resource_filter(filter: Option<&str>) -> impl Fn(&Record) -> bool {
             && eq(&name, r.body["name"].as_str())
             && eq(&location, r.body["location"].as_str())
             && eq(&group, id::ScopeRef::parse(&r.id).resource_group)
-    }
+    };
+    (asked, pred)
 }
 
 /// `GET {rg}/resources` and `GET /subscriptions/{s}/resources`.
@@ -286,14 +290,12 @@ pub fn resources(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
         format!("/subscriptions/{}", ctx.name(0))
     };
     let expand = ctx.req.query("$expand").unwrap_or("").to_ascii_lowercase();
-    let pred = resource_filter(ctx.req.query("$filter"));
-    let items: Vec<Value> = w
-        .store
-        .list(|r| id::is_at_or_above(&scope, &r.id) && is_top_level(r) && pred(r))
-        .iter()
-        .map(|r| resource_summary(r, &expand))
-        .collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    // A type filter reads that type's index; otherwise every record below the scope, in
+    // creation order, keeping the top-level ones.
+    let (kind, pred) = resource_filter(ctx.req.query("$filter"));
+    let keep = |r: &Record| is_top_level(r) && pred(r);
+    let page = resource::page_below(w, ctx, &scope, kind.as_deref(), keep, |r| resource_summary(&r, &expand))?;
+    Ok(Response::ok(page))
 }
 
 /// Checks a move request; returns the records to move and the target group.
