@@ -581,6 +581,42 @@ mod tests {
     }
 
     #[test]
+    fn a_write_transaction_pages_over_what_it_staged() {
+        let w = world();
+        let rg = "/subscriptions/s/resourceGroups/rg";
+        let id = |n: usize| format!("{rg}/providers/X.Y/things/t{n}");
+        w.transact(|tx| {
+            for n in 0..6 {
+                tx.store.put(Record::new(id(n), "X.Y/things", json!({ "n": n })));
+            }
+        });
+        let tx = Tx::write(&w);
+        tx.store.remove(&id(1));
+        tx.store.update(&id(3), |r| r.body["n"] = json!(33));
+        tx.store.put(Record::new(id(6), "X.Y/things", json!({ "n": 6 })));
+        tx.store.put(Record::new(
+            format!("{rg}/providers/X.Y/others/o"),
+            "X.Y/others",
+            json!({}),
+        ));
+        let scope = Scope::below(rg);
+        let ns = |v: Vec<Record>| v.iter().map(|r| r.body["n"].as_i64().unwrap()).collect::<Vec<_>>();
+        let first = tx.store.page(&scope, Some("x.y/THINGS"), 0, 3, |_| true);
+        assert_eq!(ns(first.clone()), [0, 2, 33], "staged removal and update seen in place");
+        let rest = tx.store.page(&scope, Some("X.Y/things"), first[2].seq, 10, |_| true);
+        assert_eq!(ns(rest), [4, 5, 6], "a staged record comes last, in creation order");
+        assert_eq!(tx.store.below(rg, None).len(), 7);
+        assert_eq!(tx.store.remove_tree(rg).len(), 7);
+        assert!(tx.store.below("/", None).is_empty());
+        drop(tx);
+        assert_eq!(
+            w.read().store.below(rg, Some("X.Y/things")).len(),
+            6,
+            "nothing committed"
+        );
+    }
+
+    #[test]
     #[should_panic(expected = "read-only")]
     fn a_read_transaction_cannot_write() {
         let w = world();
