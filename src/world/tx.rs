@@ -194,8 +194,8 @@ impl TxStore<'_> {
             return out;
         }
         self.base.scan(scope, kind, after, |r| {
-            if (staged.is_empty() || !staged.values.contains_key(&id::key(&r.id))) && keep(r) {
-                out.push((**r).clone());
+            if (staged.is_empty() || !staged.values.contains_key(&id::key(&r.id))) && keep(&r) {
+                out.push(r);
             }
             out.len() < limit
         });
