@@ -893,6 +893,7 @@ mod scale {
     struct Point {
         identities: usize,
         rss_kib: u64,
+        get_ms: f64,
         page_ms: f64,
         resources_ms: f64,
         assign_ms: f64,
@@ -904,6 +905,9 @@ mod scale {
             group()
         );
         let page_ms = median_ms(addr, samples, |_| (Method::GET, page.clone(), None), StatusCode::OK).await?;
+        // A point read, for comparison: what a larger heap costs any request.
+        let one = identity_path(7);
+        let get_ms = median_ms(addr, samples, |_| (Method::GET, one.clone(), None), StatusCode::OK).await?;
         let resources = format!("/subscriptions/{SUBSCRIPTION_ID}/resources?api-version={API_VERSION}&$top=10");
         let resources_ms = median_ms(addr, samples, |_| (Method::GET, resources.clone(), None), StatusCode::OK).await?;
         let assign_ms = median_ms(
@@ -932,6 +936,7 @@ mod scale {
         Ok(Point {
             identities,
             rss_kib,
+            get_ms,
             page_ms,
             resources_ms,
             assign_ms,
@@ -943,6 +948,7 @@ mod scale {
             json!({
                 "identities": self.identities,
                 "rss_kib": self.rss_kib,
+                "identity_get_ms_p50": round(self.get_ms, 3),
                 "identities_top1_ms_p50": round(self.page_ms, 3),
                 "resources_top10_ms_p50": round(self.resources_ms, 3),
                 "role_assignment_put_ms_p50": round(self.assign_ms, 3),
@@ -1011,6 +1017,7 @@ mod scale {
                     "small": small.json(),
                     "large": large.json(),
                     "ratio_large_small": {
+                        "identity_get": ratio(small.get_ms, large.get_ms),
                         "identities_top1": ratio(small.page_ms, large.page_ms),
                         "resources_top10": ratio(small.resources_ms, large.resources_ms),
                         "role_assignment_put": ratio(small.assign_ms, large.assign_ms),
@@ -1039,6 +1046,7 @@ mod scale {
             );
             println!("  median latency ({} requests each)   at {SCALE_BASE:>7}   at {n:>7}   ratio", o.samples);
             for (name, a, b) in [
+                ("GET one identity", small.get_ms, large.get_ms),
                 ("GET identities?$top=1", small.page_ms, large.page_ms),
                 ("GET /resources?$top=10", small.resources_ms, large.resources_ms),
                 ("PUT role assignment", small.assign_ms, large.assign_ms),

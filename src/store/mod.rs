@@ -154,8 +154,11 @@ impl Stored {
 /// Records by creation number.
 type Bucket = BTreeMap<u64, Arc<Stored>>;
 
-/// How many bucket entries a range scan takes per hold of the lock.
+/// How many bucket entries a range scan takes per hold of the lock, at most.
 pub const CHUNK: usize = 256;
+
+/// How many it takes the first time.
+const FIRST_CHUNK: usize = 8;
 
 /// Where a query looks: the bucket's anchor and, for a scope that is not an anchor itself,
 /// the key prefix (`{scope}/`) a record must have.
@@ -357,18 +360,21 @@ impl Store {
     /// record is read (parsed) only when visited.
     pub fn scan(&self, scope: &Scope, kind: Option<&str>, after: u64, mut visit: impl FnMut(Record) -> bool) {
         let mut from = after;
+        // Small first (a `$top=1` page touches a few records), doubling up to CHUNK.
+        let mut size = FIRST_CHUNK;
         loop {
             let chunk: Vec<Arc<Stored>> = {
                 let inner = self.read();
                 let Some(b) = inner.bucket(scope, kind) else { return };
                 b.range((Bound::Excluded(from), Bound::Unbounded))
-                    .take(CHUNK)
+                    .take(size)
                     .map(|(_, r)| r.clone())
                     .collect()
             };
             let Some(last) = chunk.last() else { return };
             from = last.seq;
-            let full = chunk.len() == CHUNK;
+            let full = chunk.len() == size;
+            size = (size * 2).min(CHUNK);
             for r in &chunk {
                 if (scope.within.is_none() || scope.holds(&id::key(&r.id))) && !visit(r.record()) {
                     return;
