@@ -401,7 +401,7 @@ impl Store {
         let mut removed: Vec<Record> = self.get(resource_id).into_iter().collect();
         removed.extend(self.below(resource_id, None));
         self.apply(removed.iter().map(|r| (id::key(&r.id), None)).collect());
-        removed.sort_by_key(|r| std::cmp::Reverse(id::segments(&r.id).len()));
+        removed.sort_by_cached_key(|r| std::cmp::Reverse(id::segments(&r.id).len()));
         removed
     }
 

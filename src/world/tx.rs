@@ -150,7 +150,7 @@ impl TxStore<'_> {
         for r in &removed {
             self.stage(id::key(&r.id), None);
         }
-        removed.sort_by_key(|r| std::cmp::Reverse(id::segments(&r.id).len()));
+        removed.sort_by_cached_key(|r| std::cmp::Reverse(id::segments(&r.id).len()));
         removed
     }
 
