@@ -8,11 +8,18 @@
 //!    against azemu and against a bare hyper server (this binary's `bare-server` mode), in
 //!    alternating rounds, compared as a ratio.
 //!
+//! With `--scale N` it measures scale instead: one azemu is filled with N user-assigned
+//! identities (one resource group, plain HTTP, no auth) and reports the create rate, RSS and
+//! the median latency of a `$top=1` identity page, a `/resources?$top=10` page and a
+//! role-assignment PUT, at 1,000 identities and at N, with their ratio (near 1 when a page
+//! costs what it returns, not what the store holds).
+//!
 //! The targets are informational: the exit code is 0 whenever the measurements could be taken,
 //! non-zero only when something failed (a server did not start, a request failed, ...).
 //!
 //! ```text
 //! azemu-bench --azemu target/release/azemu [--json] [options]
+//! azemu-bench --azemu target/release/azemu --scale 100000 [--json]
 //! azemu-bench bare-server [--port N]
 //! ```
 
@@ -73,6 +80,9 @@ options:
   --duration SECS       measured time of each load run [5]
   --rounds N            load runs per target, alternating azemu and bare [5]
   --client-threads N    worker threads of the load generator [2]
+  --scale N             instead: fill azemu with N identities and compare latencies
+                        at 1,000 and at N (creates run on --connections, at most 8)
+  --samples N           requests per latency median in the scale run, at most 300 [200]
 ";
 
 struct Options {
@@ -85,6 +95,8 @@ struct Options {
     duration: Duration,
     rounds: usize,
     client_threads: usize,
+    scale: Option<usize>,
+    samples: usize,
 }
 
 fn main() {
@@ -95,7 +107,7 @@ fn main() {
         print!("{USAGE}");
         Ok(())
     } else {
-        parse_options(&args).and_then(run)
+        parse_options(&args).and_then(|o| if o.scale.is_some() { scale::run(o) } else { run(o) })
     };
     if let Err(e) = result {
         eprintln!("azemu-bench: error: {e}");
@@ -114,6 +126,8 @@ fn parse_options(args: &[String]) -> Res<Options> {
         duration: Duration::from_secs(5),
         rounds: 5,
         client_threads: 2,
+        scale: None,
+        samples: 200,
     };
     let mut azemu = None;
     let mut it = args.iter();
@@ -138,6 +152,8 @@ fn parse_options(args: &[String]) -> Res<Options> {
             "--duration" => o.duration = Duration::from_secs(num(1, 600)?),
             "--rounds" => o.rounds = num(1, 100)? as usize,
             "--client-threads" => o.client_threads = num(1, 64)? as usize,
+            "--scale" => o.scale = Some(num(SCALE_BASE as u64, 10_000_000)? as usize),
+            "--samples" => o.samples = num(1, 300)? as usize,
             _ => return Err(format!("unknown option {flag}\n{USAGE}").into()),
         }
     }
@@ -783,4 +799,261 @@ fn run(o: Options) -> Res<()> {
         );
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scale run.
+
+/// The small store the large one is compared with.
+const SCALE_BASE: usize = 1_000;
+
+mod scale {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    const IDENTITY_API: &str = "2024-11-30";
+    const ROLE_API: &str = "2022-04-01";
+    /// Reader, a built-in role.
+    const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+    const SCALE_GROUP: &str = "azemu-scale";
+
+    fn group() -> String {
+        format!("/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{SCALE_GROUP}")
+    }
+
+    fn identity_path(i: usize) -> String {
+        format!(
+            "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i:07}?api-version={IDENTITY_API}",
+            group()
+        )
+    }
+
+    /// A GUID-shaped string from a counter (distinct per call).
+    fn guid(n: u64) -> String {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0) as u64;
+        format!("{:08x}-0000-4000-8000-{:012x}", (nanos ^ n) as u32, n & 0xffff_ffff_ffff)
+    }
+
+    /// Creates identities `from..to` over `connections` keep-alive connections.
+    async fn create(addr: SocketAddr, from: usize, to: usize, connections: usize) -> Res<Duration> {
+        let next = Arc::new(AtomicUsize::new(from));
+        let body = json!({ "location": LOCATION }).to_string();
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..connections {
+            let next = next.clone();
+            let body = body.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut s = connect(addr).await?;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= to {
+                        return Ok::<(), BoxError>(());
+                    }
+                    let path = identity_path(i);
+                    let (status, text) = send(&mut s, addr, Method::PUT, &path, Some(&body)).await?;
+                    if status != StatusCode::CREATED {
+                        return Err(format!("PUT {path}: {status}: {}", String::from_utf8_lossy(&text)).into());
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        Ok(t0.elapsed())
+    }
+
+    /// Median latency (ms) of `n` requests on one connection, after a few unmeasured ones.
+    async fn median_ms(
+        addr: SocketAddr,
+        n: usize,
+        mut make: impl FnMut(u64) -> (Method, String, Option<String>),
+        want: StatusCode,
+    ) -> Res<f64> {
+        let mut s = connect(addr).await?;
+        let mut lat = Vec::with_capacity(n);
+        for k in 0..(n + 5) as u64 {
+            let (method, path, body) = make(k);
+            let t = Instant::now();
+            let (status, text) = send(&mut s, addr, method, &path, body.as_deref()).await?;
+            let took = ms(t.elapsed());
+            if status != want {
+                return Err(format!("{path}: {status}: {}", String::from_utf8_lossy(&text)).into());
+            }
+            if k >= 5 {
+                lat.push(took);
+            }
+        }
+        Ok(median(&lat))
+    }
+
+    /// The three latencies at the store's current size.
+    struct Point {
+        identities: usize,
+        rss_kib: u64,
+        get_ms: f64,
+        page_ms: f64,
+        resources_ms: f64,
+        assign_ms: f64,
+    }
+
+    async fn measure(addr: SocketAddr, samples: usize, identities: usize, rss_kib: u64, salt: u64) -> Res<Point> {
+        let page = format!(
+            "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version={IDENTITY_API}&$top=1",
+            group()
+        );
+        let page_ms = median_ms(addr, samples, |_| (Method::GET, page.clone(), None), StatusCode::OK).await?;
+        // A point read, for comparison: what a larger heap costs any request.
+        let one = identity_path(7);
+        let get_ms = median_ms(addr, samples, |_| (Method::GET, one.clone(), None), StatusCode::OK).await?;
+        let resources = format!("/subscriptions/{SUBSCRIPTION_ID}/resources?api-version={API_VERSION}&$top=10");
+        let resources_ms = median_ms(addr, samples, |_| (Method::GET, resources.clone(), None), StatusCode::OK).await?;
+        let assign_ms = median_ms(
+            addr,
+            samples,
+            |k| {
+                // Each at its own identity's scope (the duplicate check reads the assignments
+                // of one scope): what is measured is the cost of the store's size.
+                let n = salt * 1_000_000 + k;
+                let identity = identity_path(k as usize + salt as usize * 300);
+                let identity = identity.split('?').next().unwrap_or_default().to_string();
+                let path = format!(
+                    "{identity}/providers/Microsoft.Authorization/roleAssignments/{}?api-version={ROLE_API}",
+                    guid(n)
+                );
+                let body = json!({ "properties": {
+                    "roleDefinitionId": format!("/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{READER}"),
+                    "principalId": guid(n + 500_000),
+                    "principalType": "ServicePrincipal",
+                }});
+                (Method::PUT, path, Some(body.to_string()))
+            },
+            StatusCode::CREATED,
+        )
+        .await?;
+        Ok(Point {
+            identities,
+            rss_kib,
+            get_ms,
+            page_ms,
+            resources_ms,
+            assign_ms,
+        })
+    }
+
+    impl Point {
+        fn json(&self) -> Value {
+            json!({
+                "identities": self.identities,
+                "rss_kib": self.rss_kib,
+                "identity_get_ms_p50": round(self.get_ms, 3),
+                "identities_top1_ms_p50": round(self.page_ms, 3),
+                "resources_top10_ms_p50": round(self.resources_ms, 3),
+                "role_assignment_put_ms_p50": round(self.assign_ms, 3),
+            })
+        }
+    }
+
+    pub fn run(o: Options) -> Res<()> {
+        let n = o.scale.unwrap_or(SCALE_BASE);
+        let connections = o.connections.min(8);
+        let tmp = TempDir::new()?;
+        let data_dir = tmp.0.join("data");
+        let log = tmp.0.join("azemu.stderr.log");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(o.client_threads)
+            .enable_all()
+            .build()?;
+        let azemu = start_azemu(&o, &data_dir, &log)?;
+        let addr = azemu.addr;
+        let fail = |e: BoxError| -> BoxError { format!("{e}{}", azemu.log_tail()).into() };
+        rt.block_on(async {
+            let mut s = connect(addr).await?;
+            let path = format!("{}?api-version={API_VERSION}", group());
+            let (status, text) = send(&mut s, addr, Method::PUT, &path, Some(&json!({ "location": LOCATION }).to_string())).await?;
+            if !status.is_success() {
+                return Err::<(), BoxError>(format!("PUT {path}: {status}: {}", String::from_utf8_lossy(&text)).into());
+            }
+            Ok(())
+        })
+        .map_err(fail)?;
+        let empty_kib = azemu.rss_kib()?;
+
+        progress(&format!("scale: creating {SCALE_BASE} identities"));
+        rt.block_on(create(addr, 0, SCALE_BASE, connections)).map_err(fail)?;
+        let rss_base = azemu.rss_kib()?;
+        let small = rt.block_on(measure(addr, o.samples, SCALE_BASE, rss_base, 1)).map_err(fail)?;
+        progress(&format!(
+            "scale: at {SCALE_BASE}: $top=1 {:.3} ms, /resources {:.3} ms, role assignment {:.3} ms",
+            small.page_ms, small.resources_ms, small.assign_ms
+        ));
+
+        progress(&format!("scale: creating {} more identities on {connections} connections", n - SCALE_BASE));
+        let took = rt.block_on(create(addr, SCALE_BASE, n, connections)).map_err(fail)?;
+        let creates_per_s = (n - SCALE_BASE) as f64 / took.as_secs_f64();
+        std::thread::sleep(IDLE_SETTLE);
+        let rss_large = azemu.rss_kib()?;
+        let large = rt.block_on(measure(addr, o.samples, n, rss_large, 2)).map_err(fail)?;
+        progress(&format!(
+            "scale: at {n}: $top=1 {:.3} ms, /resources {:.3} ms, role assignment {:.3} ms",
+            large.page_ms, large.resources_ms, large.assign_ms
+        ));
+        drop(azemu);
+
+        let per_identity = (rss_large as f64 - rss_base as f64) * 1024.0 / (n - SCALE_BASE) as f64;
+        let ratio = |a: f64, b: f64| round(b / a, 2);
+        if o.json {
+            let out = json!({
+                "scale": {
+                    "identities": n,
+                    "connections": connections,
+                    "samples": o.samples,
+                    "creates_per_s": round(creates_per_s, 0),
+                    "create_seconds": round(took.as_secs_f64(), 2),
+                    "rss_kib_empty": empty_kib,
+                    "rss_bytes_per_identity": round(per_identity, 0),
+                    "small": small.json(),
+                    "large": large.json(),
+                    "ratio_large_small": {
+                        "identity_get": ratio(small.get_ms, large.get_ms),
+                        "identities_top1": ratio(small.page_ms, large.page_ms),
+                        "resources_top10": ratio(small.resources_ms, large.resources_ms),
+                        "role_assignment_put": ratio(small.assign_ms, large.assign_ms),
+                    }
+                }
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            println!();
+            println!(
+                "azemu scale benchmark (127.0.0.1, {} cores, plain HTTP, no auth)",
+                std::thread::available_parallelism().map(|c| c.get()).unwrap_or(0)
+            );
+            println!(
+                "  creates           {:>9.0} identities/s  ({} identities on {connections} connections in {:.1} s)",
+                creates_per_s,
+                n - SCALE_BASE,
+                took.as_secs_f64()
+            );
+            println!(
+                "  RSS               {:.1} MB empty, {:.1} MB at {SCALE_BASE}, {:.1} MB at {n}: {:.0} B per identity",
+                empty_kib as f64 * 1024.0 / 1e6,
+                rss_base as f64 * 1024.0 / 1e6,
+                rss_large as f64 * 1024.0 / 1e6,
+                per_identity
+            );
+            println!("  median latency ({} requests each)   at {SCALE_BASE:>7}   at {n:>7}   ratio", o.samples);
+            for (name, a, b) in [
+                ("GET one identity", small.get_ms, large.get_ms),
+                ("GET identities?$top=1", small.page_ms, large.page_ms),
+                ("GET /resources?$top=10", small.resources_ms, large.resources_ms),
+                ("PUT role assignment", small.assign_ms, large.assign_ms),
+            ] {
+                println!("    {name:<24} {a:>10.3} ms {b:>10.3} ms   {:>5.2}", b / a);
+            }
+        }
+        Ok(())
+    }
 }

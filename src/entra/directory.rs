@@ -59,11 +59,31 @@ impl Principal {
 #[derive(Default)]
 pub(crate) struct Directory {
     by_object_id: DashMap<String, Principal>,
+    /// Lower-cased app id → lower-cased object id: a token request finds its client without
+    /// reading every identity.
+    by_app_id: DashMap<String, String>,
 }
 
 impl Directory {
     pub(crate) fn upsert(&self, p: Principal) {
-        self.by_object_id.insert(p.object_id.to_ascii_lowercase(), p);
+        let key = p.object_id.to_ascii_lowercase();
+        self.by_app_id.insert(p.app_id.to_ascii_lowercase(), key.clone());
+        if let Some(old) = self.by_object_id.insert(key, p) {
+            self.forget_app_id(&old);
+        }
+    }
+
+    /// Drops `old`'s app id entry unless a principal still holds it.
+    fn forget_app_id(&self, old: &Principal) {
+        let app = old.app_id.to_ascii_lowercase();
+        let still = self
+            .by_app_id
+            .get(&app)
+            .map(|o| o.clone())
+            .and_then(|o| self.by_object_id.get(&o).map(|p| p.app_id.eq_ignore_ascii_case(&app)));
+        if still != Some(true) {
+            self.by_app_id.remove(&app);
+        }
     }
 
     pub(crate) fn get(&self, object_id: &str) -> Option<Principal> {
@@ -71,10 +91,19 @@ impl Directory {
             .get(&object_id.to_ascii_lowercase())
             .map(|p| p.clone())
     }
-    pub(crate) fn remove(&self, object_id: &str) -> Option<Principal> {
+
+    pub(crate) fn by_app_id(&self, app_id: &str) -> Option<Principal> {
+        let object_id = self.by_app_id.get(&app_id.to_ascii_lowercase())?.clone();
         self.by_object_id
-            .remove(&object_id.to_ascii_lowercase())
-            .map(|(_, p)| p)
+            .get(&object_id)
+            .filter(|p| p.app_id.eq_ignore_ascii_case(app_id))
+            .map(|p| p.clone())
+    }
+
+    pub(crate) fn remove(&self, object_id: &str) -> Option<Principal> {
+        let (_, old) = self.by_object_id.remove(&object_id.to_ascii_lowercase())?;
+        self.forget_app_id(&old);
+        Some(old)
     }
 
     /// All principals, oldest first.
@@ -86,6 +115,7 @@ impl Directory {
 
     pub(crate) fn clear(&self) {
         self.by_object_id.clear();
+        self.by_app_id.clear();
     }
 
     pub(crate) fn import(&self, principals: Vec<Principal>) {

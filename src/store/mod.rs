@@ -1,15 +1,55 @@
 //! The in-memory resource store.
 //!
-//! A map from the lower-cased resource id to a [`Record`]: the canonical id, the ARM type,
-//! the body ARM answers with, and a private `internal` value the owning provider may use for
-//! state that must never appear in ARM responses (node models, secrets). The store knows no
-//! provider: it only stores, finds, lists and removes by id prefix.
+//! A map from the lower-cased resource id (its *key*, [`id::key`]) to a [`Record`]: the
+//! canonical id, the ARM type, the body ARM answers with, and a private `internal` value the
+//! owning provider may use for state that must never appear in ARM responses (node models,
+//! secrets). The store knows no provider: it only stores, finds, lists and removes by id
+//! prefix and type.
+//!
+//! # Indexes
+//!
+//! Lists must cost what they return, not what the store holds (100,000 identities must not
+//! make a `$top=1` page slow). Besides the map by key, the store keeps every record in
+//! ordered *buckets*:
+//!
+//! - an **anchor** is a proper prefix of a key made of an even number of segments: `""` (the
+//!   root), `/subscriptions/s`, `/subscriptions/s/resourcegroups/rg`, `{rg}/providers/ns`,
+//!   `{rg}/providers/ns/type/name`, ... Subscriptions, resource groups and resources are all
+//!   anchors, so everything strictly below any of them is in that anchor's bucket;
+//! - `below[anchor]` holds every record strictly below the anchor, and
+//!   `typed[type][anchor]` the records of one (lower-cased) ARM type strictly below it;
+//! - a bucket is ordered by the record's creation number (`seq`), so a listing keeps creation
+//!   order (what azemu has always answered), and a page is a range scan that starts after the
+//!   last creation number of the previous page: O(log n + page).
+//!
+//! A scope with an odd number of segments (`{rg}/providers/ns/type`) is not an anchor: a query
+//! at it reads its parent's bucket and keeps what is below it. An identity (8 segments) sits in
+//! 4 anchors, so 8 bucket entries; buckets share the record (`Arc`), nothing is copied.
+//!
+//! Creation numbers are unique: a record written with number 0, or with one another record
+//! holds (an old snapshot), gets a new one.
+//!
+//! # Memory
+//!
+//! A body and a provider's `internal` value are kept as compact JSON text, parsed when read
+//! (a parsed value with its maps and strings takes about five times the memory). A record
+//! of an identity, with its index entries, takes about 1.7 KB; `scripts/bench.sh --scale`
+//! measures the whole process.
+//!
+//! # Concurrency
+//!
+//! One read-write lock guards the maps; every critical section is short: a point look-up, an
+//! insert, or a bounded chunk of a range scan ([`CHUNK`] entries). No caller code ever runs
+//! under the lock (callbacks get a clone of the `Arc` after it is released), so a reader never
+//! waits long for a writer, nor a writer for a long listing.
 
 use crate::arm::id;
-use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub(crate) struct Record {
@@ -43,39 +83,263 @@ impl Record {
 /// Ids are not attacker-chosen here: a fast hash beats SipHash on every lookup.
 type Hasher = foldhash::fast::RandomState;
 
+/// A JSON value as the store keeps it: compact text (a fifth of the memory of a parsed
+/// [`Value`]), parsed again when read. serde_json reads back at most 128 levels, so a value
+/// nested deeper than [`TEXT_DEPTH`] stays parsed.
+enum Kept {
+    Null,
+    Text(Box<str>),
+    Parsed(Value),
+}
+
+/// The deepest value kept as text.
+const TEXT_DEPTH: usize = 100;
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+impl Kept {
+    fn new(v: Value) -> Kept {
+        if v.is_null() {
+            return Kept::Null;
+        }
+        if depth(&v) > TEXT_DEPTH {
+            return Kept::Parsed(v);
+        }
+        match serde_json::to_string(&v) {
+            Ok(text) => Kept::Text(text.into_boxed_str()),
+            Err(_) => Kept::Parsed(v),
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self {
+            Kept::Null => Value::Null,
+            // Written by `to_string` and shallow enough: reading it back cannot fail.
+            Kept::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+            Kept::Parsed(v) => v.clone(),
+        }
+    }
+}
+
+/// A record as the store keeps it.
+struct Stored {
+    id: String,
+    kind: String,
+    seq: u64,
+    body: Kept,
+    internal: Kept,
+}
+
+impl Stored {
+    fn new(r: Record) -> Stored {
+        Stored {
+            id: r.id,
+            kind: r.kind,
+            seq: r.seq,
+            body: Kept::new(r.body),
+            internal: Kept::new(r.internal),
+        }
+    }
+
+    fn record(&self) -> Record {
+        Record {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            body: self.body.value(),
+            internal: self.internal.value(),
+            seq: self.seq,
+        }
+    }
+}
+
+/// Records by creation number.
+type Bucket = BTreeMap<u64, Arc<Stored>>;
+
+/// How many bucket entries a range scan takes per hold of the lock, at most.
+pub(crate) const CHUNK: usize = 256;
+
+/// How many it takes the first time.
+const FIRST_CHUNK: usize = 8;
+
+/// Where a query looks: the bucket's anchor and, for a scope that is not an anchor itself,
+/// the key prefix (`{scope}/`) a record must have.
+pub(crate) struct Scope {
+    anchor: String,
+    within: Option<String>,
+}
+
+impl Scope {
+    /// The records strictly below `scope` (any id; `/` is the root).
+    pub(crate) fn below(scope: &str) -> Scope {
+        let key = id::key(scope);
+        if key == "/" {
+            return Scope {
+                anchor: String::new(),
+                within: None,
+            };
+        }
+        if key.matches('/').count().is_multiple_of(2) {
+            return Scope {
+                anchor: key,
+                within: None,
+            };
+        }
+        let parent = key[..key.rfind('/').unwrap_or(0)].to_string();
+        Scope {
+            anchor: parent,
+            within: Some(format!("{key}/")),
+        }
+    }
+
+    /// True when `key` (a record's key) is strictly below this scope.
+    pub(crate) fn holds(&self, key: &str) -> bool {
+        match &self.within {
+            Some(prefix) => key.starts_with(prefix.as_str()),
+            None => {
+                key.len() > self.anchor.len()
+                    && key.starts_with(self.anchor.as_str())
+                    && key.as_bytes()[self.anchor.len()] == b'/'
+            }
+        }
+    }
+}
+
+/// The anchors of a key: its proper prefixes with an even number of segments, root first.
+fn anchors(key: &str) -> impl Iterator<Item = &str> {
+    key.match_indices('/')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(move |(_, (pos, _))| &key[..pos])
+}
+
+#[derive(Default)]
+struct Inner {
+    records: HashMap<Box<str>, Arc<Stored>, Hasher>,
+    below: HashMap<Box<str>, Bucket, Hasher>,
+    typed: HashMap<Box<str>, HashMap<Box<str>, Bucket, Hasher>, Hasher>,
+}
+
+impl Inner {
+    fn unindex(&mut self, key: &str, rec: &Stored) {
+        let kind = rec.kind.to_ascii_lowercase();
+        for a in anchors(key) {
+            if let Some(b) = self.below.get_mut(a) {
+                b.remove(&rec.seq);
+                if b.is_empty() {
+                    self.below.remove(a);
+                }
+            }
+            if let Some(t) = self.typed.get_mut(kind.as_str()) {
+                if let Some(b) = t.get_mut(a) {
+                    b.remove(&rec.seq);
+                    if b.is_empty() {
+                        t.remove(a);
+                    }
+                }
+                if t.is_empty() {
+                    self.typed.remove(kind.as_str());
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Arc<Stored>> {
+        let old = self.records.remove(key)?;
+        self.unindex(key, &old);
+        Some(old)
+    }
+
+    fn insert(&mut self, key: String, mut rec: Record, seq: &AtomicU64) {
+        // Creation numbers come from imported snapshots too: they saturate, never wrap.
+        self.remove(&key);
+        let taken = |s: u64| self.below.get("").and_then(|b| b.get(&s)).is_some();
+        if rec.seq == 0 || taken(rec.seq) {
+            rec.seq = bump(seq);
+        } else {
+            seq.fetch_max(rec.seq, Ordering::SeqCst);
+        }
+        let kind = rec.kind.to_ascii_lowercase();
+        let rec = Arc::new(Stored::new(rec));
+        let typed = self.typed.entry(kind.into()).or_default();
+        for a in anchors(&key) {
+            self.below.entry(a.into()).or_default().insert(rec.seq, rec.clone());
+            typed.entry(a.into()).or_default().insert(rec.seq, rec.clone());
+        }
+        self.records.insert(key.into(), rec);
+    }
+
+    fn bucket(&self, scope: &Scope, kind: Option<&str>) -> Option<&Bucket> {
+        match kind {
+            None => self.below.get(scope.anchor.as_str()),
+            Some(k) => self
+                .typed
+                .get(k.to_ascii_lowercase().as_str())
+                .and_then(|t| t.get(scope.anchor.as_str())),
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Store {
-    map: DashMap<String, Record, Hasher>,
+    inner: RwLock<Inner>,
     seq: AtomicU64,
 }
 
 impl Store {
-    pub(crate) fn get(&self, resource_id: &str) -> Option<Record> {
-        self.map.get(&id::key(resource_id)).map(|r| r.clone())
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Reads a record in place, without copying it.
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn shared(&self, resource_id: &str) -> Option<Arc<Stored>> {
+        self.read().records.get(id::key(resource_id).as_str()).cloned()
+    }
+
+    pub(crate) fn get(&self, resource_id: &str) -> Option<Record> {
+        self.shared(resource_id).map(|r| r.record())
+    }
+
+    /// Reads a record (outside the store's lock).
     pub(crate) fn with<R>(&self, resource_id: &str, f: impl FnOnce(&Record) -> R) -> Option<R> {
-        self.map.get(&id::key(resource_id)).map(|r| f(&r))
+        self.get(resource_id).map(|r| f(&r))
     }
 
     pub(crate) fn contains(&self, resource_id: &str) -> bool {
-        self.map.contains_key(&id::key(resource_id))
+        self.read().records.contains_key(id::key(resource_id).as_str())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.read().records.len()
     }
 
     /// The creation number the next new record takes.
     pub(crate) fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::SeqCst).saturating_add(1)
+        bump(&self.seq)
     }
 
-    /// Writes one committed change: the record under `key`, or its removal.
-    pub(crate) fn apply(&self, key: String, value: Option<Record>) {
-        match value {
-            Some(rec) => {
-                self.map.insert(key, rec);
-            }
-            None => {
-                self.map.remove(&key);
+    /// Writes committed changes, each the record under its key or its removal, in order.
+    /// Readers see a batch of up to [`CHUNK`] changes at once.
+    pub(crate) fn apply(&self, changes: Vec<(String, Option<Record>)>) {
+        let mut it = changes.into_iter().peekable();
+        while it.peek().is_some() {
+            let mut inner = self.write();
+            for (key, value) in it.by_ref().take(CHUNK) {
+                match value {
+                    Some(rec) => inner.insert(key, rec, &self.seq),
+                    None => {
+                        inner.remove(&key);
+                    }
+                }
             }
         }
     }
@@ -83,64 +347,122 @@ impl Store {
     #[cfg(test)]
     /// Inserts or replaces; a replaced record keeps its creation order. Returns the old record.
     pub(crate) fn put(&self, mut rec: Record) -> Option<Record> {
-        let k = id::key(&rec.id);
-        let old = self.map.get(&k).map(|r| r.clone());
-        rec.seq = match &old {
-            Some(o) => o.seq,
-            None => self.seq.fetch_add(1, Ordering::SeqCst).saturating_add(1),
-        };
-        self.map.insert(k, rec);
+        let key = id::key(&rec.id);
+        let mut inner = self.write();
+        let old = inner.records.get(key.as_str()).map(|r| r.record());
+        rec.seq = old.as_ref().map(|o| o.seq).unwrap_or(0);
+        inner.insert(key, rec, &self.seq);
         old
+    }
+
+    #[cfg(test)]
+    pub(crate) fn remove(&self, resource_id: &str) -> Option<Record> {
+        let old = self.write().remove(&id::key(resource_id));
+        old.map(|r| r.record())
+    }
+
+    /// Visits the records strictly below `scope` (of type `kind`, case-insensitive, if
+    /// given) whose creation number is above `after`, in creation order, until `visit`
+    /// answers `false`. The lock is held only while a chunk of entries is copied out; each
+    /// record is read (parsed) only when visited.
+    pub(crate) fn scan(&self, scope: &Scope, kind: Option<&str>, after: u64, mut visit: impl FnMut(Record) -> bool) {
+        let mut from = after;
+        // Small first (a `$top=1` page touches a few records), doubling up to CHUNK.
+        let mut size = FIRST_CHUNK;
+        loop {
+            let chunk: Vec<Arc<Stored>> = {
+                let inner = self.read();
+                let Some(b) = inner.bucket(scope, kind) else { return };
+                b.range((Bound::Excluded(from), Bound::Unbounded))
+                    .take(size)
+                    .map(|(_, r)| r.clone())
+                    .collect()
+            };
+            let Some(last) = chunk.last() else { return };
+            from = last.seq;
+            let full = chunk.len() == size;
+            size = (size * 2).min(CHUNK);
+            for r in &chunk {
+                if (scope.within.is_none() || scope.holds(&id::key(&r.id))) && !visit(r.record()) {
+                    return;
+                }
+            }
+            if !full {
+                return;
+            }
+        }
+    }
+
+    /// Records strictly below `scope` (of type `kind` if given), in creation order.
+    pub(crate) fn below(&self, scope: &str, kind: Option<&str>) -> Vec<Record> {
+        let mut out = Vec::new();
+        self.scan(&Scope::below(scope), kind, 0, |r| {
+            out.push(r);
+            true
+        });
+        out
     }
 
     #[cfg(test)]
     /// Removes `resource_id` and everything below it; returns what was removed, deepest first.
     pub(crate) fn remove_tree(&self, resource_id: &str) -> Vec<Record> {
-        let mut removed: Vec<Record> = self.list(|r| id::is_at_or_above(resource_id, &r.id));
-        for r in &removed {
-            self.map.remove(&id::key(&r.id));
-        }
-        removed.sort_by_key(|r| std::cmp::Reverse(id::segments(&r.id).len()));
+        let mut removed: Vec<Record> = self.get(resource_id).into_iter().collect();
+        removed.extend(self.below(resource_id, None));
+        self.apply(removed.iter().map(|r| (id::key(&r.id), None)).collect());
+        removed.sort_by_cached_key(|r| std::cmp::Reverse(id::segments(&r.id).len()));
         removed
     }
 
-    /// Every record matching `pred`, in creation order.
-    pub(crate) fn list(&self, pred: impl Fn(&Record) -> bool) -> Vec<Record> {
-        let mut out: Vec<Record> = self
-            .map
-            .iter()
-            .filter(|r| pred(r.value()))
-            .map(|r| r.value().clone())
-            .collect();
-        out.sort_by_key(|r| r.seq);
-        out
-    }
-
     pub(crate) fn clear(&self) {
-        self.map.clear();
+        *self.write() = Inner::default();
     }
 
     /// Everything, in creation order (for state export).
     pub(crate) fn export(&self) -> Vec<Record> {
-        self.list(|_| true)
+        self.below("/", None)
     }
 
-    /// Replaces everything with `records` (state import), keeping their order.
+    /// Replaces everything with `records` (state import), keeping their order. Records
+    /// without a creation number, or with one taken, are numbered after the others.
     pub(crate) fn import(&self, records: Vec<Record>) {
-        self.map.clear();
-        let mut max = 0;
-        for r in records {
-            max = max.max(r.seq);
-            self.map.insert(id::key(&r.id), r);
-        }
+        let max = records.iter().map(|r| r.seq).max().unwrap_or(0);
+        let mut inner = self.write();
+        *inner = Inner::default();
         self.seq.store(max, Ordering::SeqCst);
+        for r in records {
+            inner.insert(id::key(&r.id), r, &self.seq);
+        }
     }
+}
+
+/// The next creation number: one more than the last, saturating (an imported snapshot may
+/// carry numbers up to `u64::MAX`).
+fn bump(seq: &AtomicU64) -> u64 {
+    let prev = seq
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_add(1)))
+        .unwrap_or(u64::MAX);
+    prev.saturating_add(1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    const RG: &str = "/subscriptions/S/resourceGroups/RG";
+    const IDT: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+
+    fn identity(rg: &str, name: &str) -> Record {
+        Record::new(
+            format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"),
+            IDT,
+            json!({ "name": name }),
+        )
+    }
+
+    fn names(v: &[Record]) -> Vec<String> {
+        v.iter().map(|r| id::name_of(&r.id)).collect()
+    }
 
     #[test]
     fn case_insensitive_and_keeps_casing() {
@@ -163,5 +485,126 @@ mod tests {
         let removed = s.remove_tree("/s/a");
         assert_eq!(removed.len(), 2);
         assert!(s.contains("/s/ab"));
+        assert!(s.below("/", None).iter().all(|r| r.id == "/s/ab"));
+    }
+
+    #[test]
+    fn anchors_are_the_even_proper_prefixes() {
+        let a: Vec<&str> = anchors("/subscriptions/s/resourcegroups/rg/providers/ns/t/n").collect();
+        assert_eq!(
+            a,
+            vec![
+                "",
+                "/subscriptions/s",
+                "/subscriptions/s/resourcegroups/rg",
+                "/subscriptions/s/resourcegroups/rg/providers/ns"
+            ]
+        );
+    }
+
+    #[test]
+    fn below_a_scope_by_type_in_creation_order() {
+        let s = Store::default();
+        let rg2 = "/subscriptions/S/resourceGroups/other";
+        for (rg, n) in [(RG, "c"), (rg2, "x"), (RG, "a"), (RG, "b")] {
+            s.put(identity(rg, n));
+        }
+        s.put(Record::new(
+            format!("{RG}/providers/X.Y/things/t"),
+            "X.Y/things",
+            json!({}),
+        ));
+        assert_eq!(names(&s.below(RG, Some(IDT))), ["c", "a", "b"]);
+        assert_eq!(
+            names(&s.below("/subscriptions/s", Some(&IDT.to_uppercase()))),
+            ["c", "x", "a", "b"]
+        );
+        assert_eq!(names(&s.below(&RG.to_lowercase(), None)), ["c", "a", "b", "t"]);
+        // Not an anchor (odd segment count): the parent's bucket, filtered.
+        assert_eq!(
+            names(&s.below(
+                &format!("{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"),
+                None
+            )),
+            ["c", "a", "b"]
+        );
+        assert_eq!(names(&s.below(&format!("{RG}/providers"), Some("x.y/things"))), ["t"]);
+        assert!(
+            s.below("/subscriptions/S/resourceGroups/R", None).is_empty(),
+            "a prefix is not a scope"
+        );
+        assert_eq!(s.below("/", None).len(), 5);
+        // A replaced record keeps its place; a removed one leaves every bucket.
+        s.put(identity(RG, "c"));
+        assert_eq!(names(&s.below(RG, Some(IDT))), ["c", "a", "b"]);
+        s.remove(&identity(RG, "a").id);
+        assert_eq!(names(&s.below(RG, Some(IDT))), ["c", "b"]);
+        assert_eq!(names(&s.below("/", Some(IDT))), ["c", "x", "b"]);
+        s.remove_tree(rg2);
+        s.remove_tree(RG);
+        let inner = s.read();
+        assert!(
+            inner.records.len() + inner.below.len() + inner.typed.len() == 0,
+            "no empty bucket is left"
+        );
+    }
+
+    #[test]
+    fn scan_pages_after_a_creation_number_across_chunks() {
+        let s = Store::default();
+        let n = CHUNK * 2 + 10;
+        for i in 0..n {
+            s.put(identity(RG, &format!("id{i:04}")));
+        }
+        let scope = Scope::below(RG);
+        let (mut after, mut seen) = (0, Vec::new());
+        loop {
+            let mut page = Vec::new();
+            s.scan(&scope, Some(IDT), after, |r| {
+                page.push(r);
+                page.len() < 7
+            });
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            seen.extend(names(&page));
+        }
+        let want: Vec<String> = (0..n).map(|i| format!("id{i:04}")).collect();
+        assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn records_read_back_as_written_shallow_or_deep() {
+        let s = Store::default();
+        let mut deep = json!("leaf");
+        for _ in 0..(TEXT_DEPTH + 30) {
+            deep = json!({ "a": [deep] });
+        }
+        let bodies = [
+            json!({ "z": 1, "a": [1.5, -2, 1e300, u64::MAX, "x\u{0}y"], "m": { "k": null, "b": true } }),
+            deep,
+        ];
+        for (i, body) in bodies.into_iter().enumerate() {
+            let mut rec = identity(RG, &format!("r{i}"));
+            rec.body = body.clone();
+            rec.internal = json!({ "secret": i });
+            s.put(rec.clone());
+            let back = s.get(&rec.id).unwrap();
+            assert_eq!(back.body, body);
+            assert_eq!(back.internal, rec.internal);
+            assert_eq!(back.body.to_string(), body.to_string(), "key order is kept");
+        }
+    }
+
+    #[test]
+    fn import_numbers_records_without_a_unique_creation_number() {
+        let s = Store::default();
+        let mut recs: Vec<Record> = ["a", "b", "c"].iter().map(|n| identity(RG, n)).collect();
+        recs[2].seq = 5;
+        s.import(recs);
+        assert_eq!(names(&s.below(RG, None)), ["c", "a", "b"]);
+        assert_eq!(s.len(), 3);
+        let seqs: Vec<u64> = s.export().iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [5, 6, 7]);
+        assert_eq!(s.next_seq(), 8);
     }
 }

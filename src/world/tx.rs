@@ -21,7 +21,7 @@ use crate::arm::lro::{Outcome, Snapshot, Start};
 use crate::arm::time::Millis;
 use crate::arm::{ArmResult, Request, Response};
 use crate::entra::{Caller, Principal};
-use crate::store::Record;
+use crate::store::{Record, Scope};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::MutexGuard;
@@ -165,37 +165,77 @@ impl TxStore<'_> {
 
     /// Removes `resource_id` and everything below it; returns what was removed, deepest first.
     pub(crate) fn remove_tree(&self, resource_id: &str) -> Vec<Record> {
-        let mut removed = self.list(|r| id::is_at_or_above(resource_id, &r.id));
+        let mut removed: Vec<Record> = self.get(resource_id).into_iter().collect();
+        removed.extend(self.below(resource_id, None));
         for r in &removed {
             self.stage(id::key(&r.id), None);
         }
-        removed.sort_by_key(|r| std::cmp::Reverse(id::segments(&r.id).len()));
+        removed.sort_by_cached_key(|r| std::cmp::Reverse(id::segments(&r.id).len()));
         removed
     }
 
-    /// Every record matching `pred`, in creation order.
+    /// Every record matching `pred`, in creation order. A full scan: prefer [`TxStore::below`]
+    /// and [`TxStore::page`].
+    #[allow(dead_code)]
     pub(crate) fn list(&self, pred: impl Fn(&Record) -> bool) -> Vec<Record> {
-        let staged = self.staged.borrow();
-        if staged.is_empty() {
-            return self.base.list(pred);
-        }
-        let mut out = self
-            .base
-            .list(|r| !staged.values.contains_key(&id::key(&r.id)) && pred(r));
-        out.extend(staged.values.values().flatten().filter(|r| pred(r)).cloned());
-        out.sort_by_key(|r| r.seq);
-        out
+        self.page(&Scope::below("/"), None, 0, usize::MAX, pred)
+    }
+
+    /// Records strictly below `scope` (of type `kind`, case-insensitive, if given), in
+    /// creation order. Costs what it returns (see the store's indexes).
+    pub(crate) fn below(&self, scope: &str, kind: Option<&str>) -> Vec<Record> {
+        self.page(&Scope::below(scope), kind, 0, usize::MAX, |_| true)
     }
 
     /// Records of one type (case-insensitive) below `parent`.
     pub(crate) fn children(&self, parent: &str, kind: &str) -> Vec<Record> {
-        self.list(|r| r.kind.eq_ignore_ascii_case(kind) && id::is_at_or_above(parent, &r.id))
+        self.below(parent, Some(kind))
+    }
+
+    /// Records of one type anywhere, in creation order.
+    pub(crate) fn of_kind(&self, kind: &str) -> Vec<Record> {
+        self.below("/", Some(kind))
+    }
+
+    /// At most `limit` records strictly below `scope` (of type `kind` if given) whose
+    /// creation number is above `after` and for which `keep` holds, in creation order: what
+    /// this transaction sees, staged changes included. Costs O(log n + what it reads).
+    pub(crate) fn page(
+        &self,
+        scope: &Scope,
+        kind: Option<&str>,
+        after: u64,
+        limit: usize,
+        keep: impl Fn(&Record) -> bool,
+    ) -> Vec<Record> {
+        let staged = self.staged.borrow();
+        let mut out = Vec::new();
+        if limit == 0 {
+            return out;
+        }
+        self.base.scan(scope, kind, after, |r| {
+            if (staged.is_empty() || !staged.values.contains_key(&id::key(&r.id))) && keep(&r) {
+                out.push(r);
+            }
+            out.len() < limit
+        });
+        if staged.is_empty() {
+            return out;
+        }
+        let mine = staged.values.iter().filter_map(|(key, v)| {
+            let r = v.as_ref()?;
+            let fits =
+                r.seq > after && kind.is_none_or(|k| r.kind.eq_ignore_ascii_case(k)) && scope.holds(key) && keep(r);
+            fits.then(|| r.clone())
+        });
+        out.extend(mine);
+        out.sort_by_key(|r| r.seq);
+        out.truncate(limit);
+        out
     }
 
     fn commit(&self) {
-        for (key, value) in self.staged.borrow_mut().drain() {
-            self.base.apply(key, value);
-        }
+        self.base.apply(self.staged.borrow_mut().drain());
     }
 }
 
@@ -213,8 +253,16 @@ impl TxDirectory<'_> {
         }
     }
 
+    /// The principal with this app id: staged first, then the directory's index.
     pub(crate) fn by_app_id(&self, app_id: &str) -> Option<Principal> {
-        self.all().into_iter().find(|p| p.app_id.eq_ignore_ascii_case(app_id))
+        let staged = self.staged.borrow();
+        let mine = staged.values.values().flatten();
+        if let Some(p) = mine.clone().find(|p| p.app_id.eq_ignore_ascii_case(app_id)) {
+            return Some(p.clone());
+        }
+        self.base
+            .by_app_id(app_id)
+            .filter(|p| staged.get(&p.object_id.to_ascii_lowercase()).is_none())
     }
 
     pub(crate) fn upsert(&self, p: Principal) {
@@ -614,6 +662,42 @@ mod tests {
             tx.store.remove_tree("/subscriptions/s/resourceGroups/rg");
         });
         assert!(!w.read().store.contains(ID));
+    }
+
+    #[test]
+    fn a_write_transaction_pages_over_what_it_staged() {
+        let w = world();
+        let rg = "/subscriptions/s/resourceGroups/rg";
+        let id = |n: usize| format!("{rg}/providers/X.Y/things/t{n}");
+        w.transact(|tx| {
+            for n in 0..6 {
+                tx.store.put(Record::new(id(n), "X.Y/things", json!({ "n": n })));
+            }
+        });
+        let tx = Tx::write(&w);
+        tx.store.remove(&id(1));
+        tx.store.update(&id(3), |r| r.body["n"] = json!(33));
+        tx.store.put(Record::new(id(6), "X.Y/things", json!({ "n": 6 })));
+        tx.store.put(Record::new(
+            format!("{rg}/providers/X.Y/others/o"),
+            "X.Y/others",
+            json!({}),
+        ));
+        let scope = Scope::below(rg);
+        let ns = |v: Vec<Record>| v.iter().map(|r| r.body["n"].as_i64().unwrap()).collect::<Vec<_>>();
+        let first = tx.store.page(&scope, Some("x.y/THINGS"), 0, 3, |_| true);
+        assert_eq!(ns(first.clone()), [0, 2, 33], "staged removal and update seen in place");
+        let rest = tx.store.page(&scope, Some("X.Y/things"), first[2].seq, 10, |_| true);
+        assert_eq!(ns(rest), [4, 5, 6], "a staged record comes last, in creation order");
+        assert_eq!(tx.store.below(rg, None).len(), 7);
+        assert_eq!(tx.store.remove_tree(rg).len(), 7);
+        assert!(tx.store.below("/", None).is_empty());
+        drop(tx);
+        assert_eq!(
+            w.read().store.below(rg, Some("X.Y/things")).len(),
+            6,
+            "nothing committed"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::arm::{paging, ArmError, ArmResult, Response};
 use crate::entra::PrincipalKind;
 use crate::providers::common::schema;
 use crate::routing::Ctx;
-use crate::store::Record;
+use crate::store::{Record, Scope};
 use crate::world::Tx;
 use serde_json::{json, Value};
 
@@ -70,17 +70,60 @@ pub(crate) fn principal_not_found_unless_principal_type_given(
     ))
 }
 
+/// The assignments made at exactly `scope`, in creation order. An assignment lives at
+/// `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`, so they are the ones
+/// the store indexes below `{scope}/providers/Microsoft.Authorization`: no scan of the rest.
+fn at(w: &Tx, scope: &str) -> Vec<Record> {
+    let home = format!("{}/providers/Microsoft.Authorization", scope.trim_end_matches('/'));
+    w.store
+        .below(&home, Some(KIND))
+        .into_iter()
+        .filter(|r| id::same(r.body["properties"]["scope"].as_str().unwrap_or(""), scope))
+        .collect()
+}
+
+/// The scopes above `scope` (the root first), and `scope` itself when `inclusive`.
+fn scopes_above(scope: &str, inclusive: bool) -> Vec<String> {
+    let key = id::key(scope);
+    let mut out = Vec::new();
+    if key != "/" {
+        out.push("/".to_string());
+        out.extend(key.match_indices('/').skip(1).map(|(pos, _)| key[..pos].to_string()));
+    }
+    if inclusive {
+        out.push(key);
+    }
+    out
+}
+
+/// The assignments at or above `scope` (strictly above unless `inclusive`) that `keep`
+/// accepts, in creation order.
+fn above(w: &Tx, scope: &str, inclusive: bool, keep: impl Fn(&Record) -> bool) -> Vec<Record> {
+    let mut out: Vec<Record> = scopes_above(scope, inclusive)
+        .iter()
+        .flat_map(|s| at(w, s))
+        .filter(|r| keep(r))
+        .collect();
+    out.sort_by_key(|r| r.seq);
+    out
+}
+
+fn of_principal(r: &Record, principal_id: &str) -> bool {
+    r.body["properties"]["principalId"]
+        .as_str()
+        .is_some_and(|x| x.eq_ignore_ascii_case(principal_id))
+}
+
 /// The assignments of one (scope, principal, role) triple.
 fn assignments_of(w: &Tx, scope: &str, principal_id: &str, role_guid: &str) -> Vec<Record> {
-    w.store.list(|r| {
-        let p = &r.body["properties"];
-        r.kind == KIND
-            && id::same(p["scope"].as_str().unwrap_or(""), scope)
-            && p["principalId"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(principal_id))
-            && definitions::guid_of(p["roleDefinitionId"].as_str().unwrap_or("")).eq_ignore_ascii_case(role_guid)
-    })
+    at(w, scope)
+        .into_iter()
+        .filter(|r| {
+            let p = &r.body["properties"];
+            of_principal(r, principal_id)
+                && definitions::guid_of(p["roleDefinitionId"].as_str().unwrap_or("")).eq_ignore_ascii_case(role_guid)
+        })
+        .collect()
 }
 
 /// Rule: one (scope, principal, role) triple has one assignment; another name → 409.
@@ -322,38 +365,32 @@ fn parse_filter(f: Option<&str>) -> ArmResult<Filter> {
 pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let filter = parse_filter(ctx.req.query("$filter"))?;
     let scope = if ctx.scope.is_empty() { "/" } else { ctx.scope };
-    let items: Vec<Value> = w
-        .store
-        .list(|r| {
-            if r.kind != KIND {
-                return false;
+    let who_ok = |r: &Record| filter.principal.as_ref().is_none_or(|p| of_principal(r, p));
+    // The few assignments above the scope (a look-up per ancestor), merged in creation order
+    // with a page of those at or below it (the store's index below the scope).
+    let upper = above(w, scope, filter.at_scope, who_ok);
+    let lower = Scope::below(scope);
+    let below_ok =
+        |r: &Record| who_ok(r) && id::is_at_or_above(scope, r.body["properties"]["scope"].as_str().unwrap_or(""));
+    let body = paging::keyed_page(
+        ctx.req,
+        |after, n| {
+            let mut v: Vec<Record> = upper.iter().filter(|r| r.seq > after).take(n).cloned().collect();
+            if !filter.at_scope {
+                v.extend(w.store.page(&lower, Some(KIND), after, n, below_ok));
+                v.sort_by_key(|r| r.seq);
+                v.truncate(n);
             }
-            let s = r.body["properties"]["scope"].as_str().unwrap_or("");
-            let above = id::is_at_or_above(s, scope);
-            let below = id::is_at_or_above(scope, s);
-            let place_ok = if filter.at_scope { above } else { above || below };
-            let who_ok = filter.principal.as_ref().is_none_or(|p| {
-                r.body["properties"]["principalId"]
-                    .as_str()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(p))
-            });
-            place_ok && who_ok
-        })
-        .into_iter()
-        .map(|r| r.body)
-        .collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+            v.into_iter().map(|r| (r.seq, r)).collect()
+        },
+        |r| r.body,
+    )?;
+    Ok(Response::ok(body))
 }
 
 /// Every assignment of `principal_id` at or above `scope`.
 pub(crate) fn of_principal_above(w: &Tx, principal_id: &str, scope: &str) -> Vec<Record> {
-    w.store.list(|r| {
-        r.kind == KIND
-            && r.body["properties"]["principalId"]
-                .as_str()
-                .is_some_and(|p| p.eq_ignore_ascii_case(principal_id))
-            && id::is_at_or_above(r.body["properties"]["scope"].as_str().unwrap_or(""), scope)
-    })
+    above(w, scope, true, |r| of_principal(r, principal_id))
 }
 
 #[cfg(test)]
@@ -378,5 +415,24 @@ mod tests {
         assert!(parse_filter(Some("assignedTo('a') or atScope()")).is_err());
         let f = parse_filter(Some("principalId eq 'it''s'")).unwrap();
         assert_eq!(f.principal.as_deref(), Some("it's"));
+    }
+
+    #[test]
+    fn scopes_above_a_scope() {
+        assert_eq!(
+            scopes_above("/subscriptions/S/resourceGroups/G", false),
+            [
+                "/",
+                "/subscriptions",
+                "/subscriptions/s",
+                "/subscriptions/s/resourcegroups"
+            ]
+        );
+        assert_eq!(
+            scopes_above("/subscriptions/S", true),
+            ["/", "/subscriptions", "/subscriptions/s"]
+        );
+        assert_eq!(scopes_above("/", true), ["/"]);
+        assert!(scopes_above("", false).is_empty());
     }
 }

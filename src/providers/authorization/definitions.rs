@@ -92,7 +92,7 @@ pub(crate) fn builtins() -> &'static [Role] {
 
 fn custom_roles(w: &Tx) -> Vec<Role> {
     w.store
-        .list(|r| r.kind == KIND)
+        .of_kind(KIND)
         .into_iter()
         .map(|r| Role {
             guid: r.body["name"].as_str().unwrap_or_default().to_string(),
@@ -284,9 +284,9 @@ fn put_custom(w: &Tx, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     }
     let existing = w
         .store
-        .list(|r| r.kind == KIND && r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(guid)))
+        .of_kind(KIND)
         .into_iter()
-        .next();
+        .find(|r| r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(guid)));
     if let Some(e) = &existing {
         role_definition_addressed_at_its_own_scope(&e.id, ctx.scope, guid)?;
     }
@@ -334,16 +334,18 @@ fn delete_custom(w: &Tx, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     }
     let found = w
         .store
-        .list(|r| r.kind == KIND && r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(guid)))
+        .of_kind(KIND)
         .into_iter()
-        .next();
+        .find(|r| r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(guid)));
     let Some(rec) = found else {
         return Ok(Response::empty(204));
     };
-    let in_use = w.store.list(|r| {
-        r.kind == super::assignments::KIND
-            && guid_of(r.body["properties"]["roleDefinitionId"].as_str().unwrap_or("")).eq_ignore_ascii_case(guid)
-    });
+    let in_use: Vec<Record> = w
+        .store
+        .of_kind(super::assignments::KIND)
+        .into_iter()
+        .filter(|r| guid_of(r.body["properties"]["roleDefinitionId"].as_str().unwrap_or("")).eq_ignore_ascii_case(guid))
+        .collect();
     if !in_use.is_empty() {
         return Err(ArmError::conflict("RoleDefinitionHasAssignments", "There are existing role assignments referencing role. Delete the role assignments before deleting the role definition."));
     }

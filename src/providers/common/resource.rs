@@ -2,9 +2,9 @@
 //! location and tags checks, `systemData`, and listings by subscription or resource group.
 
 use crate::arm::id::{self, ScopeParts};
-use crate::arm::{ArmError, ArmResult};
+use crate::arm::{paging, ArmError, ArmResult};
 use crate::routing::Ctx;
-use crate::store::Record;
+use crate::store::{Record, Scope};
 use crate::world::Tx;
 use serde_json::{json, Value};
 
@@ -127,8 +127,9 @@ pub(crate) fn system_data(w: &Tx, ctx: &Ctx, previous: Option<&Value>) -> Value 
     })
 }
 
-/// Records of `kind` in the request's scope: a subscription or a resource group.
-pub(crate) fn list_in_scope(w: &Tx, ctx: &Ctx, kind: &str) -> ArmResult<Vec<Value>> {
+/// The request's scope, when it is one a tracked type of `kind` is listed in: a
+/// subscription or a resource group.
+fn list_scope<'a>(ctx: &Ctx<'a>, kind: &str) -> ArmResult<&'a str> {
     let parts = ScopeParts::parse(ctx.scope);
     if !(parts.is_subscription() || parts.is_resource_group()) {
         return Err(ArmError::bad_request(
@@ -139,12 +140,39 @@ pub(crate) fn list_in_scope(w: &Tx, ctx: &Ctx, kind: &str) -> ArmResult<Vec<Valu
             ),
         ));
     }
-    let scope = ctx.scope.to_string();
-    Ok(w.store
-        .list(|r| r.kind.eq_ignore_ascii_case(kind) && id::is_at_or_above(&scope, &r.id))
-        .into_iter()
-        .map(|r| r.body)
-        .collect())
+    Ok(ctx.scope)
+}
+
+/// One page, for this request, of the records of `kind` in its scope (a subscription or a
+/// resource group), in creation order.
+pub(crate) fn page_in_scope(w: &Tx, ctx: &Ctx, kind: &str) -> ArmResult<Value> {
+    let scope = list_scope(ctx, kind)?;
+    page_below(w, ctx, scope, Some(kind), |_| true, |r| r.body)
+}
+
+/// One page, for this request, of the records strictly below `scope` (of type `kind` if
+/// given) for which `keep` holds, in creation order, each rendered by `render`. It reads
+/// the store's ordered index from the page's start: O(log n + what it reads).
+pub(crate) fn page_below(
+    w: &Tx,
+    ctx: &Ctx,
+    scope: &str,
+    kind: Option<&str>,
+    keep: impl Fn(&Record) -> bool,
+    render: impl FnMut(Record) -> Value,
+) -> ArmResult<Value> {
+    let scope = Scope::below(scope);
+    paging::keyed_page(
+        ctx.req,
+        |after, n| {
+            w.store
+                .page(&scope, kind, after, n, keep)
+                .into_iter()
+                .map(|r| (r.seq, r))
+                .collect()
+        },
+        render,
+    )
 }
 
 /// The record of a tracked resource or a 404 in ARM's words.

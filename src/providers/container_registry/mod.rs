@@ -3,7 +3,7 @@
 //! grant AcrPull on and the image pull check has a registry to resolve.
 
 use crate::arm::id;
-use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::common::arm::ACR_SUFFIX;
 use crate::providers::common::{resource, schema};
 use crate::providers::{ProviderInfo, TypeInfo};
@@ -68,9 +68,9 @@ pub(crate) fn check_registry_name(name: &str) -> ArmResult<()> {
 /// A registry with this name anywhere in azemu (names are global, like DNS names).
 fn taken(w: &Tx, name: &str) -> Option<Record> {
     w.store
-        .list(|r| r.kind == KIND && r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .of_kind(KIND)
         .into_iter()
-        .next()
+        .find(|r| r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
 }
 
 /// Rule: registry names are globally unique: another resource group or subscription using it → 400 `AlreadyInUse`.
@@ -181,8 +181,7 @@ fn patch(w: &Tx, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
 }
 
 fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
-    let items = resource::list_in_scope(w, ctx, KIND)?;
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    Ok(Response::ok(resource::page_in_scope(w, ctx, KIND)?))
 }
 
 /// `POST /subscriptions/{s}/providers/Microsoft.ContainerRegistry/checkNameAvailability`.

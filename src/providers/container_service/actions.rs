@@ -6,7 +6,7 @@ use super::model::{Method, ProvisioningState};
 use super::request::ServicePrincipalRequest;
 use super::{kubeconfig, pools, rules, versions, KIND, NAMESPACE};
 use crate::arm::lro::Outcome;
-use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::common::{lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
@@ -226,13 +226,8 @@ fn maintenance_not_found(name: &str) -> ArmError {
 /// `GET .../maintenanceConfigurations`.
 pub(crate) fn list_maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
-    let items = w
-        .store
-        .children(&rec.id, MAINTENANCE_KIND)
-        .into_iter()
-        .map(|r| r.body)
-        .collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    let page = resource::page_below(w, ctx, &rec.id, Some(MAINTENANCE_KIND), |_| true, |r| r.body)?;
+    Ok(Response::ok(page))
 }
 
 /// `GET/PUT/DELETE .../maintenanceConfigurations/{name}` (404 unless created).

@@ -14,7 +14,7 @@ use super::rules::KubeletAfterUpdate;
 use super::{kubeconfig, KIND, NAMESPACE};
 use crate::arm::id;
 use crate::arm::lro::Outcome;
-use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::common::{arm, identities, lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
@@ -120,13 +120,8 @@ pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
             "Managed clusters are listed per subscription or resource group.",
         ));
     }
-    let items: Vec<Value> = w
-        .store
-        .list(|r| r.kind == KIND && id::is_at_or_above(&scope, &r.id))
-        .iter()
-        .map(|r| compose(w, r))
-        .collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    let page = resource::page_below(w, ctx, &scope, Some(KIND), |_| true, |r| compose(w, &r))?;
+    Ok(Response::ok(page))
 }
 
 // ---- identities a write creates ------------------------------------------------------------

@@ -20,7 +20,7 @@ pub(crate) fn get(w: &Tx, req: &Request, segs: &[&str]) -> Option<ArmResult<Resp
     Some(match l.as_slice() {
         ["node-images"] => Ok(catalog(w)),
         ["clusters"] => Ok(Response::ok(
-            json!({ "value": w.store.list(|r| r.kind == KIND).iter().map(|r| view(w, r)).collect::<Vec<_>>() }),
+            json!({ "value": w.store.of_kind(KIND).iter().map(|r| view(w, r)).collect::<Vec<_>>() }),
         )),
         ["clusters", _, _, _] => find(w, segs).map(|r| Response::ok(view(w, &r))),
         ["clusters", _, _, _, "pull-check"] => find(w, segs).and_then(|r| pull_check(w, req, &r)),
@@ -151,14 +151,13 @@ fn pull_check(w: &Tx, req: &Request, rec: &crate::store::Record) -> ArmResult<Re
     let login_server = image.split('/').next().unwrap_or_default();
     let registry = w
         .store
-        .list(|r| {
-            r.kind == REGISTRY_KIND
-                && r.body["properties"]["loginServer"]
-                    .as_str()
-                    .is_some_and(|l| l.eq_ignore_ascii_case(login_server))
-        })
+        .of_kind(REGISTRY_KIND)
         .into_iter()
-        .next()
+        .find(|r| {
+            r.body["properties"]["loginServer"]
+                .as_str()
+                .is_some_and(|l| l.eq_ignore_ascii_case(login_server))
+        })
         .ok_or_else(|| {
             ArmError::not_found(
                 "RegistryNotFound",
@@ -214,7 +213,7 @@ pub(crate) fn node_for(w: &Tx, req: &Request, explicit: Option<&str>) -> Result<
         .or_else(|| req.header("x-azemu-node").map(str::to_string))
         .or_else(|| req.query("node").map(str::to_string));
     let mut all = Vec::new();
-    for p in w.store.list(|r| r.kind == super::POOL_KIND) {
+    for p in w.store.of_kind(super::POOL_KIND) {
         for n in nodes::model_of(&p).nodes {
             all.push((n.name.clone(), n.kubelet_identity.clone()));
         }

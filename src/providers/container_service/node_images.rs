@@ -125,13 +125,13 @@ pub(crate) fn seed(w: &Tx) {
 pub(crate) fn versions(w: &Tx, family: &str) -> Vec<Value> {
     let mut v: Vec<Value> = w
         .store
-        .list(|r| {
-            r.kind == KIND
-                && r.body["family"]
-                    .as_str()
-                    .is_some_and(|f| f.eq_ignore_ascii_case(family))
-        })
+        .of_kind(KIND)
         .into_iter()
+        .filter(|r| {
+            r.body["family"]
+                .as_str()
+                .is_some_and(|f| f.eq_ignore_ascii_case(family))
+        })
         .map(|r| r.body)
         .collect();
     v.sort_by(by_release);

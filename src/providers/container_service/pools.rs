@@ -9,7 +9,7 @@ use super::request::PoolRequest;
 use super::rules::KubeletRollout;
 use super::{clusters, node_images, rules, versions, NAMESPACE, POOL_KIND};
 use crate::arm::lro::Outcome;
-use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::common::{lro, resource};
 use crate::routing::Ctx;
 use crate::store::Record;
@@ -413,8 +413,9 @@ fn pool_not_found(name: &str) -> ArmError {
 /// `GET .../agentPools`.
 pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
-    let items = of_cluster(w, &cluster.id).into_iter().map(|r| r.body).collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    let page =
+        crate::providers::common::resource::page_below(w, ctx, &cluster.id, Some(POOL_KIND), |_| true, |r| r.body)?;
+    Ok(Response::ok(page))
 }
 
 /// `GET/PUT/DELETE .../agentPools/{name}`.

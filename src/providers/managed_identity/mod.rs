@@ -4,7 +4,7 @@
 //! `principalId`). Deleting the identity removes the principal but leaves the role assignments
 //! that name it, as Azure does.
 
-use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::common::{identities, resource, schema};
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::{Ctx, Route};
@@ -175,6 +175,5 @@ pub(crate) fn on_removed(w: &Tx, rec: &Record) {
 }
 
 fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
-    let items = resource::list_in_scope(w, ctx, KIND)?;
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    Ok(Response::ok(resource::page_in_scope(w, ctx, KIND)?))
 }

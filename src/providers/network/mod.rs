@@ -8,7 +8,7 @@
 mod cidr;
 
 use crate::arm::id;
-use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::common::{resource, schema};
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::{Ctx, Route};
@@ -304,22 +304,12 @@ fn list_vnets(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
             "Virtual networks are listed per subscription or resource group.",
         ));
     }
-    let items: Vec<Value> = w
-        .store
-        .list(|r| r.kind == VNET_KIND && id::is_at_or_above(&scope, &r.id))
-        .iter()
-        .map(|r| compose(w, r))
-        .collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    let page = resource::page_below(w, ctx, &scope, Some(VNET_KIND), |_| true, |r| compose(w, &r))?;
+    Ok(Response::ok(page))
 }
 
 fn list_subnets(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let vnet = vnet_of(w, ctx)?;
-    let items = w
-        .store
-        .children(&vnet.id, SUBNET_KIND)
-        .into_iter()
-        .map(|r| r.body)
-        .collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    let page = resource::page_below(w, ctx, &vnet.id, Some(SUBNET_KIND), |_| true, |r| r.body)?;
+    Ok(Response::ok(page))
 }

@@ -105,10 +105,11 @@ pub(crate) fn groups(filter: Option<&str>) -> ArmResult<BodyPredicate> {
 
 /// `resourceType eq 'X'`, `name eq 'Y'`, `resourceGroup eq 'Z'`, `location eq 'L'` and the tag
 /// forms, joined by `and`: the filters az (`az resource list`, `--attach-acr <name>`) and
-/// Terraform send to `GET …/resources`.
-pub(crate) fn resources(filter: Option<&str>) -> ArmResult<RecordPredicate> {
+/// Terraform send to `GET …/resources`. Also returns the type asked for, so the list can read
+/// that type's index.
+pub(crate) fn resources(filter: Option<&str>) -> ArmResult<(Option<String>, RecordPredicate)> {
     let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
-        return Ok(Box::new(|_| true));
+        return Ok((None, Box::new(|_| true)));
     };
     let expr = terms(f)?;
     let (mut rtype, mut name, mut group, mut location) = (None, None, None, None);
@@ -127,17 +128,21 @@ pub(crate) fn resources(filter: Option<&str>) -> ArmResult<RecordPredicate> {
     if !tags.is_valid() {
         return Err(invalid(f));
     }
-    Ok(Box::new(move |r: &Record| {
-        let eq = |want: &Option<String>, got: Option<&str>| {
-            want.as_ref()
-                .is_none_or(|w| got.is_some_and(|g| g.eq_ignore_ascii_case(w)))
-        };
-        eq(&rtype, Some(&r.kind))
-            && eq(&name, r.body["name"].as_str())
-            && eq(&location, r.body["location"].as_str())
-            && eq(&group, id::ScopeRef::parse(&r.id).resource_group)
-            && tags.matches(&r.body)
-    }))
+    let asked = rtype.clone();
+    Ok((
+        asked,
+        Box::new(move |r: &Record| {
+            let eq = |want: &Option<String>, got: Option<&str>| {
+                want.as_ref()
+                    .is_none_or(|w| got.is_some_and(|g| g.eq_ignore_ascii_case(w)))
+            };
+            eq(&rtype, Some(&r.kind))
+                && eq(&name, r.body["name"].as_str())
+                && eq(&location, r.body["location"].as_str())
+                && eq(&group, id::ScopeRef::parse(&r.id).resource_group)
+                && tags.matches(&r.body)
+        }),
+    ))
 }
 
 #[cfg(test)]
@@ -191,9 +196,9 @@ mod tests {
             "resourceGroup eq 'RG1' and location eq 'westus2'",
             "tagname eq 'team' and tagvalue eq 'a'",
         ] {
-            assert!(resources(Some(good)).unwrap()(&r), "{good}");
+            assert!(resources(Some(good)).unwrap().1(&r), "{good}");
         }
-        assert!(!resources(Some("name eq 'other'")).unwrap()(&r));
+        assert!(!resources(Some("name eq 'other'")).unwrap().1(&r));
         for bad in ["identity eq 'x'", "resourceType eq '", "name eq 'a' or name eq 'b'"] {
             assert_eq!(
                 resources(Some(bad)).err().map(|e| e.code),

@@ -4,7 +4,7 @@
 use crate::arm::id::{self, ScopeParts};
 use crate::arm::lro::Outcome;
 use crate::arm::regions;
-use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::common::{arm, lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
@@ -190,14 +190,15 @@ fn delete(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let tags = super::filters::groups(ctx.req.query("$filter"))?;
     let prefix = format!("/subscriptions/{}", ctx.name(0));
-    let items: Vec<Value> = w
-        .store
-        .list(|r| r.kind == KIND && id::is_at_or_above(&prefix, &r.id))
-        .into_iter()
-        .map(|r| r.body)
-        .filter(|b| tags(b))
-        .collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    let keep = |r: &Record| tags(&r.body);
+    Ok(Response::ok(resource::page_below(
+        w,
+        ctx,
+        &prefix,
+        Some(KIND),
+        keep,
+        |r| r.body,
+    )?))
 }
 
 /// True for a tracked top-level resource: `{rg}/providers/{ns}/{type}/{name}`.
@@ -238,14 +239,12 @@ pub(crate) fn resources(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
         format!("/subscriptions/{}", ctx.name(0))
     };
     let expand = ctx.req.query("$expand").unwrap_or("").to_ascii_lowercase();
-    let pred = super::filters::resources(ctx.req.query("$filter"))?;
-    let items: Vec<Value> = w
-        .store
-        .list(|r| id::is_at_or_above(&scope, &r.id) && is_top_level(r) && pred(r))
-        .iter()
-        .map(|r| resource_summary(r, &expand))
-        .collect();
-    Ok(Response::ok(paging::page(ctx.req, items)?))
+    // A type filter reads that type's index; otherwise every record below the scope, in
+    // creation order, keeping the top-level ones.
+    let (kind, pred) = super::filters::resources(ctx.req.query("$filter"))?;
+    let keep = |r: &Record| is_top_level(r) && pred(r);
+    let page = resource::page_below(w, ctx, &scope, kind.as_deref(), keep, |r| resource_summary(&r, &expand))?;
+    Ok(Response::ok(page))
 }
 
 /// Checks a move request; returns the records to move and the target group.

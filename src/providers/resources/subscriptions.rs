@@ -35,7 +35,7 @@ pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let tenant = ctx.caller.map(|c| c.tenant_id.clone());
     let items: Vec<Value> = w
         .store
-        .list(|r| r.kind == KIND)
+        .of_kind(KIND)
         .into_iter()
         .filter(|r| match &tenant {
             Some(t) if !t.is_empty() => r.body["tenantId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(t)),

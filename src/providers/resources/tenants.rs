@@ -32,7 +32,7 @@ pub(crate) fn find(w: &Tx, name: &str) -> Option<String> {
         return r.body["tenantId"].as_str().map(str::to_string);
     }
     w.store
-        .list(|r| r.kind == KIND)
+        .of_kind(KIND)
         .into_iter()
         .find(|r| {
             r.body["defaultDomain"]
@@ -44,6 +44,6 @@ pub(crate) fn find(w: &Tx, name: &str) -> Option<String> {
 
 /// `GET /tenants`.
 pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
-    let items = w.store.list(|r| r.kind == KIND).into_iter().map(|r| r.body).collect();
+    let items = w.store.of_kind(KIND).into_iter().map(|r| r.body).collect();
     Ok(Response::ok(crate::arm::paging::page(ctx.req, items)?))
 }
