@@ -58,6 +58,13 @@ impl Journal {
         self.entries.lock().unwrap().1.clear();
     }
 
+    /// The last sequence number given out, and the newest `n` entries, oldest first.
+    pub fn tail(&self, n: usize) -> (u64, Vec<Value>) {
+        let guard = self.entries.lock().unwrap();
+        let skip = guard.1.len().saturating_sub(n);
+        (guard.0, guard.1.iter().skip(skip).map(Entry::to_json).collect())
+    }
+
     /// Entries matching the filters, oldest first.
     pub fn query(
         &self,

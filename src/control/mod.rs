@@ -7,6 +7,7 @@ pub mod faults;
 pub mod journal;
 pub mod lro_rules;
 pub mod state;
+pub mod ui;
 
 use crate::arm::{ArmError, ArmResult, Request, Response};
 use crate::world::World;
@@ -57,6 +58,7 @@ fn route(w: &World, req: &Request) -> ArmResult<Response> {
         ["operations"] => Ok(Response::ok(
             json!({ "value": w.ops.all().iter().map(|o| o.status_body(&o.id)).collect::<Vec<_>>() }),
         )),
+        ["ui", ..] => ui::get(w, req, &segs[1..]),
         _ => crate::providers::container_service::control::get(w, req, &segs).unwrap_or_else(|| Err(not_found(req))),
     }
 }
