@@ -232,7 +232,10 @@ async fn serve(args: ServeArgs) -> i32 {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "none, plain HTTP".into());
-    println!("azemu ready: {} (CA: {ca}) dashboard: {}/_azemu/ui", running.url, running.url);
+    println!(
+        "azemu ready: {} (CA: {ca}) dashboard: {}/_azemu/ui",
+        running.url, running.url
+    );
     if let Some(ca_path) = &running.ca_path {
         let w = &running.world;
         println!("Point the Azure CLI at it:");

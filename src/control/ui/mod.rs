@@ -18,8 +18,16 @@ use serde_json::{json, Value};
 
 /// The files of the page: name under `/_azemu/ui/`, content type, bytes.
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("index.html", "text/html; charset=utf-8", include_bytes!("assets/index.html")),
-    ("style.css", "text/css; charset=utf-8", include_bytes!("assets/style.css")),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_bytes!("assets/index.html"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/style.css"),
+    ),
     ("app.js", JS, include_bytes!("assets/app.js")),
     ("api.js", JS, include_bytes!("assets/api.js")),
     ("dom.js", JS, include_bytes!("assets/dom.js")),
@@ -177,7 +185,10 @@ fn aks_view(w: &World, req: &Request, segs: &[&str], query: Vec<(String, String)
     let sub = Request {
         method: "GET".into(),
         path: format!("/_azemu/{}", segs.join("/")),
-        segments: std::iter::once("_azemu").chain(segs.iter().copied()).map(str::to_string).collect(),
+        segments: std::iter::once("_azemu")
+            .chain(segs.iter().copied())
+            .map(str::to_string)
+            .collect(),
         query,
         headers: Vec::new(),
         body: Vec::new(),
@@ -195,7 +206,11 @@ fn aks_view(w: &World, req: &Request, segs: &[&str], query: Vec<(String, String)
 
 /// The resource, name and ids of a user-assigned identity, from its record.
 fn identity_summary(w: &World, resource_id: &str) -> Value {
-    match w.store.get(resource_id).filter(|r| r.kind.eq_ignore_ascii_case(IDENTITY_KIND)) {
+    match w
+        .store
+        .get(resource_id)
+        .filter(|r| r.kind.eq_ignore_ascii_case(IDENTITY_KIND))
+    {
         Some(r) => json!({
             "resourceId": r.id,
             "name": r.body["name"],
@@ -330,9 +345,9 @@ fn access(w: &World) -> Value {
 /// sequence numbers the event stream continues from.
 fn timeline(w: &World, req: &Request) -> ArmResult<Response> {
     let limit = match req.query("limit") {
-        Some(s) => s.parse::<usize>().map_err(|_| {
-            ArmError::bad_request("InvalidQueryParameterValue", "limit must be a number.")
-        })?,
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| ArmError::bad_request("InvalidQueryParameterValue", "limit must be a number."))?,
         None => TIMELINE_DEFAULT,
     };
     let (journal_seq, journal) = w.journal.tail(limit);

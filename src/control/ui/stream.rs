@@ -61,7 +61,12 @@ fn start_from<B>(world: &World, req: &hyper::Request<B>) -> (u64, u64) {
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    let get = |k: &str| query.iter().find(|(n, _)| n == k).and_then(|(_, v)| v.parse::<u64>().ok());
+    let get = |k: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    };
     match (get("journal"), get("events")) {
         (Some(j), Some(e)) => (j, e),
         // A page that read nothing yet starts from now.
@@ -88,7 +93,10 @@ pub fn accept<B>(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("text/event-stream; charset=utf-8"),
     );
-    h.insert(hyper::header::CACHE_CONTROL, hyper::header::HeaderValue::from_static("no-cache"));
+    h.insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
     h.insert(
         hyper::header::HeaderName::from_static("x-accel-buffering"),
         hyper::header::HeaderValue::from_static("no"),
@@ -108,7 +116,11 @@ async fn run(world: Arc<World>, tx: mpsc::Sender<Bytes>, mut stop: watch::Receiv
         return;
     }
     if tx
-        .send(message("hello", at, &serde_json::json!({ "journal": at.0, "events": at.1 })))
+        .send(message(
+            "hello",
+            at,
+            &serde_json::json!({ "journal": at.0, "events": at.1 }),
+        ))
         .await
         .is_err()
     {
@@ -127,6 +139,12 @@ async fn run(world: Arc<World>, tx: mpsc::Sender<Bytes>, mut stop: watch::Receiv
             return;
         }
         let mut out: Vec<Bytes> = Vec::new();
+        // Requests first: the events a request caused are recorded before it is journaled.
+        let entries = world.journal.query(None, None, None, Some(at.0));
+        for e in entries.iter().take(BATCH) {
+            at.0 = e["sequence"].as_u64().unwrap_or(at.0);
+            out.push(message("journal", at, e));
+        }
         let (count, new_events) = world.events.since(at.1);
         if count < at.1 {
             at.1 = count;
@@ -136,11 +154,6 @@ async fn run(world: Arc<World>, tx: mpsc::Sender<Bytes>, mut stop: watch::Receiv
                 at.1 += 1;
                 out.push(message("event", at, &e));
             }
-        }
-        let entries = world.journal.query(None, None, None, Some(at.0));
-        for e in entries.iter().take(BATCH) {
-            at.0 = e["sequence"].as_u64().unwrap_or(at.0);
-            out.push(message("journal", at, e));
         }
         since_ops += TICK;
         if world.ops.has_pending() && since_ops >= Duration::from_secs(1) {

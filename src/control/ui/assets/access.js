@@ -54,7 +54,8 @@ function build(root, ctx) {
 
 function drawGraph(ctx) {
   const { access } = ctx.state;
-  const principals = access.principals;
+  const kindOrder = (p) => (p.kind === 'ManagedIdentity' ? 1 : 0);
+  const principals = [...access.principals].sort((a, b) => kindOrder(a) - kindOrder(b) || a.displayName.localeCompare(b.displayName));
   const assignments = access.assignments;
   const scopes = [...new Map(assignments.map((a) => [lower(a.scope), a.scope])).values()];
   const W = 300; const H = 40; const GAP = 12; const X = [10, 350, 690]; const TOP = 40;
@@ -77,7 +78,7 @@ function drawGraph(ctx) {
   const node = (kind, x, i, title, sub, attrs = {}) => h('svg:g', { class: `node ${kind} ${attrs.cls || ''}`, transform: `translate(${x},${y(i)})`, ...attrs.g },
     h('svg:rect', { width: W, height: H, rx: 6 }),
     h('svg:text', { x: 10, y: 17 }, clip(title, 38)),
-    h('svg:text', { x: 10, y: 33, class: 'muted', 'font-size': '11' }, clip(sub, 46)));
+    h('svg:text', { x: 10, y: 33, class: 'sub' }, clip(sub, 44)));
   const pNodes = principals.map((p, i) => {
     const n = assignments.filter((a) => lower(a.principalId) === lower(p.objectId)).length;
     const kind = p.kind === 'ManagedIdentity' ? 'managed identity' : 'application';
@@ -95,7 +96,7 @@ function drawGraph(ctx) {
     cls: sel && !hot(a) ? 'dim' : '',
     g: { dataset: { role: a.roleName } },
   }));
-  const sNodes = scopes.map((s, i) => node('scope', X[2], i, shortScope(s), s.split('/').slice(-4).join('/'), { g: { title: s } }));
+  const sNodes = scopes.map((s, i) => node('scope', X[2], i, shortScope(s), `…/${s.split('/').slice(-2).join('/')}`, { g: { 'aria-label': `scope ${s}` } }));
   const head = (x, t) => h('svg:text', { x, y: 22, 'font-weight': '700' }, t);
   const svg = h('svg:svg', { class: 'graph', viewBox: `0 0 1000 ${height}`, role: 'group', 'aria-label': 'Picture of who holds which role where' },
     head(X[0], 'Principals'), head(X[1], 'Role assignments'), head(X[2], 'Scopes'),

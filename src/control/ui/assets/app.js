@@ -60,7 +60,7 @@ function header() {
   const r = state.resources;
   if (!r) return;
   const clock = document.getElementById('clock');
-  clock.textContent = `${r.time.replace('T', ' ').replace('Z', ' UTC')}${r.virtualClock ? ' (virtual clock)' : ''}`;
+  clock.textContent = `${r.time.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC')}${r.virtualClock ? ' (virtual clock)' : ''}`;
   const live = document.getElementById('live');
   live.textContent = state.live ? (r.enforceRbac ? 'live · RBAC enforced' : 'live') : 'reconnecting…';
   live.className = `live ${state.live ? 'on' : 'off'}`;
@@ -123,8 +123,25 @@ function projector() {
   });
 }
 
+let arrival = 0;
+/** Marks the order items happened in (the timeline sorts by it). */
+const stamp = (x) => { x.order = ++arrival; return x; };
+
+/**
+ * Reads the timeline and puts requests and events in one order: each event right after the
+ * request it belongs to (same correlation id), the others where they fall between.
+ */
 async function loadTimeline() {
   const t = await get('/_azemu/ui/api/timeline');
+  const firstOf = new Map();
+  t.journal.forEach((j, i) => { if (!firstOf.has(j.correlationId)) firstOf.set(j.correlationId, i); });
+  let next = 0;
+  for (const e of t.events) {
+    const at = e.correlationId ? firstOf.get(e.correlationId) : undefined;
+    while (at !== undefined && next <= at) stamp(t.journal[next++]);
+    stamp(e);
+  }
+  while (next < t.journal.length) stamp(t.journal[next++]);
   state.journal = t.journal;
   state.events = t.events;
   return { journal: t.journalSequence, events: t.eventsSequence };
@@ -133,10 +150,10 @@ async function loadTimeline() {
 function connect(from) {
   stream(from, (kind, data) => {
     if (kind === 'journal') {
-      state.journal.push(data);
+      state.journal.push(stamp(data));
       if (state.journal.length > JOURNAL_KEPT) state.journal.splice(0, state.journal.length - JOURNAL_KEPT);
     } else if (kind === 'event') {
-      state.events.push(data);
+      state.events.push(stamp(data));
     } else if (kind === 'reset') {
       loadTimeline().then(() => scheduleRefresh(0));
       return;

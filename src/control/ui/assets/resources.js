@@ -44,10 +44,22 @@ function badge(state) {
   return h('span', { class: `badge ${cls}` }, state);
 }
 
+/** A role assignment as "role → principal", from the access view's data. */
+function roleAssignment(ctx, id) {
+  const a = ctx.state.access;
+  if (!a || !/\/roleAssignments\//i.test(id)) return null;
+  const ra = a.assignments.find((x) => lower(x.id) === lower(id));
+  if (!ra) return null;
+  const p = a.principals.find((x) => lower(x.objectId) === lower(ra.principalId));
+  return { roleName: ra.roleName, principal: p ? p.displayName : ra.principalId };
+}
+
 function treeNode(node, ctx, running) {
   const it = node.item;
   const op = running.get(lower(it.id));
-  const label = lower(it.type) === 'microsoft.resources/subscriptions' ? `subscription ${it.name}` : it.name;
+  let label = lower(it.type) === 'microsoft.resources/subscriptions' ? `subscription ${it.name}` : it.name;
+  const ra = roleAssignment(ctx, it.id);
+  if (ra) label = `${ra.roleName} → ${ra.principal}`;
   return h('li', {},
     h('button', {
       type: 'button', class: 'item', 'aria-current': lower(selected) === lower(it.id) ? 'true' : false,

@@ -83,7 +83,7 @@ function pool(c, p, ctx, names) {
   let banner;
   if (st === 'pending') {
     banner = h('div', { class: 'banner pending', role: 'status', dataset: { testid: 'pending' } },
-      `⏳ Pending: waiting for a newer node image`,
+      '⚠ Pending: waiting for a newer node image',
       h('span', { class: 'detail' },
         `The cluster names ${identityName(p.pending.kubeletIdentity, names)}, but these nodes still use ${effNames}. `,
         `The pool already runs the newest image (${p.nodeImageVersion}); the change reaches the nodes when a newer image `,

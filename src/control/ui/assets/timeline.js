@@ -47,16 +47,16 @@ function draw(ctx) {
     for (const e of ctx.state.journal) {
       if (opts.writesOnly && !isWrite(e)) continue;
       if (f && !e.path.toLowerCase().includes(f)) continue;
-      items.push({ t: e.time, k: 0, s: e.sequence, e });
+      items.push({ o: e.order, e });
     }
   }
   if (opts.events && !opts.writesOnly) {
     for (const e of ctx.state.events) {
       if (f && !(e.resourceId || '').toLowerCase().includes(f) && !(f.startsWith(lowerOf(e.resourceId)))) continue;
-      items.push({ t: e.time, k: 1, s: e.sequence, ev: e });
+      items.push({ o: e.order, ev: e });
     }
   }
-  items.sort((a, b) => (a.t < b.t ? 1 : a.t > b.t ? -1 : b.k - a.k || b.s - a.s));
+  items.sort((a, b) => b.o - a.o);
   ui.count.textContent = `${items.length} item${items.length === 1 ? '' : 's'}${items.length > SHOWN ? `, the newest ${SHOWN} shown` : ''}${f ? ` about “${ctx.state.filter}”` : ''}.`;
   replace(ui.list, items.slice(0, SHOWN).map((i) => (i.e ? request(i.e) : event(i.ev))));
 }
