@@ -130,6 +130,8 @@ describe('trainer walkthrough on the dashboard (TLS, --enforce-rbac, --seed)', (
     assert.equal(await pool.locator('[data-testid=effective]').textContent(), 'kubelet1');
     assert.equal(await pool.locator('[data-testid=newer]').count(), 0);
     await shot(page, '02-kubelet-change-pending');
+    // The README's picture: the moment that matters, as the room sees it.
+    await page.screenshot({ path: join(SHOTS, 'dashboard.png'), clip: { x: 0, y: 0, width: 1280, height: 820 } });
   });
 
   test('publish a node image from the page', async () => {

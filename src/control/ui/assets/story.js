@@ -2,7 +2,7 @@
 // cluster names, and per pool and per node the kubelet identity the nodes really use and
 // their node image; a pending change, the node image buttons, and the image pull checks.
 import { arm, control, follow } from './api.js';
-import { h, lastSegment, replace, say, shortScope } from './dom.js';
+import { h, lastSegment, replace, say, shortScope, time } from './dom.js';
 
 /** The AKS api-version the page's own ARM calls use. */
 const AKS_API = '2025-10-01';
@@ -87,7 +87,7 @@ function pool(c, p, ctx, names) {
       h('span', { class: 'detail' },
         `The cluster names ${identityName(p.pending.kubeletIdentity, names)}, but these nodes still use ${effNames}. `,
         `The pool already runs the newest image (${p.nodeImageVersion}); the change reaches the nodes when a newer image `,
-        `is released and the pool is upgraded onto it. Since ${p.pending.since}.`));
+        `is released and the pool is upgraded onto it. Pending since ${time(p.pending.since)}.`));
   } else if (st === 'current') {
     banner = h('div', { class: 'banner current', role: 'status', dataset: { testid: 'current' } },
       `✓ The nodes use the kubelet identity the cluster names: ${identityName(desired, names)}`);
@@ -125,11 +125,11 @@ function pool(c, p, ctx, names) {
       running ? h('span', { class: 'badge wait', role: 'status' },
         `${running.activity || 'Upgrading'}: ${running.status || 'InProgress'}`) : null,
       running ? h('progress', running.progress != null ? { value: running.progress, max: 1, 'aria-label': 'progress' } : { 'aria-label': 'in progress' }) : null),
-    pulls(c, p),
+    pulls(c, p, names),
     nodes(p, desired, names));
 }
 
-function pulls(c, p) {
+function pulls(c, p, names) {
   const items = [];
   for (const check of c.pullChecks || []) {
     const res = check.result || {};
@@ -140,8 +140,8 @@ function pulls(c, p) {
         ok ? `✓ can pull from ${check.name}` : `✗ cannot pull from ${check.name}`,
         h('span', { class: 'detail' },
           ok && r.grantedBy
-            ? `${r.grantedBy.roleName} at ${shortScope(r.grantedBy.scope)} for the nodes' identity`
-            : `${(r.reason || '').slice(0, 160)}`)));
+            ? `the nodes pull as ${identityName(r.kubeletIdentity, names)}: ${r.grantedBy.roleName} at ${shortScope(r.grantedBy.scope)}`
+            : `the nodes pull as ${identityName(r.kubeletIdentity, names)}, which holds no role that may pull at or above the registry (the Access view explains)`)));
     }
   }
   if (!items.length) return null;
