@@ -254,7 +254,8 @@ describe('trainer walkthrough on the dashboard (TLS, --enforce-rbac, --seed)', (
     const before = (await az.control('GET', '/_azemu/clock')).now;
     await page.getByLabel('Advance by').fill('2h');
     await page.getByRole('button', { name: 'Advance the clock' }).click();
-    await page.waitForFunction((b) => !document.querySelector('[data-testid=clock]').textContent.startsWith(b), before, { timeout: WAIT });
+    const want = new Date(Date.parse(before) + 2 * 3600 * 1000).toISOString().replace('T', ' ').slice(0, 19);
+    await page.waitForFunction((w) => document.querySelector('[data-testid=clock]').textContent.startsWith(w), want, { timeout: WAIT });
     const afterClock = (await az.control('GET', '/_azemu/clock')).now;
     assert.equal(Date.parse(afterClock) - Date.parse(before), 2 * 3600 * 1000);
 

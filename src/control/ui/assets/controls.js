@@ -1,7 +1,7 @@
 // Controls for test authors: reset, the clock, faults, LRO timing rules, state snapshots and
 // the journal as a scenario. Each is a call to azemu's control API under /_azemu/.
 import { control, get } from './api.js';
-import { h, replace, say } from './dom.js';
+import { h, replace, say, time } from './dom.js';
 
 let ui = null;
 let armed = false; // the reset button asks once more before it resets
@@ -10,7 +10,7 @@ export function render(root, ctx) {
   if (!ui || !root.contains(ui.faults)) build(root, ctx);
   const r = ctx.state.resources;
   if (r) {
-    ui.now.textContent = `${r.time}${r.virtualClock ? ' (virtual)' : ' (wall clock)'}`;
+    ui.now.textContent = `${time(r.time)} UTC${r.virtualClock ? ' (virtual)' : ' (wall clock)'}`;
     ui.advance.disabled = !r.virtualClock;
     ui.clockNote.textContent = r.virtualClock
       ? 'The clock moves only when you advance it: operations with a duration end when it passes their time.'
@@ -78,7 +78,8 @@ function build(root, ctx) {
       h('div', { class: 'actions' },
         h('a', { class: 'button', href: '/_azemu/state', download: 'azemu-state.json', dataset: { key: 'snapshot' } }, 'Download a state snapshot'),
         h('a', { class: 'button secondary', href: '/_azemu/ui/api/scenario.yaml', download: 'recorded-scenario.yaml', dataset: { key: 'scenario' } }, 'Save the journal as a scenario')),
-      h('p', { class: 'muted' }, 'Load a snapshot with PUT /_azemu/state or --state-file; replay the scenario with azemu scenario run.'))));
+      h('p', { class: 'muted' }, 'Load a snapshot with ', h('code', {}, 'PUT /_azemu/state'), ' or ', h('code', {}, '--state-file'),
+        '; replay the scenario with ', h('code', {}, 'azemu scenario run'), '.'))));
 }
 
 async function lists() {
