@@ -289,6 +289,18 @@ async fn the_stream_delivers_the_journal_and_events_live_and_resumes() {
     );
     assert!(!seen2.contains("/resourceGroups/live\""), "{seen2}");
 
+    // A page that comes back after azemu restarted (it saw more than this azemu has) is told
+    // to read everything again.
+    let mut stale = s
+        .raw(Method::GET, "/_azemu/ui/stream")
+        .header("Last-Event-ID", "9999.9999")
+        .send()
+        .await
+        .unwrap();
+    let mut seen3 = String::new();
+    assert!(read_until(&mut stale, &mut seen3, "event: reset").await, "{seen3}");
+    drop(stale);
+
     // A reset empties the activity log: the page is told to read everything again.
     s.send(s.raw(Method::POST, "/_azemu/reset")).await;
     assert!(read_until(&mut again, &mut seen2, "event: reset").await, "{seen2}");

@@ -115,6 +115,15 @@ async fn run(world: Arc<World>, tx: mpsc::Sender<Bytes>, mut stop: watch::Receiv
     if tx.send(Bytes::from_static(b"retry: 500\n\n")).await.is_err() {
         return;
     }
+    // A page that saw more than this azemu has was talking to an earlier one: start from now,
+    // and tell it to read everything again.
+    let now = (world.journal.tail(0).0, world.events.since(u64::MAX).0);
+    if at.0 > now.0 || at.1 > now.1 {
+        at = now;
+        if tx.send(message("reset", at, &serde_json::json!({}))).await.is_err() {
+            return;
+        }
+    }
     if tx
         .send(message(
             "hello",
