@@ -62,7 +62,9 @@ function header() {
   const clock = document.getElementById('clock');
   clock.textContent = `${r.time.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC')}${r.virtualClock ? ' (virtual clock)' : ''}`;
   const live = document.getElementById('live');
-  live.textContent = state.live ? (r.enforceRbac ? 'live · RBAC enforced' : 'live') : 'reconnecting…';
+  const text = state.live ? (r.enforceRbac ? 'live · RBAC enforced' : 'live') : 'reconnecting…';
+  // A status region: change it only when the state changes, so screen readers say it once.
+  if (live.textContent !== text) live.textContent = text;
   live.className = `live ${state.live ? 'on' : 'off'}`;
 }
 
