@@ -76,7 +76,7 @@ describe('trainer walkthrough on the dashboard (TLS, --enforce-rbac, --seed)', (
     assert.equal(az.dashboard, `${az.url}/_azemu/ui`, az.readyLine);
   });
 
-  test('the seed resources, created through the API, show on the page; first paint is fast', async () => {
+  test('the seed resources, created through the API, show on the page (first paint measured)', async () => {
     await az.arm('PUT', RG, { location: 'westus2' }, API.rg);
     s.cp = await identity(az, 'control-plane');
     s.k1 = await identity(az, 'kubelet1');
@@ -204,8 +204,10 @@ describe('trainer walkthrough on the dashboard (TLS, --enforce-rbac, --seed)', (
   });
 
   test('the timeline shows the story, filtered by the cluster, with the write diff', async () => {
-    await page.getByRole('tab', { name: 'Timeline' }).click();
-    await page.getByLabel('Filter by resource').fill(MC);
+    // From the cluster's card straight to its timeline.
+    await page.locator('[data-cluster=demo]').getByRole('button', { name: /What happened to it/ }).click();
+    assert.equal(await page.getByRole('tab', { name: 'Timeline' }).getAttribute('aria-selected'), 'true');
+    assert.equal(await page.getByLabel('Filter by resource').inputValue(), MC);
     const list = page.locator('ol.timeline');
     await list.locator('li.event[data-kind=KubeletIdentityPending]').first().waitFor({ timeout: WAIT });
     // Nothing about other resources.

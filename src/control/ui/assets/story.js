@@ -58,7 +58,11 @@ function cluster(c, ctx, names) {
       h('h2', { id: `c-${c.name}` }, `Cluster ${c.name}`),
       stateBadge(c.provisioningState),
       h('span', { class: 'muted' }, `resource group ${c.resourceGroup} · ${c.location || ''} · Kubernetes ${c.kubernetesVersion || '?'}`),
-      c.operation ? operationNote(c.operation) : null),
+      c.operation ? operationNote(c.operation) : null,
+      h('button', {
+        type: 'button', class: 'secondary', dataset: { key: `timeline:${c.id}` },
+        onclick: () => { ctx.state.filter = c.id; ctx.show('timeline'); },
+      }, 'What happened to it? (timeline)')),
     h('div', { class: 'idcards' },
       h('section', { class: 'idcard', 'aria-label': 'Control-plane identity', dataset: { role: 'control-plane' } },
         h('h3', {}, 'Control-plane identity'),
