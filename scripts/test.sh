@@ -3,8 +3,9 @@
 #   1. the Rust unit and HTTP integration tests (cargo test),
 #   2. the scenario packs in scenarios/ (azemu scenario run),
 #   3. the real-client suite: the Azure CLI and the Python SDKs against azemu (tests/compat),
-#   4. the conformance suite: the official API examples replayed (tests/conformance),
-#   5. the dashboard in headless Chromium (tests/browser).
+#   4. the Azure SDKs for Go and JavaScript from a fresh shell wired by `azemu env` (tests/sdk-*),
+#   5. the conformance suite: the official API examples replayed (tests/conformance),
+#   6. the dashboard in headless Chromium (tests/browser).
 # Installs what it needs (a Python venv with azure-cli in .venv); builds once.
 # Exits non-zero when any suite fails; the last line counts the suites.
 set -uo pipefail
@@ -31,6 +32,7 @@ export AZEMU_BIN="$ROOT/target/debug/azemu"
 suite "rust tests" cargo test --locked
 suite "scenarios" "$AZEMU_BIN" scenario run scenarios
 suite "real clients (az, Python SDKs)" bash scripts/compat-test.sh
+suite "real clients (Go and JavaScript SDKs)" bash scripts/sdk-test.sh
 suite "conformance (official examples)" bash scripts/conformance.sh
 suite "browser (dashboard)" bash scripts/browser-test.sh
 

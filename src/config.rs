@@ -34,6 +34,9 @@ pub struct Config {
     /// Makes every generated id and timestamp reproducible, with a virtual clock.
     pub seed: Option<u64>,
     pub state_file: Option<PathBuf>,
+    /// Checks that every refused write left the state as it found it (answers 500
+    /// `RefusalLeftTrace` when one did not). For test suites; costs a state copy per write.
+    pub audit_refusals: bool,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             client_id: DEFAULT_CLIENT_ID.into(),
             seed: None,
             state_file: None,
+            audit_refusals: false,
         }
     }
 }

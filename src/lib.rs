@@ -13,6 +13,7 @@ pub mod arm;
 pub mod config;
 pub mod control;
 pub mod entra;
+pub mod files;
 pub mod providers;
 pub mod routing;
 pub mod scenario;

@@ -1,4 +1,7 @@
-//! The `azemu` command: `azemu` (= `azemu serve`) runs the emulator.
+//! The `azemu` command: `azemu` (= `azemu serve`) runs the emulator; the other commands
+//! speak to a running one (`src/cli/`).
+
+mod cli;
 
 use azemu::config::{self, Config};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -31,24 +34,75 @@ enum Command {
     /// The request journal of a running azemu.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Print the environment that points az, Terraform and the Azure SDKs at the running
+    /// azemu: eval "$(azemu env)".
+    Env {
+        #[command(flatten)]
+        target: Target,
+        /// The shell to print for.
+        #[arg(long, value_enum, default_value_t = ShellArg::Bash)]
+        shell: ShellArg,
+        /// Print a .env file or JSON instead of shell commands.
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// Do not prepare the Azure CLI (register the cloud and log in) in azemu's config dir.
+        #[arg(long)]
+        no_az: bool,
+    },
+    /// Run your Azure CLI against the running azemu, in azemu's own config dir (never
+    /// ~/.azure); registers the cloud and logs in on first use. E.g. `azemu az group list`.
+    #[command(name = "az")]
+    Az {
+        #[command(flatten)]
+        target: Target,
+        /// The az command line.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        args: Vec<String>,
+    },
+    /// Check that the running azemu and the clients' settings fit together; a fix for each
+    /// problem. Exits non-zero when something a client needs is wrong.
+    Doctor {
+        #[command(flatten)]
+        target: Target,
+        /// The state file to check [default: the running azemu's --state-file].
+        #[arg(long, env = "AZEMU_STATE_FILE")]
+        state_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, Debug)]
+enum ShellArg {
+    Bash,
+    Zsh,
+    Sh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Clone, Copy, ValueEnum, Debug)]
+enum FormatArg {
+    Dotenv,
+    Json,
 }
 
 /// Where a running azemu is.
 #[derive(Args, Clone, Debug)]
 struct Target {
-    /// azemu's URL.
-    #[arg(long, env = "AZEMU_URL", default_value = "https://127.0.0.1:8443")]
-    url: String,
-    /// The CA to trust [default: ~/.azemu/ca.pem when it exists].
+    /// azemu's URL [default: the one the running azemu wrote into the data dir, else
+    /// https://127.0.0.1:8443].
+    #[arg(long, env = "AZEMU_URL")]
+    url: Option<String>,
+    /// The CA to trust [default: the data dir's ca.pem].
     #[arg(long, env = "AZEMU_CA")]
     ca: Option<PathBuf>,
+    /// The running azemu's data dir [default: ~/.azemu].
+    #[arg(long, env = "AZEMU_DATA_DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 impl Target {
-    fn ca(&self) -> Option<PathBuf> {
-        self.ca.clone().or_else(|| {
-            Some(config::default_data_dir().join("ca.pem")).filter(|p| p.exists() && self.url.starts_with("https"))
-        })
+    fn locate(&self) -> cli::Located {
+        cli::locate(self.data_dir.as_deref(), self.url.as_deref(), self.ca.as_deref())
     }
 }
 
@@ -63,8 +117,12 @@ enum ScenarioCommand {
         /// scenario gets its own in-process azemu.
         #[arg(long, env = "AZEMU_URL")]
         url: Option<String>,
+        /// The CA of the azemu named by --url [default: the data dir's ca.pem].
         #[arg(long, env = "AZEMU_CA")]
         ca: Option<PathBuf>,
+        /// The data dir of the azemu named by --url [default: ~/.azemu].
+        #[arg(long, env = "AZEMU_DATA_DIR")]
+        data_dir: Option<PathBuf>,
         /// The seed of the in-process azemu (reproducible ids and times).
         #[arg(long)]
         seed: Option<u64>,
@@ -108,7 +166,9 @@ enum JournalCommand {
 
 #[derive(Clone, Copy, ValueEnum, Debug)]
 enum LogFormat {
+    /// Human-readable lines.
     Text,
+    /// One JSON object per line.
     Json,
 }
 
@@ -138,6 +198,8 @@ struct ServeArgs {
     /// The URL clients are told to use (default: from host and port).
     #[arg(long, env = "AZEMU_PUBLIC_URL")]
     public_url: Option<String>,
+    /// How logs are written to stderr. The level comes from AZEMU_LOG (default `warn`;
+    /// `AZEMU_LOG=info` logs every request; any tracing filter such as `azemu=debug` works).
     #[arg(long, env = "AZEMU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     /// Refuse api-versions a type does not list, with ARM's codes.
@@ -155,8 +217,10 @@ struct ServeArgs {
     /// How long a new principal stays unknown to role assignments without principalType.
     #[arg(long, env = "AZEMU_PRINCIPAL_PROPAGATION_DELAY", default_value = "0")]
     principal_propagation_delay: String,
+    /// The id of the default tenant (the one tokens are issued for).
     #[arg(long, env = "AZEMU_TENANT_ID", default_value = config::DEFAULT_TENANT_ID)]
     tenant_id: String,
+    /// The id of the default subscription (in the default tenant).
     #[arg(long, env = "AZEMU_SUBSCRIPTION_ID", default_value = config::DEFAULT_SUBSCRIPTION_ID)]
     subscription_id: String,
     /// The client id of the service principal that owns the default subscription.
@@ -165,9 +229,14 @@ struct ServeArgs {
     /// Make generated ids and timestamps reproducible (the clock becomes virtual).
     #[arg(long, env = "AZEMU_SEED")]
     seed: Option<u64>,
-    /// Load state from this file at start and save it there at stop.
+    /// Load state from this file at start and save it there at stop (its folder must exist;
+    /// one azemu per file).
     #[arg(long, env = "AZEMU_STATE_FILE")]
     state_file: Option<PathBuf>,
+    /// Check that every refused write leaves the state untouched (for test suites: a refusal
+    /// that changed anything answers 500 RefusalLeftTrace).
+    #[arg(long, env = "AZEMU_AUDIT_REFUSALS")]
+    audit_refusals: bool,
 }
 
 fn duration_ms(flag: &str, v: &str) -> i64 {
@@ -201,82 +270,17 @@ impl ServeArgs {
             client_id: self.client_id.clone(),
             seed: self.seed,
             state_file: self.state_file.clone(),
+            audit_refusals: self.audit_refusals,
         }
-    }
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AZEMU_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
     }
 }
 
 async fn serve(args: ServeArgs) -> i32 {
-    init_logging(args.log_format);
-    let config = args.config();
-    let running = match azemu::start(config).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("azemu: cannot start: {e}");
-            return 1;
-        }
+    let format = match args.log_format {
+        LogFormat::Text => cli::serve::LogFormat::Text,
+        LogFormat::Json => cli::serve::LogFormat::Json,
     };
-    let ca = running
-        .ca_path
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "none, plain HTTP".into());
-    println!(
-        "azemu ready: {} (CA: {ca}) dashboard: {}/_azemu/ui",
-        running.url, running.url
-    );
-    if let Some(ca_path) = &running.ca_path {
-        let w = &running.world;
-        println!("Point the Azure CLI at it:");
-        println!(
-            "  export REQUESTS_CA_BUNDLE={} AZURE_CORE_INSTANCE_DISCOVERY=false AZURE_CONFIG_DIR=$(mktemp -d)",
-            ca_path.display()
-        );
-        println!(
-            "  az cloud register -n azemu --endpoint-resource-manager {} && az cloud set -n azemu",
-            running.url
-        );
-        println!(
-            "  az login --service-principal -u {} -p any-secret --tenant {}",
-            w.config.client_id, w.config.tenant_id
-        );
-    }
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    let stop = running.shutdown_handle();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    });
-    running.wait().await;
-    0
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    cli::serve::serve(args.config(), format).await
 }
 
 /// Expands folders into their scenario files, in name order.
@@ -303,7 +307,8 @@ async fn control(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Result<serde_json::Value, String> {
-    let client = azemu::scenario::client::Client::connect(&target.url, target.ca().as_deref()).await?;
+    let loc = target.locate();
+    let client = azemu::scenario::client::Client::connect(&loc.url, loc.ca.as_deref().filter(|c| c.exists())).await?;
     let x = client.send(method, path, &[], body.as_ref(), None).await?;
     if x.status >= 400 {
         return Err(format!("{method} {path}: {} {}", x.status, x.body_text));
@@ -327,7 +332,7 @@ fn print_or_fail(r: Result<serde_json::Value, String>) -> i32 {
 async fn save_journal(target: &Target, output: &std::path::Path) -> Result<String, String> {
     let doc = control(target, "GET", "/_azemu/requests/scenario", None).await?;
     let yaml = serde_yaml_ng::to_string(&doc).map_err(|e| e.to_string())?;
-    std::fs::write(output, yaml).map_err(|e| format!("{}: {e}", output.display()))?;
+    std::fs::write(output, yaml).map_err(|e| format!("cannot write {} (--output): {e}", output.display()))?;
     Ok(format!(
         "wrote {} ({} step(s))",
         output.display(),
@@ -348,9 +353,17 @@ fn main() {
             files,
             url,
             ca,
+            data_dir,
             seed,
             verbose,
         })) => {
+            // Against a running azemu, trust its data dir's CA unless --ca says otherwise.
+            let ca = match &url {
+                Some(u) => cli::locate(data_dir.as_deref(), Some(u), ca.as_deref())
+                    .ca
+                    .filter(|c| c.exists()),
+                None => ca,
+            };
             let opts = azemu::scenario::Options { url, ca, seed, verbose };
             let files = scenario_files(&files);
             if files.is_empty() {
@@ -372,6 +385,26 @@ fn main() {
         Some(Command::NodeImages(NodeImagesCommand::List { target })) => {
             print_or_fail(rt.block_on(control(&target, "GET", "/_azemu/node-images", None)))
         }
+        Some(Command::Env {
+            target,
+            shell,
+            format,
+            no_az,
+        }) => {
+            let shell = match shell {
+                ShellArg::Bash | ShellArg::Zsh | ShellArg::Sh => cli::env::Shell::Posix,
+                ShellArg::Fish => cli::env::Shell::Fish,
+                ShellArg::Powershell => cli::env::Shell::Powershell,
+            };
+            let format = match format {
+                None => cli::env::Format::Shell,
+                Some(FormatArg::Dotenv) => cli::env::Format::Dotenv,
+                Some(FormatArg::Json) => cli::env::Format::Json,
+            };
+            cli::env::run(&target.locate(), shell, format, !no_az)
+        }
+        Some(Command::Az { target, args }) => cli::az::run(&target.locate(), &args),
+        Some(Command::Doctor { target, state_file }) => cli::doctor::run(&target.locate(), state_file.as_deref()),
         Some(Command::Journal(JournalCommand::Save { output, target })) => {
             match rt.block_on(save_journal(&target, &output)) {
                 Ok(msg) => {

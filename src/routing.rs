@@ -3,11 +3,12 @@
 //! An ARM path is split at its last `/providers/{Namespace}` (see [`crate::arm::id`]); a
 //! route names the namespace and the pattern of the segments after it (`*` captures a name).
 //! Paths without a provider segment (subscriptions, resource groups, tenants) use the
-//! namespace `""`. Providers contribute their routes; the server only sees [`table`].
+//! namespace `""`. Providers declare their routes in their registration
+//! ([`crate::providers::ProviderInfo`]); the server finds them through `providers::hooks::table`.
 
 use crate::arm::{ArmResult, Request, Response};
 use crate::entra::Caller;
-use crate::world::World;
+use crate::world::Tx;
 
 /// What a handler gets besides the world.
 pub struct Ctx<'a> {
@@ -34,7 +35,7 @@ impl Ctx<'_> {
     }
 }
 
-pub type Handler = fn(&World, &Ctx) -> ArmResult<Response>;
+pub type Handler = fn(&Tx, &Ctx) -> ArmResult<Response>;
 
 pub struct Route {
     /// Lower-case namespace; `""` for core ARM paths, `"*"` for any namespace.
@@ -63,9 +64,4 @@ impl Route {
         }
         Some(names)
     }
-}
-
-/// Every ARM route azemu serves, most specific first.
-pub fn table() -> &'static [&'static [Route]] {
-    crate::providers::ROUTES
 }

@@ -39,7 +39,7 @@ def start(tmp: Path, extra_args: list[str]) -> tuple[subprocess.Popen, str, str 
     log_path = tmp / "azemu.log"
     log = open(log_path, "w", buffering=1)
     proc = subprocess.Popen(
-        [str(bin_path), "serve", "--port", "0", "--data-dir", str(data_dir), *extra_args],
+        [str(bin_path), "serve", "--port", "0", "--data-dir", str(data_dir), "--audit-refusals", *extra_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

@@ -559,7 +559,11 @@ async fn custom_role_definitions_can_be_created_and_used() {
     assert_eq!(r.json["id"], json!(path));
     assert_eq!(r.json["properties"]["type"], "CustomRole");
     assert_eq!(r.json["properties"]["roleName"], "Identity Reader (azemu test)");
-    assert_eq!(s.put(&path, body).await.status, 200);
+    assert_eq!(
+        s.put(&path, body).await.status,
+        201,
+        "the spec lists 201 for an update too"
+    );
     assert_eq!(s.get(&path).await.status, 200);
 
     let f = s

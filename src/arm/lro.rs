@@ -47,10 +47,7 @@ impl Outcome {
     }
 }
 
-/// What runs when the operation ends, with the context and the outcome.
-pub type Effect<C> = Box<dyn FnOnce(&C, &Outcome) + Send>;
-
-pub struct Operation<C> {
+pub struct Operation<E> {
     pub id: String,
     /// The resource the operation acts on (canonical id).
     pub resource_id: String,
@@ -63,7 +60,10 @@ pub struct Operation<C> {
     /// When set, the operation ends `Failed` with this error instead of succeeding.
     pub fail_with: Option<ArmError>,
     pub polls: u32,
-    effect: Option<Effect<C>>,
+    /// Set once whoever ends the operation has taken its effect to apply it; the operation
+    /// stays running until [`Operations::finish`].
+    taken: bool,
+    effect: Option<E>,
 }
 
 /// A copy of an operation's visible state.
@@ -104,12 +104,14 @@ impl Snapshot {
     }
 }
 
-pub struct Operations<C> {
-    ops: Mutex<BTreeMap<String, Operation<C>>>,
+/// The operations of one world. `E` is what runs when an operation ends (its effect); the
+/// engine only keeps it and hands it out, so it knows nothing of who applies it or how.
+pub struct Operations<E> {
+    ops: Mutex<BTreeMap<String, Operation<E>>>,
     pending: AtomicUsize,
 }
 
-impl<C> Default for Operations<C> {
+impl<E> Default for Operations<E> {
     fn default() -> Self {
         Operations {
             ops: Mutex::new(BTreeMap::new()),
@@ -119,18 +121,25 @@ impl<C> Default for Operations<C> {
 }
 
 /// What a caller asks for when starting an operation.
-pub struct Start<C> {
+pub struct Start<E> {
     pub id: String,
     pub resource_id: String,
     pub activity: String,
     pub now: Millis,
     pub completion: Completion,
     pub fail_with: Option<ArmError>,
-    pub effect: Effect<C>,
+    pub effect: E,
 }
 
-impl<C> Operations<C> {
-    pub fn start(&self, s: Start<C>) -> String {
+/// An operation whose effect was taken to be applied: its id, effect and outcome.
+pub type Due<E> = (String, Option<E>, Outcome);
+
+impl<E> Operations<E> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Operation<E>>> {
+        self.ops.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn start(&self, s: Start<E>) -> String {
         let id = s.id.clone();
         let op = Operation {
             id: s.id,
@@ -142,9 +151,10 @@ impl<C> Operations<C> {
             completion: s.completion,
             fail_with: s.fail_with,
             polls: 0,
+            taken: false,
             effect: Some(s.effect),
         };
-        self.ops.lock().unwrap().insert(id.clone(), op);
+        self.lock().insert(id.clone(), op);
         self.pending.fetch_add(1, Ordering::SeqCst);
         id
     }
@@ -156,100 +166,98 @@ impl<C> Operations<C> {
 
     /// Counts a status poll of `id`.
     pub fn touch(&self, id: &str) {
-        if let Some(op) = self.ops.lock().unwrap().get_mut(id) {
-            op.polls += 1;
+        if let Some(op) = self.lock().get_mut(id) {
+            op.polls = op.polls.saturating_add(1);
         }
     }
 
-    /// Ends every operation whose time has come and runs their effects, in start order.
-    pub fn settle(&self, ctx: &C, now: Millis) {
+    fn is_due(op: &Operation<E>, now: Millis) -> bool {
+        !op.taken
+            && op.end.is_none()
+            && match op.completion {
+                Completion::Immediate => true,
+                Completion::At(t) => now >= t,
+                Completion::AfterPolls(n) => op.polls >= n,
+                Completion::Manual => false,
+            }
+    }
+
+    /// Whether some operation's time has come.
+    pub fn any_due(&self, now: Millis) -> bool {
+        self.has_pending() && self.lock().values().any(|o| Self::is_due(o, now))
+    }
+
+    /// Takes the effects of every operation whose time has come, in start order, with the
+    /// outcome each ends with. The operations stay running until [`Operations::finish`].
+    pub fn take_due(&self, now: Millis) -> Vec<Due<E>> {
         if !self.has_pending() {
-            return;
+            return Vec::new();
         }
-        let ready: Vec<(Effect<C>, Outcome)> = {
-            let mut ops = self.ops.lock().unwrap();
-            let mut ready = Vec::new();
-            let mut ordered: Vec<&mut Operation<C>> = ops.values_mut().filter(|o| o.end.is_none()).collect();
-            ordered.sort_by_key(|o| o.start);
-            for op in ordered {
-                let due = match op.completion {
-                    Completion::Immediate => true,
-                    Completion::At(t) => now >= t,
-                    Completion::AfterPolls(n) => op.polls >= n,
-                    Completion::Manual => false,
+        let mut ops = self.lock();
+        let mut ordered: Vec<&mut Operation<E>> = ops.values_mut().filter(|o| Self::is_due(o, now)).collect();
+        ordered.sort_by_key(|o| o.start);
+        ordered
+            .into_iter()
+            .map(|op| {
+                op.taken = true;
+                let outcome = match op.fail_with.take() {
+                    Some(e) => Outcome::Failed(e),
+                    None => Outcome::Succeeded,
                 };
-                if due {
-                    let outcome = match op.fail_with.take() {
-                        Some(e) => Outcome::Failed(e),
-                        None => Outcome::Succeeded,
-                    };
-                    op.end = Some(now.max(op.start));
-                    op.outcome = Some(outcome.clone());
-                    self.pending.fetch_sub(1, Ordering::SeqCst);
-                    if let Some(effect) = op.effect.take() {
-                        ready.push((effect, outcome));
-                    }
-                }
-            }
-            ready
-        };
-        for (effect, outcome) in ready {
-            effect(ctx, &outcome);
-        }
+                (op.id.clone(), op.effect.take(), outcome)
+            })
+            .collect()
     }
 
-    /// Ends the running operation on `resource_id` (and those below it) with `outcome`.
-    /// Returns the ids it ended.
-    pub fn finish_for(&self, ctx: &C, resource_id: &str, now: Millis, outcome: Outcome) -> Vec<String> {
-        let ready: Vec<(String, Effect<C>)> = {
-            let mut ops = self.ops.lock().unwrap();
-            let mut ready = Vec::new();
-            for op in ops.values_mut() {
-                if op.end.is_none() && super::id::is_at_or_above(resource_id, &op.resource_id) {
-                    op.end = Some(now.max(op.start));
-                    op.outcome = Some(outcome.clone());
-                    self.pending.fetch_sub(1, Ordering::SeqCst);
-                    if let Some(effect) = op.effect.take() {
-                        ready.push((op.id.clone(), effect));
-                    }
-                }
+    /// Takes the effects of the running operations on `resource_id` (and below it).
+    pub fn take_effects_on(&self, resource_id: &str) -> Vec<(String, Option<E>)> {
+        let mut ops = self.lock();
+        ops.values_mut()
+            .filter(|op| !op.taken && op.end.is_none() && super::id::is_at_or_above(resource_id, &op.resource_id))
+            .map(|op| {
+                op.taken = true;
+                (op.id.clone(), op.effect.take())
+            })
+            .collect()
+    }
+
+    /// Marks an operation ended: its effect has been applied.
+    pub fn finish(&self, id: &str, outcome: Outcome, now: Millis) {
+        if let Some(op) = self.lock().get_mut(id) {
+            if op.end.is_none() {
+                op.end = Some(now.max(op.start));
+                op.outcome = Some(outcome);
+                self.pending.fetch_sub(1, Ordering::SeqCst);
             }
-            ready
-        };
-        let ids = ready.iter().map(|(id, _)| id.clone()).collect();
-        for (_, effect) in ready {
-            effect(ctx, &outcome);
         }
-        ids
     }
 
     pub fn snapshot(&self, id: &str) -> Option<Snapshot> {
-        self.ops.lock().unwrap().get(id).map(snapshot_of)
+        self.lock().get(id).map(snapshot_of)
     }
 
-    /// The operation still running on `resource_id` or on a resource below it, if any.
-    pub fn running_on(&self, resource_id: &str) -> Option<Snapshot> {
-        self.ops
-            .lock()
-            .unwrap()
+    /// The operation still running on `resource_id` or on a resource below it, if any,
+    /// leaving out those `skip` names.
+    pub fn running_on_except(&self, resource_id: &str, skip: &dyn Fn(&str) -> bool) -> Option<Snapshot> {
+        self.lock()
             .values()
-            .filter(|o| o.end.is_none() && super::id::is_at_or_above(resource_id, &o.resource_id))
+            .filter(|o| o.end.is_none() && super::id::is_at_or_above(resource_id, &o.resource_id) && !skip(&o.id))
             .min_by_key(|o| o.start)
             .map(snapshot_of)
     }
 
     pub fn all(&self) -> Vec<Snapshot> {
-        self.ops.lock().unwrap().values().map(snapshot_of).collect()
+        self.lock().values().map(snapshot_of).collect()
     }
 
     /// Forgets every operation (server reset).
     pub fn clear(&self) {
-        self.ops.lock().unwrap().clear();
+        self.lock().clear();
         self.pending.store(0, Ordering::SeqCst);
     }
 }
 
-impl<C> Operations<C> {
+impl<E> Operations<E> {
     /// How far operation `id` has come (0 to 1), when its end is known in advance: a time on
     /// the clock or a number of status polls.
     pub fn progress(&self, id: &str, now: Millis) -> Option<f64> {
@@ -266,7 +274,7 @@ impl<C> Operations<C> {
     }
 }
 
-fn snapshot_of<C>(o: &Operation<C>) -> Snapshot {
+fn snapshot_of<E>(o: &Operation<E>) -> Snapshot {
     Snapshot {
         id: o.id.clone(),
         resource_id: o.resource_id.clone(),
@@ -292,9 +300,8 @@ fn snapshot_of<C>(o: &Operation<C>) -> Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicU32;
 
-    fn start(ops: &Operations<AtomicU32>, id: &str, completion: Completion) {
+    fn start(ops: &Operations<u32>, id: &str, completion: Completion) {
         ops.start(Start {
             id: id.into(),
             resource_id: "/r".into(),
@@ -302,34 +309,52 @@ mod tests {
             now: 0,
             completion,
             fail_with: None,
-            effect: Box::new(|c: &AtomicU32, _| {
-                c.fetch_add(1, Ordering::SeqCst);
-            }),
+            effect: 7,
         });
+    }
+
+    /// What a settling transaction does: take the due effects, apply them, finish.
+    fn settle(ops: &Operations<u32>, now: Millis) -> u32 {
+        let mut applied = 0;
+        for (id, effect, outcome) in ops.take_due(now) {
+            applied += effect.unwrap_or(0);
+            ops.finish(&id, outcome, now);
+        }
+        applied
     }
 
     #[test]
     fn completes_after_polls() {
         let ops = Operations::default();
-        let ctx = AtomicU32::new(0);
         start(&ops, "a", Completion::AfterPolls(2));
         ops.touch("a");
-        ops.settle(&ctx, 1);
+        assert_eq!(settle(&ops, 1), 0);
         assert_eq!(ops.snapshot("a").unwrap().status, "InProgress");
         ops.touch("a");
-        ops.settle(&ctx, 2);
+        assert_eq!(settle(&ops, 2), 7);
         assert_eq!(ops.snapshot("a").unwrap().status, "Succeeded");
-        assert_eq!(ctx.load(Ordering::SeqCst), 1);
     }
 
     #[test]
     fn completes_at_time() {
         let ops = Operations::default();
-        let ctx = AtomicU32::new(0);
         start(&ops, "a", Completion::At(100));
-        ops.settle(&ctx, 99);
-        assert!(ops.running_on("/r").is_some());
-        ops.settle(&ctx, 100);
-        assert!(ops.running_on("/r").is_none());
+        settle(&ops, 99);
+        assert!(ops.running_on_except("/r", &|_| false).is_some());
+        settle(&ops, 100);
+        assert!(ops.running_on_except("/r", &|_| false).is_none());
+    }
+
+    #[test]
+    fn a_taken_operation_runs_until_finished() {
+        let ops = Operations::default();
+        start(&ops, "a", Completion::Immediate);
+        let due = ops.take_due(0);
+        assert_eq!(due.len(), 1);
+        assert!(ops.take_due(0).is_empty(), "an effect is handed out once");
+        assert_eq!(ops.snapshot("a").unwrap().status, "InProgress");
+        ops.finish("a", Outcome::Succeeded, 0);
+        assert_eq!(ops.snapshot("a").unwrap().status, "Succeeded");
+        assert!(!ops.has_pending());
     }
 }

@@ -9,6 +9,7 @@ pub mod glob;
 pub mod id;
 pub mod lro;
 pub mod paging;
+pub mod regions;
 pub mod request;
 pub mod time;
 

@@ -41,6 +41,26 @@ pub fn rfc3339(ms: Millis) -> String {
     )
 }
 
+/// `Thu, 01 Jan 2026 00:00:00 GMT`: the HTTP `Date` format (IMF-fixdate, RFC 9110 §5.6.7).
+pub fn http_date(ms: Millis) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let (y, mo, d) = civil_from_days(days);
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(mo - 1) as usize],
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (UTC only).
 pub fn parse_rfc3339(s: &str) -> Option<Millis> {
     let s = s.trim();
@@ -94,6 +114,15 @@ pub fn parse_duration_ms(s: &str) -> Option<Millis> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_are_imf_fixdate() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let t = parse_rfc3339("2026-01-01T00:01:30Z").unwrap();
+        assert_eq!(http_date(t), "Thu, 01 Jan 2026 00:01:30 GMT");
+        let t = parse_rfc3339("2024-02-29T23:59:59.999Z").unwrap();
+        assert_eq!(http_date(t), "Thu, 29 Feb 2024 23:59:59 GMT");
+    }
 
     #[test]
     fn formats_and_parses_round_trip() {

@@ -107,9 +107,17 @@ fn operation_of(req: &Request) -> (String, String) {
                 format!("{} {}/{}", req.method, p.namespace, types.join("/")),
             )
         }
+        // Subscriptions and resource groups have no `/providers/` segment: they are
+        // `Microsoft.Resources` types (`GET Microsoft.Resources/resourceGroups`), as the
+        // README's fault table documents.
         None => {
-            let types: Vec<&str> = req.segments.iter().step_by(2).map(String::as_str).collect();
-            (String::new(), format!("{} {}", req.method, types.join("/")))
+            let mut types: Vec<&str> = req.segments.iter().step_by(2).map(String::as_str).collect();
+            if types.len() > 1 && types[0].eq_ignore_ascii_case("subscriptions") {
+                types.remove(0);
+            }
+            let ns = "Microsoft.Resources".to_string();
+            let op = format!("{} {ns}/{}", req.method, types.join("/"));
+            (ns, op)
         }
     }
 }
@@ -118,7 +126,9 @@ fn matches(m: &Match, req: &Request) -> bool {
     let (ns, op) = operation_of(req);
     m.method.as_ref().is_none_or(|x| x.eq_ignore_ascii_case(&req.method))
         && m.path.as_ref().is_none_or(|p| glob::matches(p, &req.path))
-        && m.provider.as_ref().is_none_or(|p| p.eq_ignore_ascii_case(&ns))
+        && m.provider
+            .as_ref()
+            .is_none_or(|p| p.is_empty() || p.eq_ignore_ascii_case(&ns))
         && m.operation
             .as_ref()
             .is_none_or(|o| glob::matches(o, &op) || req.segments.last().is_some_and(|l| l.eq_ignore_ascii_case(o)))

@@ -118,7 +118,7 @@ pub fn record(w: &World, req: Request, status: u16, correlation_id: String, elap
         } else {
             serde_json::from_slice(&req.body).unwrap_or(Value::Null)
         };
-        let after = w.store.get(&req.path).map(|r| r.body).unwrap_or(Value::Null);
+        let after = w.read().store.get(&req.path).map(|r| r.body).unwrap_or(Value::Null);
         Box::new((body, before.unwrap_or(Value::Null), after))
     });
     let method = static_method(&req.method);

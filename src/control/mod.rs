@@ -10,7 +10,8 @@ pub mod state;
 pub mod ui;
 
 use crate::arm::{ArmError, ArmResult, Request, Response};
-use crate::world::World;
+use crate::providers::hooks;
+use crate::world::{Tx, World};
 use serde_json::{json, Value};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -39,15 +40,33 @@ fn route(w: &World, req: &Request) -> ArmResult<Response> {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     if req.method != "GET" {
-        // Control writes are serialized with ARM writes.
-        let _g = w.write();
-        return route_write(w, req, &segs, &l);
+        // Reset and state import replace the whole world; every other control write is one
+        // transaction, like an ARM write.
+        return match (req.method.as_str(), l.as_slice()) {
+            ("POST", ["reset"]) => {
+                w.reset();
+                w.faults.clear();
+                w.lro_rules.clear();
+                w.journal.clear();
+                Ok(health(w))
+            }
+            ("PUT", ["state"]) => {
+                let snap: state::Snapshot = serde_json::from_slice(&req.body).map_err(ArmError::invalid_content)?;
+                state::import(w, snap).map_err(|e| ArmError::bad_request("InvalidState", e))?;
+                Ok(health(w))
+            }
+            _ => w.try_transact(|tx| route_write(tx, req, &segs, &l)),
+        };
     }
-    match l.as_slice() {
+    route_read(&w.read(), req, &segs, &l)
+}
+
+fn route_read(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Response> {
+    match l {
         ["health"] => Ok(health(w)),
         ["clock"] => Ok(clock_json(w)),
         ["authorize"] => authorize(w, req),
-        ["events"] => Ok(Response::ok(json!({ "value": w.events.list(req.query("resource")) }))),
+        ["events"] => Ok(Response::ok(json!({ "value": w.activity(req.query("resource")) }))),
         ["faults"] => Ok(Response::ok(json!({ "value": w.faults.list() }))),
         ["lro"] => Ok(Response::ok(json!({ "value": w.lro_rules.list() }))),
         ["requests"] => Ok(Response::ok(json!({ "value": journal_query(w, req)? }))),
@@ -55,23 +74,20 @@ fn route(w: &World, req: &Request) -> ArmResult<Response> {
         ["state"] => Ok(Response::ok(
             serde_json::to_value(state::export(w)).map_err(|e| ArmError::internal(e.to_string()))?,
         )),
-        ["operations"] => Ok(Response::ok(
-            json!({ "value": w.ops.all().iter().map(|o| o.status_body(&o.id)).collect::<Vec<_>>() }),
-        )),
+        ["routes"] => Ok(Response::ok(json!({ "value": hooks::describe_routes() }))),
+        ["operations"] => Ok(Response::ok(json!({ "value": w.operations().iter().map(|o| {
+                let mut b = o.status_body(&o.id);
+                b["resourceId"] = json!(o.resource_id);
+                b["activity"] = json!(o.activity);
+                b
+            }).collect::<Vec<_>>() }))),
         ["ui", ..] => ui::get(w, req, &segs[1..]),
-        _ => crate::providers::container_service::control::get(w, req, &segs).unwrap_or_else(|| Err(not_found(req))),
+        _ => hooks::provider_view(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
     }
 }
 
-fn route_write(w: &World, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Response> {
+fn route_write(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Response> {
     match (req.method.as_str(), l) {
-        ("POST", ["reset"]) => {
-            w.reset();
-            w.faults.clear();
-            w.lro_rules.clear();
-            w.journal.clear();
-            Ok(health(w))
-        }
         ("POST", ["clock"]) => clock(w, req),
         ("POST", ["subscriptions"]) => create_subscription(w, req),
         ("DELETE", ["subscriptions", _]) => delete_subscription(w, segs[1]),
@@ -83,7 +99,7 @@ fn route_write(w: &World, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult
         ("DELETE", ["faults", _]) => Ok(Response::empty(if w.faults.remove(segs[1]) { 204 } else { 404 })),
         ("POST", ["lro"]) | ("PUT", ["lro"]) => {
             let rule: lro_rules::LroRule = serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
-            crate::providers::common::lro::parse_spec(w, &rule.spec)?;
+            hooks::parse_lro_spec(w, &rule.spec)?;
             w.lro_rules.set(rule.clone());
             Ok(Response::json(201, serde_json::to_value(rule).unwrap_or_default()))
         }
@@ -95,12 +111,7 @@ fn route_write(w: &World, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult
             w.journal.clear();
             Ok(Response::empty(204))
         }
-        ("PUT", ["state"]) => {
-            let snap: state::Snapshot = serde_json::from_slice(&req.body).map_err(ArmError::invalid_content)?;
-            state::import(w, snap).map_err(|e| ArmError::bad_request("InvalidState", e))?;
-            Ok(health(w))
-        }
-        _ => crate::providers::container_service::control::write(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
+        _ => hooks::provider_action(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
     }
 }
 
@@ -121,7 +132,7 @@ fn clock_json(w: &World) -> Response {
 }
 
 /// `POST /_azemu/clock` `{"set": "2026-01-01T00:00:00Z"}` or `{"advance": "3s"}`.
-fn clock(w: &World, req: &Request) -> ArmResult<Response> {
+fn clock(w: &Tx, req: &Request) -> ArmResult<Response> {
     let b = body(req)?;
     if let Some(t) = b["set"].as_str() {
         if !w.clock.set_rfc3339(t) {
@@ -151,7 +162,7 @@ fn clock(w: &World, req: &Request) -> ArmResult<Response> {
 
 /// `POST /_azemu/subscriptions` `{"displayName"?, "subscriptionId"?, "tenantId"?, "newTenant"?}`:
 /// a fresh subscription (optionally in a fresh tenant) owned by the default client.
-fn create_subscription(w: &World, req: &Request) -> ArmResult<Response> {
+fn create_subscription(w: &Tx, req: &Request) -> ArmResult<Response> {
     let b = body(req)?;
     let sub = b["subscriptionId"]
         .as_str()
@@ -172,23 +183,18 @@ fn create_subscription(w: &World, req: &Request) -> ArmResult<Response> {
     let tenant = if b["newTenant"].as_bool().unwrap_or(false) {
         let t = w.ids.guid();
         let domain = format!("azemu{}.onmicrosoft.com", &t[..8]);
-        crate::providers::resources::tenants::create(w, &t, &format!("azemu tenant {}", &t[..8]), &domain);
+        hooks::create_tenant(w, &t, &format!("azemu tenant {}", &t[..8]), &domain);
         t
     } else {
         let t = b["tenantId"].as_str().unwrap_or(&w.config.tenant_id).to_string();
-        crate::providers::resources::tenants::find(w, &t).ok_or_else(|| {
+        hooks::find_tenant(w, &t).ok_or_else(|| {
             ArmError::not_found("TenantNotFound", format!("The tenant '{t}' does not exist in azemu."))
         })?
     };
     let name = b["displayName"].as_str().unwrap_or("azemu test subscription");
-    crate::providers::resources::subscriptions::create(w, &sub, &tenant, name);
-    let owner = crate::entra::oidc::client_principal(w, &tenant, &w.config.client_id);
-    crate::providers::authorization::assignments::grant(
-        w,
-        &format!("/subscriptions/{sub}"),
-        &owner.object_id,
-        crate::providers::authorization::definitions::OWNER,
-    );
+    hooks::create_subscription(w, &sub, &tenant, name);
+    let owner = crate::entra::principals::client_principal(w, &tenant, &w.config.client_id);
+    hooks::grant_role(w, &format!("/subscriptions/{sub}"), &owner.object_id, hooks::OWNER_ROLE);
     Ok(Response::json(
         201,
         json!({ "subscriptionId": sub, "tenantId": tenant, "displayName": name, "ownerObjectId": owner.object_id }),
@@ -196,19 +202,19 @@ fn create_subscription(w: &World, req: &Request) -> ArmResult<Response> {
 }
 
 /// `DELETE /_azemu/subscriptions/{id}`: the subscription and everything in it.
-fn delete_subscription(w: &World, sub: &str) -> ArmResult<Response> {
+fn delete_subscription(w: &Tx, sub: &str) -> ArmResult<Response> {
     let id = format!("/subscriptions/{sub}");
     if !w.store.contains(&id) {
         return Err(ArmError::subscription_not_found(sub));
     }
     w.ops.finish_for(w, &id, w.now(), crate::arm::lro::Outcome::Canceled);
     for rec in w.store.remove_tree(&id) {
-        crate::providers::on_removed(w, &rec);
+        hooks::on_removed(w, &rec);
     }
     Ok(Response::empty(204))
 }
 
-fn add_fault(w: &World, req: &Request) -> ArmResult<Response> {
+fn add_fault(w: &Tx, req: &Request) -> ArmResult<Response> {
     let mut f: faults::Fault = serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
     if f.respond.status.is_none() && f.respond.delay_ms.is_none() && f.respond.lro_fail.is_none() {
         return Err(ArmError::bad_request(
@@ -236,7 +242,7 @@ fn add_fault(w: &World, req: &Request) -> ArmResult<Response> {
     Ok(Response::json(201, serde_json::to_value(f).unwrap_or_default()))
 }
 
-fn journal_query(w: &World, req: &Request) -> ArmResult<Vec<Value>> {
+fn journal_query(w: &Tx, req: &Request) -> ArmResult<Vec<Value>> {
     let status = match req.query("status") {
         Some(s) => Some(
             s.parse::<u16>()
@@ -255,7 +261,7 @@ fn journal_query(w: &World, req: &Request) -> ArmResult<Vec<Value>> {
 }
 
 /// `GET /_azemu/authorize?principalId=…&action=…&scope=…`: why a principal is allowed or denied.
-fn authorize(w: &World, req: &Request) -> ArmResult<Response> {
+fn authorize(w: &Tx, req: &Request) -> ArmResult<Response> {
     let need = |k: &str| {
         req.query(k)
             .map(str::to_string)
@@ -278,6 +284,6 @@ fn authorize(w: &World, req: &Request) -> ArmResult<Response> {
             ))
         }
     };
-    let d = crate::providers::authorization::engine::check(w, &principal, &action, &scope);
+    let d = hooks::authorize(w, &principal, &action, &scope);
     Ok(Response::ok(serde_json::to_value(d).unwrap_or_default()))
 }

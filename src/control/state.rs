@@ -19,11 +19,12 @@ pub struct Snapshot {
 }
 
 pub fn export(w: &World) -> Snapshot {
+    let (records, principals) = w.export();
     Snapshot {
         format: FORMAT.to_string(),
         time: crate::arm::time::rfc3339(w.now()),
-        records: w.store.export(),
-        principals: w.directory.all(),
+        records,
+        principals,
     }
 }
 
@@ -35,9 +36,7 @@ pub fn import(w: &World, snap: Snapshot) -> Result<(), String> {
             snap.format
         ));
     }
-    w.ops.clear();
-    w.store.import(snap.records);
-    w.directory.import(snap.principals);
+    w.import(snap.records, snap.principals);
     Ok(())
 }
 

@@ -69,7 +69,7 @@ fn principal_filter(filter: &str) -> Option<PrincipalPredicate> {
 
 /// `GET /v1.0/servicePrincipals[?$filter=…]`.
 pub fn list_service_principals(w: &World, req: &Request) -> Response {
-    let all = w.directory.all();
+    let all = w.read().directory.all();
     let items: Vec<Value> = match req.query("$filter") {
         None => all.iter().map(Principal::graph_json).collect(),
         Some(f) => match principal_filter(f) {
@@ -89,9 +89,9 @@ pub fn list_service_principals(w: &World, req: &Request) -> Response {
 /// `GET /v1.0/servicePrincipals/{id}` and `/v1.0/servicePrincipals(appId='{appId}')`.
 pub fn get_service_principal(w: &World, key: &str) -> Response {
     let found = if key.to_ascii_lowercase().starts_with("(appid=") {
-        quoted(key).and_then(|app| w.directory.by_app_id(&app))
+        quoted(key).and_then(|app| w.read().directory.by_app_id(&app))
     } else {
-        w.directory.get(key)
+        w.read().directory.get(key)
     };
     match found {
         Some(p) => Response::ok(p.graph_json()),
@@ -123,7 +123,7 @@ pub fn get_by_ids(w: &World, req: &Request) -> Response {
     let items: Vec<Value> = if wants_sp {
         ids.iter()
             .filter_map(|i| i.as_str())
-            .filter_map(|i| w.directory.get(i))
+            .filter_map(|i| w.read().directory.get(i))
             .map(|p| p.graph_json())
             .collect()
     } else {

@@ -5,6 +5,7 @@
 pub mod directory;
 pub mod graph;
 pub mod oidc;
+pub mod principals;
 pub mod token;
 
 pub use directory::{Directory, Principal, PrincipalKind};

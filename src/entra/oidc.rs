@@ -5,15 +5,13 @@
 //! directory with an object id that is stable for its client id, so role assignments made for
 //! it survive restarts of the client.
 
-use super::directory::{Principal, PrincipalKind};
 use crate::arm::request::{Request, Response};
 use crate::arm::time::rfc3339;
-use crate::world::ids::stable_guid;
 use crate::world::World;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// How long issued tokens last, in seconds.
-pub const TOKEN_LIFETIME_S: i64 = 3599;
+pub use super::principals::{client_principal, issue, issuer, TOKEN_LIFETIME_S};
 
 /// An AAD-style error (`{"error","error_description","error_codes",...}`), not ARM's envelope.
 pub fn aad_error(w: &World, status: u16, error: &str, code: u32, description: &str) -> Response {
@@ -38,7 +36,7 @@ pub fn resolve_tenant(w: &World, tenant: &str) -> Option<String> {
     if tenant.eq_ignore_ascii_case("common") || tenant.eq_ignore_ascii_case("organizations") {
         return Some(w.config.tenant_id.clone());
     }
-    crate::providers::resources::tenants::find(w, tenant)
+    crate::providers::hooks::find_tenant(&w.read(), tenant)
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration` (and the v1 form without `/v2.0`).
@@ -67,14 +65,6 @@ pub fn openid_configuration(w: &World, tenant: &str, v2: bool) -> Response {
         "cloud_graph_host_name": "graph.azemu.localhost",
         "msgraph_host": base.trim_start_matches("https://").trim_start_matches("http://"),
     }))
-}
-
-fn issuer(base: &str, tid: &str, v2: bool) -> String {
-    if v2 {
-        format!("{base}/{tid}/v2.0")
-    } else {
-        format!("{base}/{tid}/")
-    }
 }
 
 /// `GET /common/discovery/instance`: MSAL's instance discovery, answered for this host.
@@ -157,7 +147,7 @@ pub fn token(w: &World, req: &Request, tenant: &str, v2: bool) -> Response {
             }
         }
     };
-    let principal = client_principal(w, &tid, client_id);
+    let principal = w.transact(|tx| client_principal(tx, &tid, client_id));
     let access_token = issue(w, &principal, &tid, &resource, v2);
     let now_s = w.now() / 1000;
     if v2 {
@@ -187,55 +177,6 @@ pub fn audience_from_scope(scope: &str) -> String {
         .find(|s| !matches!(*s, "openid" | "profile" | "offline_access"))
         .unwrap_or("");
     first.strip_suffix("/.default").unwrap_or(first).to_string()
-}
-
-/// The principal behind a client id: a managed identity with that client id, a known
-/// application, or a new application whose object id is derived from the client id.
-pub fn client_principal(w: &World, tenant_id: &str, client_id: &str) -> Principal {
-    if let Some(p) = w.directory.by_app_id(client_id) {
-        return p;
-    }
-    let p = Principal {
-        object_id: stable_guid(&format!(
-            "azemu-client:{}:{}",
-            tenant_id.to_ascii_lowercase(),
-            client_id.to_ascii_lowercase()
-        )),
-        app_id: client_id.to_string(),
-        display_name: if client_id.eq_ignore_ascii_case(&w.config.client_id) {
-            "azemu".to_string()
-        } else {
-            format!("azemu-client-{}", &client_id.chars().take(8).collect::<String>())
-        },
-        kind: PrincipalKind::Application,
-        tenant_id: tenant_id.to_string(),
-        alternative_names: Vec::new(),
-        created: w.now(),
-    };
-    w.directory.upsert(p.clone());
-    p
-}
-
-/// Signs an access token for `principal`.
-pub fn issue(w: &World, principal: &Principal, tenant_id: &str, audience: &str, v2: bool) -> String {
-    let now_s = w.now() / 1000;
-    let claims: Value = json!({
-        "aud": audience,
-        "iss": issuer(w.base_url(), tenant_id, v2),
-        "iat": now_s,
-        "nbf": now_s,
-        "exp": now_s + TOKEN_LIFETIME_S + 1,
-        "appid": principal.app_id,
-        "azp": principal.app_id,
-        "appidacr": "1",
-        "idtyp": "app",
-        "oid": principal.object_id,
-        "sub": principal.object_id,
-        "tid": tenant_id,
-        "uti": w.ids.hex(22),
-        "ver": if v2 { "2.0" } else { "1.0" },
-    });
-    w.signer.sign(&claims)
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ impl Signer {
                     .chain(uuid::Uuid::new_v4().as_bytes())
                     .copied()
                     .collect::<Vec<u8>>();
-                crate::server::tls::write_private(&path, &fresh)?;
+                crate::files::write_private(&path, &fresh)?;
                 fresh
             }
         };

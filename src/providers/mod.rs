@@ -16,12 +16,33 @@ pub mod resources;
 use crate::arm::ArmResult;
 use crate::routing::Route;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 
-/// A namespace and the types it serves (for `GET /providers` and strict api-versions).
+/// One resource provider, declared in one place (its folder's `mod.rs`): its namespace,
+/// types and api-versions, routes, request schemas, default data and hooks. Adding a
+/// provider is one folder plus one line in [`PROVIDERS`].
 pub struct ProviderInfo {
     pub namespace: &'static str,
     pub types: &'static [TypeInfo],
+    /// Its ARM routes; earlier providers' routes win.
+    pub routes: &'static [Route],
+    /// Request-body schemas from `api-specs/` (name, text), compiled at start.
+    pub schemas: &'static [(&'static str, &'static str)],
+    /// Puts its default data in (at start and reset).
+    pub seed: Option<fn(&Tx)>,
+    /// Cleans up after a record of one of its types was removed by a cascade.
+    pub on_removed: Option<fn(&Tx, &Record)>,
+    /// Says whether a record of one of its types may move (`true`: to another tenant).
+    pub validate_move: Option<fn(&Tx, &Record, bool) -> ArmResult<()>>,
+}
+
+impl ProviderInfo {
+    /// Whether a record of ARM type `kind` belongs to this provider.
+    fn owns(&self, kind: &str) -> bool {
+        kind.len() > self.namespace.len()
+            && kind.as_bytes()[self.namespace.len()] == b'/'
+            && kind[..self.namespace.len()].eq_ignore_ascii_case(self.namespace)
+    }
 }
 
 pub struct TypeInfo {
@@ -32,8 +53,10 @@ pub struct TypeInfo {
     pub global: bool,
 }
 
+/// The one registration point: every provider azemu serves, in routing order.
 pub const PROVIDERS: &[&ProviderInfo] = &[
     &resources::PROVIDER,
+    &resources::deployments::PROVIDER,
     &authorization::PROVIDER,
     &managed_identity::PROVIDER,
     &container_service::PROVIDER,
@@ -41,50 +64,62 @@ pub const PROVIDERS: &[&ProviderInfo] = &[
     &network::PROVIDER,
 ];
 
-/// The routing table, provider by provider. Earlier groups win.
-pub const ROUTES: &[&[Route]] = &[
-    resources::ROUTES,
-    authorization::ROUTES,
-    managed_identity::ROUTES,
-    container_service::ROUTES,
-    container_registry::ROUTES,
-    network::ROUTES,
-];
-
-/// What the server needs from providers besides the routing table: the non-ARM plumbing they
-/// answer, and the checks it makes on every ARM call. The server imports nothing else.
+/// What the layers above providers (server, control API, token service) may use of them: the
+/// routing table, the non-ARM plumbing providers answer, the checks made on every ARM call,
+/// and the few operations the control API offers (fresh tenants and subscriptions, RBAC
+/// explanations, the AKS node views). They import nothing else of a provider.
 pub mod hooks {
     pub use super::api_versions;
+    pub use super::authorization::assignments::grant as grant_role;
+    pub use super::authorization::definitions::OWNER as OWNER_ROLE;
     pub use super::authorization::enforce::{check_request as enforce_rbac, is_list, readable_only};
+    pub use super::authorization::engine::check as authorize;
+    pub use super::common::arm::tenant_of as subscription_tenant;
+    pub use super::common::lro::parse_spec as parse_lro_spec;
+    pub use super::container_service::control::{get as provider_view, write as provider_action};
     pub use super::container_service::imds::token as imds_token;
-    pub use super::resources::locations::display_names_csv as region_display_names;
+    pub use super::is_extension;
+    pub use super::on_removed;
     pub use super::resources::metadata::endpoints as metadata_endpoints;
     pub use super::resources::registry::ensure_registered;
-    pub use super::resources::subscriptions::tenant_of as subscription_tenant;
+    pub use super::resources::subscriptions::create as create_subscription;
+    pub use super::resources::tenants::{create as create_tenant, find as find_tenant};
+    pub use super::{describe as describe_routes, table as route_table};
+    pub use crate::arm::regions::display_names_csv as region_display_names;
 }
 
-/// Puts the default tenant, subscription and owner back (start and reset).
-pub fn seed_defaults(w: &World) {
-    resources::seed(w);
-    authorization::seed(w);
-    container_service::seed(w);
+/// Puts every provider's default data back (start and reset).
+pub fn seed_defaults(w: &Tx) {
+    for p in PROVIDERS {
+        if let Some(seed) = p.seed {
+            seed(w);
+        }
+    }
+}
+
+fn owner(kind: &str) -> Option<&'static ProviderInfo> {
+    PROVIDERS.iter().copied().find(|p| p.owns(kind))
 }
 
 /// Lets the owning provider clean up after a record was removed by a cascade.
-pub fn on_removed(w: &World, rec: &Record) {
-    if rec.kind.eq_ignore_ascii_case(managed_identity::KIND) {
-        managed_identity::on_removed(w, rec);
-    } else if rec.kind.eq_ignore_ascii_case(container_service::KIND) {
-        container_service::on_removed(w, rec);
+pub fn on_removed(w: &Tx, rec: &Record) {
+    if let Some(f) = owner(&rec.kind).and_then(|p| p.on_removed) {
+        f(w, rec);
     }
 }
 
 /// Asks the owning provider whether `rec` may move (`cross_tenant`: to another tenant's subscription).
-pub fn validate_move(w: &World, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
-    if rec.kind.eq_ignore_ascii_case(container_service::KIND) {
-        return container_service::validate_move(w, rec, cross_tenant);
+pub fn validate_move(w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
+    match owner(&rec.kind).and_then(|p| p.validate_move) {
+        Some(f) => f(w, rec, cross_tenant),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Whether `namespace` serves extension types, addressable under any resource (role
+/// assignments and definitions). Other types live only in a subscription or resource group.
+pub fn is_extension(namespace: &str) -> bool {
+    namespace.eq_ignore_ascii_case(authorization::PROVIDER.namespace)
 }
 
 /// The api-versions a path's type accepts (`None` when azemu does not know the type).
@@ -92,16 +127,68 @@ pub fn api_versions(namespace: &str, rest: &[String]) -> Option<&'static [&'stat
     if namespace.is_empty() {
         return Some(resources::ARM_API_VERSIONS);
     }
-    let p = PROVIDERS.iter().find(|p| p.namespace.eq_ignore_ascii_case(namespace))?;
+    let types = || {
+        PROVIDERS
+            .iter()
+            .filter(|p| p.namespace.eq_ignore_ascii_case(namespace))
+            .flat_map(|p| p.types.iter())
+    };
     let type_path: Vec<&str> = rest.iter().step_by(2).map(String::as_str).collect();
     let type_name = type_path.join("/");
-    p.types
-        .iter()
+    types()
         .find(|t| t.name.eq_ignore_ascii_case(&type_name))
-        .or_else(|| {
-            p.types
-                .iter()
-                .find(|t| type_path.first().is_some_and(|f| t.name.eq_ignore_ascii_case(f)))
-        })
+        .or_else(|| types().find(|t| type_path.first().is_some_and(|f| t.name.eq_ignore_ascii_case(f))))
         .map(|t| t.api_versions)
+}
+
+/// Every ARM route azemu serves, provider by provider (earlier providers win).
+pub fn table() -> impl Iterator<Item = &'static [Route]> {
+    PROVIDERS.iter().map(|p| p.routes)
+}
+
+/// Every served operation as `GET /_azemu/routes` lists it: methods, the path template
+/// (`{scope}` where any scope may stand, `{name}` for a captured name) and api-versions.
+pub fn describe() -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for p in PROVIDERS {
+        for r in p.routes {
+            let mut names = 0;
+            let segs: Vec<String> = r
+                .pattern
+                .iter()
+                .map(|s| match *s {
+                    "*" => {
+                        names += 1;
+                        format!("{{name{names}}}")
+                    }
+                    lit => lit.to_string(),
+                })
+                .collect();
+            let (path, namespace) = match r.namespace {
+                "" => (format!("/{}", segs.join("/")), String::new()),
+                "*" => (
+                    format!("{{scope}}/providers/{{namespace}}/{}", segs.join("/")),
+                    "*".to_string(),
+                ),
+                _ => (
+                    format!("{{scope}}/providers/{}/{}", p.namespace, segs.join("/")),
+                    p.namespace.to_string(),
+                ),
+            };
+            let rest: Vec<String> = r.pattern.iter().map(|s| s.to_string()).collect();
+            let versions = match r.namespace {
+                "*" => None,
+                _ => api_versions(&namespace, &rest),
+            };
+            out.push(serde_json::json!({
+                "provider": p.namespace,
+                "namespace": namespace,
+                "methods": r.methods,
+                "path": path.trim_end_matches('/'),
+                "pattern": r.pattern,
+                "apiVersions": versions.unwrap_or(&[]),
+            }));
+        }
+    }
+    out
 }

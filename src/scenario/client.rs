@@ -38,6 +38,29 @@ impl Exchange {
     }
 }
 
+/// Why `GET /_azemu/health` failed, in words a user can act on: a certificate the client
+/// does not trust is not "does not answer".
+fn connect_error(url: &str, ca: Option<&Path>, e: &reqwest::Error) -> String {
+    let mut chain = e.to_string();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        chain.push_str(&format!(": {c}"));
+        cur = c.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("unknownissuer") {
+        let trusted = match ca {
+            Some(ca) => format!("by {}", ca.display()),
+            None => "(no CA given)".to_string(),
+        };
+        format!(
+            "azemu at {url} answers, but its certificate is not trusted {trusted}: pass --ca with the ca.pem of that azemu (or its --data-dir) ({chain})"
+        )
+    } else {
+        format!("azemu at {url} does not answer ({chain}); is it running? `azemu doctor` checks")
+    }
+}
+
 impl Client {
     /// Connects to azemu at `url`, trusting `ca` (PEM) when given, and reads its defaults.
     pub async fn connect(url: &str, ca: Option<&Path>) -> Result<Client, String> {
@@ -45,8 +68,9 @@ impl Client {
             .use_rustls_tls()
             .timeout(Duration::from_secs(60));
         if let Some(ca) = ca {
-            let pem = std::fs::read(ca).map_err(|e| format!("cannot read CA {}: {e}", ca.display()))?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("bad CA {}: {e}", ca.display()))?;
+            let pem = std::fs::read(ca).map_err(|e| format!("cannot read the CA {} (--ca): {e}", ca.display()))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| format!("the CA {} (--ca) is not a PEM certificate: {e}", ca.display()))?;
             b = b.add_root_certificate(cert);
         }
         let http = b.build().map_err(|e| e.to_string())?;
@@ -55,7 +79,7 @@ impl Client {
             .get(format!("{url}/_azemu/health"))
             .send()
             .await
-            .map_err(|e| format!("azemu at {url} does not answer: {e}"))?
+            .map_err(|e| connect_error(&url, ca, &e))?
             .json()
             .await
             .map_err(|e| format!("azemu at {url} sent no health document: {e}"))?;

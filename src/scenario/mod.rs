@@ -577,6 +577,7 @@ pub async fn run_file(file: &Path, opts: &Options) -> Result<Outcome, String> {
                 port: 0,
                 data_dir: dir.clone(),
                 seed: opts.seed,
+                audit_refusals: true,
                 ..Default::default()
             };
             let server = crate::start(config)
@@ -602,15 +603,16 @@ pub async fn run_files(files: &[PathBuf], opts: &Options) -> (usize, usize) {
                 passed += 1;
                 println!("  passed: {} step(s)\n", o.passed_steps);
             }
-            Ok(o) => {
+            // The error was printed above: the summary names the file only.
+            Ok(_) => {
                 failed += 1;
-                failures.push(format!("{}: {}", f.display(), o.failure.unwrap_or_default()));
+                failures.push(f.display().to_string());
                 println!();
             }
             Err(e) => {
                 failed += 1;
                 println!("  error: {e}\n");
-                failures.push(format!("{}: {e}", f.display()));
+                failures.push(f.display().to_string());
             }
         }
     }

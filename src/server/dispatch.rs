@@ -7,7 +7,7 @@ use crate::arm::{api_version, ArmError, ArmResult, Request, Response};
 use crate::entra::{self, Caller};
 use crate::providers::hooks;
 use crate::routing::{self, Ctx};
-use crate::world::World;
+use crate::world::{Tx, World};
 
 /// Answers one request. Never panics on input: every failure is an error response.
 pub fn handle(w: &World, req: &Request, correlation_id: &str) -> Response {
@@ -16,8 +16,10 @@ pub fn handle(w: &World, req: &Request, correlation_id: &str) -> Response {
     let (mut b1, mut b2) = ([0u8; 16], [0u8; 16]);
     match (lower(segs.first(), &mut b1), lower(segs.get(1), &mut b2)) {
         ("_azemu", _) => crate::control::handle(w, req),
-        ("metadata", "endpoints") if segs.len() == 2 => only(req, &["GET"], || hooks::metadata_endpoints(w, req)),
-        ("metadata", "identity") => hooks::imds_token(w, req),
+        ("metadata", "endpoints") if segs.len() == 2 => {
+            only(req, &["GET"], || hooks::metadata_endpoints(&w.read(), req))
+        }
+        ("metadata", "identity") => hooks::imds_token(&w.read(), req),
         ("v1.0", _) => graph(w, req),
         ("subscriptions" | "tenants" | "providers", _) => arm(w, req, correlation_id),
         (_, "discovery") if segs.len() == 3 && segs[2].eq_ignore_ascii_case("instance") => {
@@ -154,80 +156,135 @@ fn arm(w: &World, req: &Request, correlation_id: &str) -> Response {
     }
 }
 
+/// An ARM request from a client: authenticated, faults applied, then answered by the
+/// pipeline inside one transaction — a write one for a mutating method, committed only when
+/// the answer is a success.
 fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Response> {
     let caller = authenticate(w, req)?;
     crate::control::faults::apply(w, req)?;
-    let segs = &req.segments;
-    let split = id::split_provider_path(segs);
-    let (scope, namespace, rest): (String, String, &[String]) = match &split {
+    let mutating = !matches!(req.method.as_str(), "GET" | "HEAD");
+    let tx = if mutating { Tx::write(w) } else { Tx::read(w) };
+    tx.set_request(caller, correlation_id);
+    if mutating {
+        // Operations due now end before this write sees the world, in their own commit.
+        tx.settle();
+        tx.commit();
+    }
+    let before = (mutating && w.config.audit_refusals).then(|| w.fingerprint());
+    match pipeline(&tx, req) {
+        Ok(response) => {
+            tx.commit();
+            Ok(response)
+        }
+        Err(e) => match before {
+            Some(b) if b != w.fingerprint() => Err(ArmError::internal(format!(
+                "RefusalLeftTrace: the refused request ({} {}) changed the state.",
+                req.method, e.code
+            ))),
+            _ => Err(e),
+        },
+    }
+}
+
+/// The route serving `req`, with the names it captured, and the path split around its
+/// last `/providers/{Namespace}`.
+struct Matched<'r> {
+    route: &'static routing::Route,
+    names: Vec<&'r str>,
+    scope: String,
+    namespace: String,
+}
+
+fn find_route<'r>(req: &'r Request, split: &'r Option<id::ProviderPath>) -> ArmResult<Matched<'r>> {
+    let (scope, namespace, rest): (String, String, &[String]) = match split {
         Some(p) => (p.scope.clone(), p.namespace.clone(), &p.rest[..]),
-        None => (String::new(), String::new(), &segs[..]),
+        None => (String::new(), String::new(), &req.segments[..]),
     };
     let ns_lower = namespace.to_ascii_lowercase();
-    let mut matched = None;
-    for group in routing::table() {
+    for group in hooks::route_table() {
         for route in group.iter() {
             let ns_ok = route.namespace == ns_lower || (route.namespace == "*" && !ns_lower.is_empty());
-            if !ns_ok {
-                continue;
+            if let Some(names) = ns_ok.then(|| route.matches(rest)).flatten() {
+                if !route.methods.contains(&req.method.as_str()) {
+                    return Err(method_not_allowed(req, route.methods));
+                }
+                return Ok(Matched {
+                    route,
+                    names,
+                    scope,
+                    namespace,
+                });
             }
-            if let Some(names) = route.matches(rest) {
-                matched = Some((route, names));
-                break;
-            }
-        }
-        if matched.is_some() {
-            break;
         }
     }
-    let Some((route, names)) = matched else {
-        return Err(unknown_route(req, &namespace, rest));
+    Err(unknown_route(req, &namespace, rest))
+}
+
+/// Answers an ARM request inside `tx`: routing, `api-version`, the subscription and
+/// resource group, registration, the token's tenant, RBAC, then the handler. HTTP requests
+/// and internal calls ([`Tx::call`]) both come here.
+pub(crate) fn pipeline(tx: &Tx, req: &Request) -> ArmResult<Response> {
+    let split = id::split_provider_path(&req.segments);
+    let m = find_route(req, &split)?;
+    let rest: &[String] = match &split {
+        Some(p) => &p.rest[..],
+        None => &req.segments[..],
     };
-    if !route.methods.contains(&req.method.as_str()) {
-        return Err(method_not_allowed(req, route.methods));
+    if !hooks::is_extension(&m.namespace) && !is_plain_scope(&m.scope) {
+        // A provider's own types live in a subscription or resource group; under another
+        // resource they do not exist (only extension types, such as role assignments, do).
+        return Err(unknown_route(req, &m.namespace, rest));
     }
     let api_version = api_version::require(req)?;
-    if w.config.strict_api_versions {
-        check_api_version(&namespace, rest, api_version)?;
+    if tx.config.strict_api_versions {
+        check_api_version(&m.namespace, rest, api_version)?;
     }
-    if namespace.is_empty() {
-        check_scope_exists(w, &req.path, false)?;
+    let writes = creates_or_changes(req);
+    if m.namespace.is_empty() {
+        check_scope_exists(tx, &req.path, false, writes)?;
     } else {
-        check_scope_exists(w, &scope, true)?;
-        check_registered(w, &scope, &namespace, route)?;
+        check_scope_exists(tx, &m.scope, true, writes)?;
+        check_registered(tx, &m.scope, &m.namespace, m.route)?;
     }
+    let caller = tx.caller();
+    let correlation_id = tx.correlation_id();
     let ctx = Ctx {
         req,
         caller: caller.as_ref(),
-        scope: &scope,
-        namespace: &namespace,
-        names,
+        scope: &m.scope,
+        namespace: &m.namespace,
+        names: m.names,
         api_version,
-        correlation_id,
+        correlation_id: &correlation_id,
     };
     check_token_tenant(
-        w,
+        tx,
         caller.as_ref(),
-        if namespace.is_empty() { &req.path } else { &scope },
+        if m.namespace.is_empty() { &req.path } else { &m.scope },
     )?;
     // With --enforce-rbac, a list the caller may not read as a whole is filtered to the items
     // it may read, as ARM does; anything else it may not do is refused.
     let mut filter_list = false;
-    if w.config.enforce_rbac {
-        if let Err(e) = hooks::enforce_rbac(w, &ctx, route) {
-            filter_list = hooks::is_list(route, &req.method) && caller.is_some();
+    if tx.config.enforce_rbac {
+        if let Err(e) = hooks::enforce_rbac(tx, &ctx, m.route) {
+            filter_list = hooks::is_list(m.route, &req.method) && caller.is_some();
             if !filter_list {
                 return Err(e);
             }
         }
     }
-    let mutating = !matches!(req.method.as_str(), "GET" | "HEAD");
-    let _guard = mutating.then(|| w.write());
-    let response = (route.handler)(w, &ctx)?;
+    let response = (m.route.handler)(tx, &ctx)?;
     Ok(match (filter_list, caller.as_ref()) {
-        (true, Some(c)) => hooks::readable_only(w, c, route, response),
+        (true, Some(c)) => hooks::readable_only(tx, c, m.route, response),
         _ => response,
     })
+}
+
+/// The tenant (`""`), a subscription or a resource group: the scopes a provider's own
+/// (non-extension) types live in.
+fn is_plain_scope(scope: &str) -> bool {
+    let parts = ScopeParts::parse(scope);
+    scope.is_empty() || parts.is_subscription() || parts.is_resource_group()
 }
 
 fn unknown_route(req: &Request, namespace: &str, rest: &[String]) -> ArmError {
@@ -246,7 +303,7 @@ fn unknown_route(req: &Request, namespace: &str, rest: &[String]) -> ArmError {
 
 /// A token is good for the subscriptions of its own tenant only (ARM's 401
 /// `InvalidAuthenticationTokenTenant`).
-fn check_token_tenant(w: &World, caller: Option<&Caller>, path: &str) -> ArmResult<()> {
+fn check_token_tenant(w: &Tx, caller: Option<&Caller>, path: &str) -> ArmResult<()> {
     let Some(caller) = caller else { return Ok(()) };
     let Some(sub) = ScopeParts::parse(path).subscription else {
         return Ok(());
@@ -272,7 +329,7 @@ fn check_token_tenant(w: &World, caller: Option<&Caller>, path: &str) -> ArmResu
 
 /// A resource provider the subscription unregistered refuses its types (409
 /// `MissingSubscriptionRegistration`); ARM's own namespaces are always registered.
-fn check_registered(w: &World, scope: &str, namespace: &str, route: &routing::Route) -> ArmResult<()> {
+fn check_registered(w: &Tx, scope: &str, namespace: &str, route: &routing::Route) -> ArmResult<()> {
     let always = route.namespace == "*"
         || namespace.eq_ignore_ascii_case("Microsoft.Resources")
         || namespace.eq_ignore_ascii_case("Microsoft.Authorization");
@@ -284,7 +341,7 @@ fn check_registered(w: &World, scope: &str, namespace: &str, route: &routing::Ro
 
 /// The subscription (and resource group) a path lives in must exist. `inside` is true when
 /// the path names something inside the scope (a provider path), not the scope itself.
-fn check_scope_exists(w: &World, path: &str, inside: bool) -> ArmResult<()> {
+fn check_scope_exists(w: &Tx, path: &str, inside: bool, writes: bool) -> ArmResult<()> {
     let parts = id::ScopeRef::parse(path);
     let Some(sub) = parts.subscription else { return Ok(()) };
     if !id::is_guid(sub) {
@@ -304,12 +361,39 @@ fn check_scope_exists(w: &World, path: &str, inside: bool) -> ArmResult<()> {
         if parts.is_resource || inside {
             key.push_str("/resourceGroups/");
             key.push_str(rg);
-            if !w.store.contains(&key) {
-                return Err(ArmError::resource_group_not_found(rg));
+            let deleting = w
+                .store
+                .with(&key, |r| r.body["properties"]["provisioningState"] == "Deleting")
+                .ok_or_else(|| ArmError::resource_group_not_found(rg))?;
+            if deleting && writes {
+                return Err(resource_group_being_deleted(rg));
             }
         }
     }
     Ok(())
+}
+
+/// Whether a request creates or changes something (a list or credential POST does not;
+/// a DELETE only takes away).
+fn creates_or_changes(req: &Request) -> bool {
+    match req.method.as_str() {
+        "PUT" | "PATCH" => true,
+        "POST" => !req
+            .segments
+            .last()
+            .is_some_and(|s| s.len() >= 4 && s[..4].eq_ignore_ascii_case("list")),
+        _ => false,
+    }
+}
+
+/// A write into a resource group whose deletion is under way: ARM refuses it, so nothing is
+/// left behind when the group goes (409 `ResourceGroupBeingDeleted`, the code ARM gives for
+/// the group itself).
+fn resource_group_being_deleted(rg: &str) -> ArmError {
+    ArmError::conflict(
+        "ResourceGroupBeingDeleted",
+        format!("The resource group '{rg}' is in deprovisioning state and cannot perform this operation."),
+    )
 }
 
 /// `--strict-api-versions`: the version must be one the type lists.

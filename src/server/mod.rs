@@ -89,7 +89,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         .clone()
         .map(|u| u.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("{scheme}://{}:{}", url_host(&config.host), addr.port()));
-    let world = Arc::new(World::new(config, signer));
+    let wiring = crate::world::Wiring {
+        pipeline: dispatch::pipeline,
+        seed: crate::providers::seed_defaults,
+    };
+    let world = Arc::new(World::new(config, signer, wiring));
     world.set_base_url(url.clone());
     crate::control::state::load_at_start(&world)?;
     let (tx, rx) = watch::channel(false);
@@ -218,7 +222,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
 
     let (path, segments) = id::path_and_segments(&raw_path);
     let before = matches!(method.as_str(), "PUT" | "PATCH" | "DELETE")
-        .then(|| world.store.get(&path).map(|r| r.body))
+        .then(|| world.read().store.get(&path).map(|r| r.body))
         .flatten();
     let too_large = body_bytes.is_err();
     let request = Request {
@@ -249,7 +253,13 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
-    let encoded = encode(response, &request.method, &request_id, &correlation_id);
+    let mut encoded = encode(response, &request.method, &request_id, &correlation_id);
+    if world.config.seed.is_some() {
+        // Under --seed the clock is virtual: `Date` follows it, not the wall clock.
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&crate::arm::time::http_date(world.now())) {
+            encoded.headers_mut().insert(hyper::header::DATE, v);
+        }
+    }
     crate::control::journal::record(world, request, status, correlation_id, started.elapsed(), before);
     encoded
 }

@@ -21,25 +21,6 @@ pub struct TlsSetup {
     pub ca_path: PathBuf,
 }
 
-/// Writes a file only its owner can read.
-pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(tmp, path)
-}
-
 fn other<E: std::fmt::Display>(e: E) -> io::Error {
     io::Error::other(e.to_string())
 }
@@ -137,7 +118,7 @@ fn ensure_local_ca(
         _ => {
             let key = KeyPair::generate().map_err(other)?;
             let cert = ca_params().self_signed(&key).map_err(other)?;
-            write_private(&ca_key_path, key.serialize_pem().as_bytes())?;
+            crate::files::write_private(&ca_key_path, key.serialize_pem().as_bytes())?;
             std::fs::write(&ca_path, cert.pem())?;
             let _ = std::fs::remove_file(&server_path);
             (cert.pem(), key)
@@ -161,7 +142,7 @@ fn ensure_local_ca(
         p.not_before = rcgen::date_time_ymd(2025, 1, 1);
         p.not_after = rcgen::date_time_ymd(2045, 1, 1);
         let cert = p.signed_by(&key, &issuer).map_err(other)?;
-        write_private(&server_key_path, key.serialize_pem().as_bytes())?;
+        crate::files::write_private(&server_key_path, key.serialize_pem().as_bytes())?;
         std::fs::write(&server_path, cert.pem())?;
         std::fs::write(&sans_path, &wanted)?;
     }

@@ -63,6 +63,23 @@ impl Store {
         self.map.contains_key(&id::key(resource_id))
     }
 
+    /// The creation number the next new record takes.
+    pub fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Writes one committed change: the record under `key`, or its removal.
+    pub fn apply(&self, key: String, value: Option<Record>) {
+        match value {
+            Some(rec) => {
+                self.map.insert(key, rec);
+            }
+            None => {
+                self.map.remove(&key);
+            }
+        }
+    }
+
     /// Inserts or replaces; a replaced record keeps its creation order. Returns the old record.
     pub fn put(&self, mut rec: Record) -> Option<Record> {
         let k = id::key(&rec.id);

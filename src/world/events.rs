@@ -10,18 +10,27 @@ pub struct Events {
     items: Mutex<Vec<Value>>,
 }
 
+/// One thing that happened, as a transaction records it.
+pub(crate) struct Event {
+    pub at: Millis,
+    pub resource_id: String,
+    pub kind: String,
+    pub message: String,
+    pub correlation_id: String,
+}
+
 impl Events {
-    /// Records one event about `resource_id`.
-    pub fn record(&self, at: Millis, resource_id: &str, kind: &str, message: impl Into<String>, correlation_id: &str) {
-        let mut items = self.items.lock().unwrap();
+    /// Appends a committed event.
+    pub(crate) fn push(&self, e: Event) {
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
         let seq = items.len() + 1;
         items.push(json!({
             "sequence": seq,
-            "time": rfc3339(at),
-            "resourceId": resource_id,
-            "kind": kind,
-            "message": message.into(),
-            "correlationId": correlation_id,
+            "time": rfc3339(e.at),
+            "resourceId": e.resource_id,
+            "kind": e.kind,
+            "message": e.message,
+            "correlationId": e.correlation_id,
         }));
     }
 
@@ -29,7 +38,7 @@ impl Events {
     pub fn list(&self, resource: Option<&str>) -> Vec<Value> {
         self.items
             .lock()
-            .unwrap()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|e| match resource {
                 Some(r) => crate::arm::id::is_at_or_above(r, e["resourceId"].as_str().unwrap_or("")),
@@ -40,7 +49,7 @@ impl Events {
     }
 
     pub fn clear(&self) {
-        self.items.lock().unwrap().clear();
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// How many events there are, and those after the first `seen` (the dashboard's stream).

@@ -1,12 +1,15 @@
 //! The world: everything one azemu holds in memory, and the shared services handlers use
 //! (clock, id generator, long-running operations, activity log).
 //!
-//! Handlers receive `&World`. Writes are serialized by [`World::write`], so a multi-step
-//! change (a cluster and its node resource group) is never seen half-done by another write.
+//! Handlers never touch the world's state directly: they receive a [`Tx`] (see `tx.rs`),
+//! which stages every change and commits it whole, and holds the write gate for a write, so a
+//! multi-step change (a cluster and its node resource group) is never seen half-done by
+//! another write, and a refused one leaves no trace.
 
 pub mod clock;
 pub mod events;
 pub mod ids;
+pub mod tx;
 
 use crate::arm::lro::Operations;
 use crate::arm::time::Millis;
@@ -18,26 +21,43 @@ use clock::Clock;
 use events::Events;
 use ids::Ids;
 use std::sync::{Mutex, MutexGuard, OnceLock};
+pub use tx::Tx;
+
+/// How an ARM request is answered, given a transaction: routing, checks and the handler.
+/// The server supplies it; internal ARM calls ([`Tx::call`]) go through it too.
+pub type Pipeline = fn(&Tx, &crate::arm::Request) -> crate::arm::ArmResult<crate::arm::Response>;
+
+/// What the layers above give the world when they build it: the world knows no provider and
+/// no server, only these functions.
+#[derive(Clone, Copy)]
+pub struct Wiring {
+    /// Answers ARM requests (HTTP and internal calls).
+    pub pipeline: Pipeline,
+    /// Puts the default data in (at start and reset).
+    pub seed: fn(&Tx),
+}
 
 pub struct World {
     pub config: Config,
     base_url: OnceLock<std::sync::Arc<str>>,
-    pub store: Store,
-    pub directory: Directory,
-    pub ops: Operations<World>,
+    /// State: reached through a [`Tx`] only (and whole, by reset and snapshots).
+    store: Store,
+    directory: Directory,
+    ops: Operations<tx::Effect>,
+    events: Events,
     pub clock: Clock,
     pub ids: Ids,
-    pub events: Events,
     pub signer: Signer,
     pub faults: Faults,
     pub journal: Journal,
     pub lro_rules: LroRules,
+    wiring: Wiring,
     write_gate: Mutex<()>,
 }
 
 impl World {
     /// A world with the default tenant, subscription and service principal.
-    pub fn new(config: Config, signer: Signer) -> World {
+    pub fn new(config: Config, signer: Signer, wiring: Wiring) -> World {
         let clock = match config.seed {
             Some(_) => Clock::virtual_at(clock::VIRTUAL_EPOCH),
             None => Clock::wall(),
@@ -55,9 +75,10 @@ impl World {
             faults: Faults::default(),
             journal: Journal::default(),
             lro_rules: LroRules::default(),
+            wiring,
             write_gate: Mutex::new(()),
         };
-        crate::providers::seed_defaults(&w);
+        w.transact(wiring.seed);
         w
     }
 
@@ -82,29 +103,115 @@ impl World {
         self.clock.now()
     }
 
-    /// Serializes writers. Held for the whole of a mutating request.
-    pub fn write(&self) -> MutexGuard<'_, ()> {
+    /// Serializes writers: held by every write transaction for its whole life. A panic in
+    /// one request never leaves it poisoned for the next.
+    fn gate(&self) -> MutexGuard<'_, ()> {
         self.write_gate.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Ends every long-running operation whose time has come.
+    pub(crate) fn pipeline(&self) -> Pipeline {
+        self.wiring.pipeline
+    }
+
+    /// A read-only transaction: committed state, no gate.
+    pub fn read(&self) -> Tx<'_> {
+        Tx::read(self)
+    }
+
+    /// Runs `f` in a write transaction and commits what it staged.
+    pub fn transact<R>(&self, f: impl FnOnce(&Tx) -> R) -> R {
+        let tx = Tx::write(self);
+        let out = f(&tx);
+        tx.commit();
+        out
+    }
+
+    /// Runs `f` in a write transaction that commits only when `f` succeeds.
+    pub fn try_transact<R, E>(&self, f: impl FnOnce(&Tx) -> Result<R, E>) -> Result<R, E> {
+        let tx = Tx::write(self);
+        let out = f(&tx)?;
+        tx.commit();
+        Ok(out)
+    }
+
+    /// Ends every long-running operation whose time has come, in a transaction of its own.
     pub fn settle(&self) {
-        if self.ops.has_pending() {
-            let now = self.now();
-            self.ops.settle(self, now);
+        if self.ops.any_due(self.now()) {
+            self.transact(|tx| tx.settle());
         }
+    }
+
+    /// The world's operations (read-only views: the control API lists them).
+    pub fn operations(&self) -> Vec<crate::arm::lro::Snapshot> {
+        self.ops.all()
+    }
+
+    /// How many activity events there are, and those after the first `seen` (the dashboard's
+    /// event stream).
+    pub fn activity_since(&self, seen: u64) -> (u64, Vec<serde_json::Value>) {
+        self.events.since(seen)
+    }
+
+    /// True while some long-running operation has not ended.
+    pub fn has_running_operations(&self) -> bool {
+        self.ops.has_pending()
+    }
+
+    /// How far operation `id` has come (0 to 1), when its end is known in advance.
+    pub fn operation_progress(&self, id: &str) -> Option<f64> {
+        self.ops.progress(id, self.now())
+    }
+
+    /// Activity events about `resource` (or anything below it), else all.
+    pub fn activity(&self, resource: Option<&str>) -> Vec<serde_json::Value> {
+        self.events.list(resource)
+    }
+
+    /// A digest of all state a refused write must not change: records, principals,
+    /// operations and activity. The caller holds the write gate (an open write [`Tx`]).
+    pub(crate) fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for r in self.store.export() {
+            serde_json::to_string(&r).unwrap_or_default().hash(&mut h);
+        }
+        for p in self.directory.all() {
+            serde_json::to_string(&p).unwrap_or_default().hash(&mut h);
+        }
+        for o in self.ops.all() {
+            (o.id, o.status, o.end).hash(&mut h);
+        }
+        self.events.list(None).len().hash(&mut h);
+        h.finish()
+    }
+
+    /// Every record and principal, for a state snapshot.
+    pub fn export(&self) -> (Vec<crate::store::Record>, Vec<crate::entra::Principal>) {
+        let _g = self.gate();
+        (self.store.export(), self.directory.all())
+    }
+
+    /// Replaces all state with a snapshot's records and principals.
+    pub fn import(&self, records: Vec<crate::store::Record>, principals: Vec<crate::entra::Principal>) {
+        let _g = self.gate();
+        self.ops.clear();
+        self.store.import(records);
+        self.directory.import(principals);
     }
 
     /// Empties all state and puts the defaults back; configuration is kept.
     pub fn reset(&self) {
-        self.ops.clear();
-        self.store.clear();
-        self.directory.clear();
-        self.events.clear();
-        self.ids.reseed(self.config.seed);
-        if self.config.seed.is_some() {
-            self.clock.set(clock::VIRTUAL_EPOCH);
+        {
+            let _g = self.gate();
+            self.ops.clear();
+            self.store.clear();
+            self.directory.clear();
+            self.events.clear();
+            self.ids.reseed(self.config.seed);
+            if self.config.seed.is_some() {
+                self.clock.set(clock::VIRTUAL_EPOCH);
+            }
         }
-        crate::providers::seed_defaults(self);
+        self.transact(self.wiring.seed);
     }
 }

@@ -117,6 +117,7 @@ impl TestServer {
         let mut cfg = azemu::Config {
             port: 0,
             data_dir: data_dir.clone(),
+            audit_refusals: true,
             ..Default::default()
         };
         f(&mut cfg);
@@ -199,14 +200,17 @@ impl TestServer {
 
     /// `POST` a form to a token endpoint.
     pub async fn token_request(&self, path: &str, form: &[(&str, &str)]) -> Reply {
-        let mut ser = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in form {
-            ser.append_pair(k, v);
-        }
+        let body = {
+            let mut ser = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in form {
+                ser.append_pair(k, v);
+            }
+            ser.finish()
+        };
         self.send(
             self.raw(Method::POST, path)
                 .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(ser.finish()),
+                .body(body),
         )
         .await
     }

@@ -26,7 +26,7 @@ accepts any client secret.
 2. Management clients: `base_url` is azemu, `credential_scopes` is `<azemu>/.default`, and
    the CA is trusted with `connection_verify` (the same keyword for every client):
 
-       from azure.mgmt.resource import ResourceManagementClient
+       from azure.mgmt.resource.resources import ResourceManagementClient
        from azure.mgmt.msi import ManagedServiceIdentityClient
        from azure.mgmt.authorization import AuthorizationManagementClient
        from azure.mgmt.containerservice import ContainerServiceClient
@@ -69,7 +69,7 @@ from azure.mgmt.authorization import models as authz_models
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice import models as aks_models
 from azure.mgmt.msi import ManagedServiceIdentityClient
-from azure.mgmt.resource import ResourceManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
 
 from conftest import DEFAULT_CLIENT_ID, same_id, unique_name
 

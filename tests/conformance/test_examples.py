@@ -10,7 +10,7 @@ What is checked, per example (see replay.py for the mechanics):
   2. the response body validates against the spec's schema for that status code (draft 4;
      types and enums; `required` is not enforced, `x-nullable` allows null).
 
-Which operations azemu serves is decided from the path template (`SERVED` below). The other
+Which operations azemu serves is decided from its own list of routes (`GET /_azemu/routes`). The other
 operations of the reference are listed in the table as "not served" and never fail the run.
 
 Pass/fail policy: some examples exercise features azemu deliberately does not model
@@ -56,62 +56,20 @@ REPORT_PATH = ROOT / "target" / "conformance.md"
 # --------------------------------------------------------------------------------------
 # which operations azemu serves, by path template
 
-_RG = "/subscriptions/{}/resourcegroups/{}"
-_MC = _RG + "/providers/microsoft.containerservice/managedclusters"
-_AUTHZ = "/providers/microsoft.authorization"
+# azemu says which operations it serves: GET /_azemu/routes lists every route (methods, the
+# namespace and the segments after it). The fixture below loads it once per session.
+_ROUTES: list[dict] | None = None
 
-# (provider, methods, regex on the normalised template: lower case, each {param} as {})
-SERVED: list[tuple[str, str, str]] = [
-    # Microsoft.ContainerService: managedClusters, agentPools, maintenanceConfigurations,
-    # upgrade profiles, credentials, abort, start/stop, resetServicePrincipalProfile,
-    # kubernetesVersions
-    ("Microsoft.ContainerService", "GET", r"/subscriptions/{}/providers/microsoft.containerservice/managedclusters"),
-    ("Microsoft.ContainerService", "GET", re.escape(_MC)),
-    ("Microsoft.ContainerService", "GET PUT PATCH DELETE", re.escape(_MC + "/{}")),
-    ("Microsoft.ContainerService", "POST", re.escape(_MC + "/{}/") +
-     r"(listclusterusercredential|listclusteradmincredential|listclustermonitoringusercredential"
-     r"|resetserviceprincipalprofile|abort|start|stop)"),
-    ("Microsoft.ContainerService", "GET", re.escape(_MC + "/{}/upgradeprofiles/default")),
-    ("Microsoft.ContainerService", "GET", re.escape(_MC + "/{}/maintenanceconfigurations")),
-    ("Microsoft.ContainerService", "GET PUT DELETE", re.escape(_MC + "/{}/maintenanceconfigurations/{}")),
-    ("Microsoft.ContainerService", "GET", re.escape(_MC + "/{}/agentpools")),
-    ("Microsoft.ContainerService", "GET PUT DELETE", re.escape(_MC + "/{}/agentpools/{}")),
-    ("Microsoft.ContainerService", "POST", re.escape(_MC + "/{}/agentpools/{}/") + r"(upgradenodeimageversion|abort)"),
-    ("Microsoft.ContainerService", "GET", re.escape(_MC + "/{}/agentpools/{}/upgradeprofiles/default")),
-    ("Microsoft.ContainerService", "GET", re.escape("/subscriptions/{}/providers/microsoft.containerservice/locations/{}/kubernetesversions")),
-    # Microsoft.ManagedIdentity: userAssignedIdentities
-    ("Microsoft.ManagedIdentity", "GET", re.escape("/subscriptions/{}/providers/microsoft.managedidentity/userassignedidentities")),
-    ("Microsoft.ManagedIdentity", "GET", re.escape(_RG + "/providers/microsoft.managedidentity/userassignedidentities")),
-    ("Microsoft.ManagedIdentity", "GET PUT PATCH DELETE", re.escape(_RG + "/providers/microsoft.managedidentity/userassignedidentities/{}")),
-    # Microsoft.Authorization: roleAssignments and roleDefinitions, at any scope and by id
-    ("Microsoft.Authorization", "GET", re.escape("/subscriptions/{}" + _AUTHZ + "/roleassignments")),
-    ("Microsoft.Authorization", "GET", re.escape(_RG + _AUTHZ + "/roleassignments")),
-    ("Microsoft.Authorization", "GET", re.escape(_RG + "/providers/{}/{}/{}" + _AUTHZ + "/roleassignments")),
-    ("Microsoft.Authorization", "GET", re.escape("/{}" + _AUTHZ + "/roleassignments")),
-    ("Microsoft.Authorization", "GET PUT DELETE", re.escape("/{}" + _AUTHZ + "/roleassignments/{}")),
-    ("Microsoft.Authorization", "GET", re.escape("/{}" + _AUTHZ + "/roledefinitions")),
-    ("Microsoft.Authorization", "GET PUT DELETE", re.escape("/{}" + _AUTHZ + "/roledefinitions/{}")),
-    ("Microsoft.Authorization", "GET PUT DELETE", re.escape("/{}")),  # by id: roleAssignmentId, roleId
-    # Microsoft.Resources: resource groups, resources listing, moves, providers (subscription scope)
-    ("Microsoft.Resources", "GET HEAD PUT PATCH DELETE", re.escape(_RG)),
-    ("Microsoft.Resources", "GET", re.escape("/subscriptions/{}/resourcegroups")),
-    ("Microsoft.Resources", "GET", re.escape("/subscriptions/{}/resources")),
-    ("Microsoft.Resources", "GET", re.escape(_RG + "/resources")),
-    ("Microsoft.Resources", "POST", re.escape(_RG + "/") + r"(moveresources|validatemoveresources)"),
-    ("Microsoft.Resources", "GET", re.escape("/subscriptions/{}/providers")),
-    ("Microsoft.Resources", "GET", re.escape("/subscriptions/{}/providers/{}")),
-    ("Microsoft.Resources", "POST", re.escape("/subscriptions/{}/providers/{}/") + r"(register|unregister)"),
-    # Microsoft.ContainerRegistry: registries
-    ("Microsoft.ContainerRegistry", "GET", re.escape("/subscriptions/{}/providers/microsoft.containerregistry/registries")),
-    ("Microsoft.ContainerRegistry", "GET", re.escape(_RG + "/providers/microsoft.containerregistry/registries")),
-    ("Microsoft.ContainerRegistry", "GET PUT PATCH DELETE", re.escape(_RG + "/providers/microsoft.containerregistry/registries/{}")),
-    # Microsoft.Network: virtualNetworks and subnets
-    ("Microsoft.Network", "GET", re.escape("/subscriptions/{}/providers/microsoft.network/virtualnetworks")),
-    ("Microsoft.Network", "GET", re.escape(_RG + "/providers/microsoft.network/virtualnetworks")),
-    ("Microsoft.Network", "GET PUT PATCH DELETE", re.escape(_RG + "/providers/microsoft.network/virtualnetworks/{}")),
-    ("Microsoft.Network", "GET", re.escape(_RG + "/providers/microsoft.network/virtualnetworks/{}/subnets")),
-    ("Microsoft.Network", "GET PUT DELETE", re.escape(_RG + "/providers/microsoft.network/virtualnetworks/{}/subnets/{}")),
-]
+
+@pytest.fixture(scope="session")
+def served_routes(emulator):
+    global _ROUTES
+    r = emulator.client.request("GET", "/_azemu/routes")
+    assert r.status == 200, f"GET /_azemu/routes answered {r.status}: {r.text[:300]}"
+    _ROUTES = r.json()["value"]
+    assert _ROUTES, "azemu lists no routes"
+    return _ROUTES
+
 
 # Provider folders of the reference that ship example files but not their swagger: the
 # path templates of the operations those examples name (the public ARM paths). Their
@@ -134,6 +92,7 @@ KNOWN_GAPS: dict[str, str] = {
     "AgentPoolsCreate_WindowsDisableOutboundNAT": "the example pins Kubernetes 1.23.8, out of support (AKS refuses it too)",
     "AgentPoolsCreate_WindowsOSSKU": "the example pins Kubernetes 1.23.3, out of support (AKS refuses it too)",
     "GetProvider": "the example reads a fictional namespace, Microsoft.TestRP1",
+    "GetNamedProviderAtTenant": "the example reads Microsoft.Storage, a provider azemu does not serve",
 }
 
 
@@ -141,11 +100,28 @@ def normalise_template(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path.split("?")[0]).lower().rstrip("/")
 
 
+def _split(segs: list[str]) -> tuple[str, list[str]]:
+    """As azemu routes: the namespace after the last `providers` segment that has one, and the
+    segments after it; core ARM paths have the namespace ''."""
+    for i in range(len(segs) - 2, -1, -1):
+        if segs[i] == "providers":
+            return segs[i + 1], segs[i + 2:]
+    return "", segs
+
+
 def is_served(provider: str, method: str, path: str) -> bool:
-    t = normalise_template(path)
-    for prov, methods, pattern in SERVED:
-        if prov.lower() == provider.lower() and method.upper() in methods.split() and re.fullmatch(pattern, t):
-            return True
+    assert _ROUTES is not None, "the served_routes fixture loads azemu's routes first"
+    segs = [s for s in normalise_template(path).split("/") if s]
+    mine = [r for r in _ROUTES if r["provider"].lower() == provider.lower() and method.upper() in r["methods"]]
+    if segs == ["{}"]:
+        # Addressed by its full id (roleId, roleAssignmentId): served when a route names one.
+        return any(r["pattern"] and r["pattern"][-1] == "*" for r in mine)
+    ns, rest = _split(segs)
+    for r in mine:
+        rns = r["namespace"].lower()
+        if (rns == "*" and ns) or rns == ns:
+            if len(r["pattern"]) == len(rest) and all(p == "*" or p == s for p, s in zip(r["pattern"], rest)):
+                return True
     return False
 
 
@@ -287,13 +263,13 @@ def discovered(api_reference):
     return files, ops
 
 
-def test_reference_is_read(api_reference, discovered):
+def test_reference_is_read(api_reference, discovered, served_routes):
     """The reference is there, its swagger files parse, and every response schema of a served
     operation resolves (all $refs, across files) into a draft-4 schema."""
     files, ops = discovered
     assert ops, f"no swagger operation found under {api_reference}/specification"
     served = [o for o in ops if is_served(o.provider, o.method, o.path)]
-    assert served, "no operation of the reference is served by azemu: is SERVED out of date?"
+    assert served, "no operation of the reference is served by azemu: does /_azemu/routes list its routes?"
     bundle = SchemaBundle(files)
     for op in served:
         if not op.has_spec:
@@ -316,7 +292,7 @@ def _served_example_bodies(ops):
                         yield op, ex, code, schema, resp["body"]
 
 
-def test_validator_accepts_the_reference_examples(discovered):
+def test_validator_accepts_the_reference_examples(discovered, served_routes):
     """Self-check of the schema reading: the reference's own example responses validate."""
     files, ops = discovered
     bundle = SchemaBundle(files)
@@ -365,7 +341,7 @@ def test_validator_rejects_wrong_types_and_enums(discovered):
     assert not list(closed.iter_errors({}))
 
 
-def test_examples_conformance(api_reference, discovered, emulator, health, capsys):
+def test_examples_conformance(api_reference, discovered, emulator, health, served_routes, capsys):
     files, ops = discovered
     sub = health["subscriptionId"]
     r = emulator.client.request("GET", f"/subscriptions/{sub}/locations?api-version=2022-12-01")

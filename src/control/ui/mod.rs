@@ -13,7 +13,7 @@ pub mod stream;
 
 use crate::arm::{ArmError, ArmResult, Request, Response};
 use crate::providers::container_service::{self as aks, node_images};
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
 /// The files of the page: name under `/_azemu/ui/`, content type, bytes.
@@ -49,7 +49,7 @@ const ASSIGNMENT_KIND: &str = "Microsoft.Authorization/roleAssignments";
 const IDENTITY_KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
 /// `GET /_azemu/ui[/...]`; `segs` starts after `ui`.
-pub fn get(w: &World, req: &Request, segs: &[&str]) -> ArmResult<Response> {
+pub fn get(w: &Tx, req: &Request, segs: &[&str]) -> ArmResult<Response> {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     match l.as_slice() {
@@ -110,7 +110,7 @@ fn name_of(id: &str) -> &str {
 /// `GET /_azemu/ui/api/resources`: every subscription, resource group and resource (without
 /// bodies) in creation order, and the long-running operations (running first, then the last
 /// ones that ended) with their progress where it is known.
-fn resources(w: &World) -> Value {
+fn resources(w: &Tx) -> Value {
     let now = w.now();
     let items: Vec<Value> = w
         .store
@@ -129,7 +129,7 @@ fn resources(w: &World) -> Value {
             })
         })
         .collect();
-    let mut ops = w.ops.all();
+    let mut ops = w.operations();
     ops.sort_by_key(|o| (o.end.is_some(), std::cmp::Reverse(o.start)));
     let running = ops.iter().filter(|o| o.end.is_none()).count();
     let operations: Vec<Value> = ops
@@ -144,7 +144,7 @@ fn resources(w: &World) -> Value {
                 "startTime": crate::arm::time::rfc3339(o.start),
                 "endTime": o.end.map(crate::arm::time::rfc3339),
                 "elapsedMs": o.end.unwrap_or(now) - o.start,
-                "progress": w.ops.progress(&o.id, now),
+                "progress": w.operation_progress(&o.id),
                 "error": o.error.as_ref().map(|e| e.inner_json()),
             })
         })
@@ -162,7 +162,7 @@ fn resources(w: &World) -> Value {
 }
 
 /// `GET /_azemu/ui/api/resource?id=…`: the resource as GET answers it, and its running operation.
-fn resource(w: &World, req: &Request) -> ArmResult<Response> {
+fn resource(w: &Tx, req: &Request) -> ArmResult<Response> {
     let id = req
         .query("id")
         .ok_or_else(|| ArmError::bad_request("MissingParameter", "The query parameter 'id' is required."))?;
@@ -171,9 +171,9 @@ fn resource(w: &World, req: &Request) -> ArmResult<Response> {
         .get(id)
         .filter(|r| !r.kind.starts_with("azemu/"))
         .ok_or_else(|| ArmError::not_found("ResourceNotFound", format!("No resource has the id '{id}'.")))?;
-    let running = w.ops.running_on(&rec.id).map(|o| {
-        json!({ "id": o.id, "activity": o.activity, "status": o.status, "progress": w.ops.progress(&o.id, w.now()) })
-    });
+    let running = w.ops.running_on(&rec.id).map(
+        |o| json!({ "id": o.id, "activity": o.activity, "status": o.status, "progress": w.operation_progress(&o.id) }),
+    );
     Ok(Response::json_of(
         200,
         &json!({ "id": rec.id, "type": rec.kind, "body": rec.body, "operation": running }),
@@ -181,7 +181,7 @@ fn resource(w: &World, req: &Request) -> ArmResult<Response> {
 }
 
 /// A GET of azemu's own AKS views, as if requested at `path?query`.
-fn aks_view(w: &World, req: &Request, segs: &[&str], query: Vec<(String, String)>) -> Option<Value> {
+fn aks_view(w: &Tx, req: &Request, segs: &[&str], query: Vec<(String, String)>) -> Option<Value> {
     let sub = Request {
         method: "GET".into(),
         path: format!("/_azemu/{}", segs.join("/")),
@@ -205,7 +205,7 @@ fn aks_view(w: &World, req: &Request, segs: &[&str], query: Vec<(String, String)
 }
 
 /// The resource, name and ids of a user-assigned identity, from its record.
-fn identity_summary(w: &World, resource_id: &str) -> Value {
+fn identity_summary(w: &Tx, resource_id: &str) -> Value {
     match w
         .store
         .get(resource_id)
@@ -225,7 +225,7 @@ fn identity_summary(w: &World, resource_id: &str) -> Value {
 /// `/_azemu/clusters/{sub}/{rg}/{name}`), the control-plane identity, the image family of each
 /// pool, the running operation, and the image pull check against each registry of the
 /// cluster's subscription (image `{loginServer}/app:v1`).
-fn clusters(w: &World, req: &Request) -> Value {
+fn clusters(w: &Tx, req: &Request) -> Value {
     let registries = w.store.list(|r| r.kind.eq_ignore_ascii_case(REGISTRY_KIND));
     let value: Vec<Value> = w
         .store
@@ -284,14 +284,14 @@ fn clusters(w: &World, req: &Request) -> Value {
     json!({ "value": value, "nodeImages": catalog["families"] })
 }
 
-fn running_json(w: &World, resource_id: &str) -> Value {
+fn running_json(w: &Tx, resource_id: &str) -> Value {
     match w.ops.running_on(resource_id) {
         Some(o) if !o.is_done() => json!({
             "id": o.id,
             "resourceId": o.resource_id,
             "activity": o.activity,
             "status": o.status,
-            "progress": w.ops.progress(&o.id, w.now()),
+            "progress": w.operation_progress(&o.id),
         }),
         _ => Value::Null,
     }
@@ -299,7 +299,7 @@ fn running_json(w: &World, resource_id: &str) -> Value {
 
 /// `GET /_azemu/ui/api/access`: the principals of the directory (with the identity resource
 /// each managed identity belongs to) and every role assignment with its role's name.
-fn access(w: &World) -> Value {
+fn access(w: &Tx) -> Value {
     let principals: Vec<Value> = w
         .directory
         .all()
@@ -343,7 +343,7 @@ fn access(w: &World) -> Value {
 
 /// `GET /_azemu/ui/api/timeline[?limit=N]`: the last N journal entries and events, and the
 /// sequence numbers the event stream continues from.
-fn timeline(w: &World, req: &Request) -> ArmResult<Response> {
+fn timeline(w: &Tx, req: &Request) -> ArmResult<Response> {
     let limit = match req.query("limit") {
         Some(s) => s
             .parse::<usize>()
@@ -351,7 +351,7 @@ fn timeline(w: &World, req: &Request) -> ArmResult<Response> {
         None => TIMELINE_DEFAULT,
     };
     let (journal_seq, journal) = w.journal.tail(limit);
-    let (events_seq, mut events) = w.events.since(0);
+    let (events_seq, mut events) = w.activity_since(0);
     let skip = events.len().saturating_sub(limit);
     events.drain(..skip);
     Ok(Response::json_of(
@@ -361,7 +361,7 @@ fn timeline(w: &World, req: &Request) -> ArmResult<Response> {
 }
 
 /// `GET /_azemu/ui/api/scenario.yaml`: the journal as a scenario, as `azemu journal save` writes it.
-fn scenario_yaml(w: &World) -> ArmResult<Response> {
+fn scenario_yaml(w: &Tx) -> ArmResult<Response> {
     let all = w.journal.query(None, None, None, None);
     let doc = crate::control::journal::as_scenario(&all);
     let yaml = serde_yaml_ng::to_string(&doc).map_err(|e| ArmError::internal(e.to_string()))?;

@@ -70,7 +70,7 @@ fn start_from<B>(world: &World, req: &hyper::Request<B>) -> (u64, u64) {
     match (get("journal"), get("events")) {
         (Some(j), Some(e)) => (j, e),
         // A page that read nothing yet starts from now.
-        _ => (world.journal.tail(0).0, world.events.since(u64::MAX).0),
+        _ => (world.journal.tail(0).0, world.activity_since(u64::MAX).0),
     }
 }
 
@@ -117,7 +117,7 @@ async fn run(world: Arc<World>, tx: mpsc::Sender<Bytes>, mut stop: watch::Receiv
     }
     // A page that saw more than this azemu has was talking to an earlier one: start from now,
     // and tell it to read everything again.
-    let now = (world.journal.tail(0).0, world.events.since(u64::MAX).0);
+    let now = (world.journal.tail(0).0, world.activity_since(u64::MAX).0);
     if at.0 > now.0 || at.1 > now.1 {
         at = now;
         if tx.send(message("reset", at, &serde_json::json!({}))).await.is_err() {
@@ -154,7 +154,7 @@ async fn run(world: Arc<World>, tx: mpsc::Sender<Bytes>, mut stop: watch::Receiv
             at.0 = e["sequence"].as_u64().unwrap_or(at.0);
             out.push(message("journal", at, e));
         }
-        let (count, new_events) = world.events.since(at.1);
+        let (count, new_events) = world.activity_since(at.1);
         if count < at.1 {
             at.1 = count;
             out.push(message("reset", at, &serde_json::json!({})));
@@ -165,7 +165,7 @@ async fn run(world: Arc<World>, tx: mpsc::Sender<Bytes>, mut stop: watch::Receiv
             }
         }
         since_ops += TICK;
-        if world.ops.has_pending() && since_ops >= Duration::from_secs(1) {
+        if world.has_running_operations() && since_ops >= Duration::from_secs(1) {
             since_ops = Duration::ZERO;
             out.push(message("operations", at, &serde_json::json!({})));
         }

@@ -10,7 +10,7 @@ use crate::entra::PrincipalKind;
 use crate::providers::common::schema;
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
 pub const KIND: &str = "Microsoft.Authorization/roleAssignments";
@@ -46,7 +46,7 @@ pub fn invalid_principal_id(principal_id: &str) -> ArmResult<()> {
 /// `--principal-propagation-delay` counts as unknown.
 /// Source: aks-rules.md i2/i3: 400 `PrincipalNotFound`.
 pub fn principal_not_found_unless_principal_type_given(
-    w: &World,
+    w: &Tx,
     principal_id: &str,
     principal_type: Option<&str>,
     tenant_id: &str,
@@ -71,7 +71,7 @@ pub fn principal_not_found_unless_principal_type_given(
 }
 
 /// The assignments of one (scope, principal, role) triple.
-fn assignments_of(w: &World, scope: &str, principal_id: &str, role_guid: &str) -> Vec<Record> {
+fn assignments_of(w: &Tx, scope: &str, principal_id: &str, role_guid: &str) -> Vec<Record> {
     w.store.list(|r| {
         let p = &r.body["properties"];
         r.kind == KIND
@@ -85,13 +85,7 @@ fn assignments_of(w: &World, scope: &str, principal_id: &str, role_guid: &str) -
 
 /// Rule: one (scope, principal, role) triple has one assignment; another name → 409.
 /// Source: aks-rules.md i1 (Azure/azure-cli PR #8599): 409 `RoleAssignmentExists`.
-pub fn role_assignment_exists(
-    w: &World,
-    scope: &str,
-    principal_id: &str,
-    role_guid: &str,
-    name: &str,
-) -> ArmResult<()> {
+pub fn role_assignment_exists(w: &Tx, scope: &str, principal_id: &str, role_guid: &str, name: &str) -> ArmResult<()> {
     let dup = assignments_of(w, scope, principal_id, role_guid);
     let dup: Vec<&Record> = dup
         .iter()
@@ -111,7 +105,7 @@ pub fn role_assignment_exists(
 
 /// Rule: the role definition an assignment names must exist.
 /// Source: Azure's 400 `RoleDefinitionDoesNotExist` ("The specified role definition with ID '…' does not exist.").
-fn role_definition_must_exist(w: &World, role_guid: &str) -> ArmResult<()> {
+fn role_definition_must_exist(w: &Tx, role_guid: &str) -> ArmResult<()> {
     match definitions::find(w, role_guid) {
         Some(_) => Ok(()),
         None => Err(ArmError::bad_request(
@@ -123,7 +117,7 @@ fn role_definition_must_exist(w: &World, role_guid: &str) -> ArmResult<()> {
 
 /// Rule: the scope must exist (checked for the resource types azemu serves; others are
 /// accepted as given). Resource groups and subscriptions are checked by the router.
-fn scope_must_exist(w: &World, scope: &str) -> ArmResult<()> {
+fn scope_must_exist(w: &Tx, scope: &str) -> ArmResult<()> {
     let parts = ScopeParts::parse(scope);
     if !parts.is_resource || parts.resource_group.is_none() {
         return Ok(());
@@ -162,7 +156,7 @@ fn not_found(name: &str) -> ArmError {
 }
 
 /// `GET/PUT/DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
-pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let name = ctx.name(0);
     let rid = assignment_id(ctx.scope, name);
     match ctx.method() {
@@ -183,7 +177,7 @@ pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     }
 }
 
-fn put(w: &World, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
+fn put(w: &Tx, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
     invalid_role_assignment_id(name)?;
     let body = ctx.req.json_object()?;
     schema::validate("roleAssignment", &body)?;
@@ -195,7 +189,7 @@ fn put(w: &World, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
     scope_must_exist(w, ctx.scope)?;
     let tenant = ScopeParts::parse(ctx.scope)
         .subscription
-        .and_then(|s| crate::providers::resources::subscriptions::tenant_of(w, &s))
+        .and_then(|s| crate::providers::common::arm::tenant_of(w, &s))
         .unwrap_or_else(|| w.config.tenant_id.clone());
     let given_type = p["principalType"].as_str().filter(|t| !t.is_empty());
     principal_not_found_unless_principal_type_given(w, principal_id, given_type, &tenant)?;
@@ -249,7 +243,7 @@ fn put(w: &World, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
 }
 
 /// Creates an assignment on azemu's own behalf (defaults, AKS add-ons). Idempotent.
-pub fn grant(w: &World, scope: &str, principal_id: &str, role_guid: &str) -> String {
+pub fn grant(w: &Tx, scope: &str, principal_id: &str, role_guid: &str) -> String {
     let existing = assignments_of(w, scope, principal_id, role_guid);
     if let Some(r) = existing.first() {
         return r.id.clone();
@@ -320,7 +314,7 @@ fn parse_filter(f: Option<&str>) -> ArmResult<Filter> {
 }
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments[?$filter=…]`.
-pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let filter = parse_filter(ctx.req.query("$filter"))?;
     let scope = if ctx.scope.is_empty() { "/" } else { ctx.scope };
     let items: Vec<Value> = w
@@ -347,7 +341,7 @@ pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// Every assignment of `principal_id` at or above `scope`.
-pub fn of_principal_above(w: &World, principal_id: &str, scope: &str) -> Vec<Record> {
+pub fn of_principal_above(w: &Tx, principal_id: &str, scope: &str) -> Vec<Record> {
     w.store.list(|r| {
         r.kind == KIND
             && r.body["properties"]["principalId"]

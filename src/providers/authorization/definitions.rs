@@ -8,7 +8,7 @@ use crate::arm::{paging, ArmError, ArmResult, Response};
 use crate::providers::common::schema;
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
@@ -93,7 +93,7 @@ pub fn builtins() -> &'static [Role] {
     })
 }
 
-fn custom_roles(w: &World) -> Vec<Role> {
+fn custom_roles(w: &Tx) -> Vec<Role> {
     w.store
         .list(|r| r.kind == KIND)
         .into_iter()
@@ -105,7 +105,7 @@ fn custom_roles(w: &World) -> Vec<Role> {
 }
 
 /// A role by GUID (built-in or custom).
-pub fn find(w: &World, guid: &str) -> Option<Role> {
+pub fn find(w: &Tx, guid: &str) -> Option<Role> {
     builtins()
         .iter()
         .find(|r| r.guid.eq_ignore_ascii_case(guid))
@@ -120,7 +120,7 @@ pub fn guid_of(definition_id: &str) -> String {
 
 /// Roles usable at `scope`: built-ins everywhere, custom roles where one of their
 /// assignable scopes is at or above `scope`.
-fn visible(w: &World, scope: &str) -> Vec<Role> {
+fn visible(w: &Tx, scope: &str) -> Vec<Role> {
     let mut out: Vec<Role> = builtins().to_vec();
     out.extend(custom_roles(w).into_iter().filter(|r| {
         r.properties["assignableScopes"]
@@ -157,7 +157,7 @@ fn filter_pred(filter: Option<&str>) -> ArmResult<RolePredicate> {
 }
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions`.
-pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let pred = filter_pred(ctx.req.query("$filter"))?;
     let items: Vec<Value> = visible(w, ctx.scope)
         .iter()
@@ -168,7 +168,7 @@ pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET/PUT/DELETE {scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
-pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let guid = ctx.name(0);
     match ctx.method() {
         "GET" => find(w, guid)
@@ -190,7 +190,58 @@ fn custom_record_id(scope: &str, guid: &str) -> String {
     format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}")
 }
 
-fn put_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
+fn string_list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// A custom role is addressed at the scope it was created at: a PUT of its GUID at another
+/// scope would rewrite it from there (the Owner of one resource group rewriting a
+/// subscription's role), so ARM refuses it. Role definition ids are unique in the directory.
+/// Source: learn.microsoft.com/azure/role-based-access-control/custom-roles ("the role
+/// definition ID ... unique"); the error code is azemu's choice (README, fidelity).
+pub fn role_definition_addressed_at_its_own_scope(record_id: &str, scope: &str, guid: &str) -> ArmResult<()> {
+    let own = record_id
+        .rsplit_once("/providers/Microsoft.Authorization/roleDefinitions/")
+        .map(|(s, _)| s)
+        .unwrap_or("");
+    if own
+        .trim_end_matches('/')
+        .eq_ignore_ascii_case(scope.trim_end_matches('/'))
+    {
+        return Ok(());
+    }
+    Err(ArmError::conflict(
+        "RoleDefinitionWithSameIdExists",
+        format!("A role definition with ID '{guid}' already exists at scope '{own}'; it can be changed only there."),
+    ))
+}
+
+/// Changing a custom role changes what it grants at every scope it can be assigned at, so the
+/// caller needs `roleDefinitions/write` at each of them (old and new), not only where it
+/// addressed the role. Source: learn.microsoft.com/azure/role-based-access-control/custom-roles
+/// ("To create or update a custom role, you must have Microsoft.Authorization/roleDefinitions/write
+/// permission on all AssignableScopes").
+pub fn caller_may_write_every_assignable_scope(w: &Tx, ctx: &Ctx, scopes: &[String]) -> ArmResult<()> {
+    let Some(caller) = ctx.caller.filter(|_| w.config.enforce_rbac) else {
+        return Ok(());
+    };
+    const ACTION: &str = "Microsoft.Authorization/roleDefinitions/write";
+    for scope in scopes {
+        if !super::engine::check(w, &caller.object_id, ACTION, scope).allowed {
+            return Err(super::enforce::authorization_failed(
+                &caller.app_id,
+                &caller.object_id,
+                ACTION,
+                scope,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn put_custom(w: &Tx, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     if !id::is_guid(guid) {
         return Err(ArmError::bad_request(
             "InvalidRoleDefinitionId",
@@ -227,12 +278,20 @@ fn put_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
             "The role definition must have at least one assignable scope.",
         ));
     }
-    let now = crate::arm::time::rfc3339(w.now());
     let existing = w
         .store
         .list(|r| r.kind == KIND && r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(guid)))
         .into_iter()
         .next();
+    if let Some(e) = &existing {
+        role_definition_addressed_at_its_own_scope(&e.id, ctx.scope, guid)?;
+    }
+    let mut changed: Vec<String> = scopes.clone();
+    if let Some(e) = &existing {
+        changed.extend(string_list(&e.body["properties"]["assignableScopes"]));
+    }
+    caller_may_write_every_assignable_scope(w, ctx, &changed)?;
+    let now = crate::arm::time::rfc3339(w.now());
     let created = existing
         .as_ref()
         .and_then(|r| r.body["properties"]["createdOn"].as_str().map(str::to_string))
@@ -256,12 +315,12 @@ fn put_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     let rid = existing
         .map(|r| r.id)
         .unwrap_or_else(|| custom_record_id(ctx.scope, &role.guid));
-    let status = if w.store.contains(&rid) { 200 } else { 201 };
+    // The 2022-04-01 spec lists only 201 for `RoleDefinitions_CreateOrUpdate`, update included.
     w.store.put(Record::new(rid, KIND, doc.clone()));
-    Ok(Response::json(status, doc))
+    Ok(Response::json(201, doc))
 }
 
-fn delete_custom(w: &World, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
+fn delete_custom(w: &Tx, ctx: &Ctx, guid: &str) -> ArmResult<Response> {
     if builtins().iter().any(|r| r.guid.eq_ignore_ascii_case(guid)) {
         return Err(ArmError::new(
             403,

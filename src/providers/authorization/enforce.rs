@@ -8,7 +8,7 @@ use super::engine;
 use crate::arm::{ArmError, ArmResult, Body, Response};
 use crate::entra::Caller;
 use crate::routing::{Ctx, Route};
-use crate::world::World;
+use crate::world::Tx;
 
 /// The RBAC action a request performs.
 pub fn action_for(route: &Route, method: &str, last_segment: &str) -> String {
@@ -41,7 +41,7 @@ fn scope_of(ctx: &Ctx) -> String {
 }
 
 /// Refuses the request unless the caller holds the route's action at its scope.
-pub fn check_request(w: &World, ctx: &Ctx, route: &Route) -> ArmResult<()> {
+pub fn check_request(w: &Tx, ctx: &Ctx, route: &Route) -> ArmResult<()> {
     if route.action.is_empty()
         || route.action.starts_with("Microsoft.Resources/subscriptions/providers") && ctx.req.method == "GET"
     {
@@ -99,7 +99,7 @@ pub fn is_list(route: &Route, method: &str) -> bool {
 }
 
 /// Keeps the items of a list the caller may read (`{type}/read` at the item's id).
-pub fn readable_only(w: &World, caller: &Caller, route: &Route, mut resp: Response) -> Response {
+pub fn readable_only(w: &Tx, caller: &Caller, route: &Route, mut resp: Response) -> Response {
     let action = format!("{}/read", route.action);
     if let Body::Json(body) = &mut resp.body {
         if let Some(items) = body.get_mut("value").and_then(|v| v.as_array_mut()) {

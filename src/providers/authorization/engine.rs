@@ -9,7 +9,7 @@ use crate::arm::glob;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::world::World;
+use crate::world::Tx;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -66,7 +66,7 @@ fn permits(permissions: &Value, action: &str) -> Option<String> {
 }
 
 /// Does `principal_id` hold `action` at `scope`?
-pub fn check(w: &World, principal_id: &str, action: &str, scope: &str) -> Decision {
+pub fn check(w: &Tx, principal_id: &str, action: &str, scope: &str) -> Decision {
     let mut considered = Vec::new();
     let mut granted_by = None;
     for a in assignments::of_principal_above(w, principal_id, scope) {

@@ -8,7 +8,7 @@ pub mod engine;
 
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::Route;
-use crate::world::World;
+use crate::world::Tx;
 
 const VERSIONS: &[&str] = &[
     "2022-05-01-preview",
@@ -20,6 +20,7 @@ const VERSIONS: &[&str] = &[
     "2015-07-01",
 ];
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: "Microsoft.Authorization",
     types: &[
@@ -34,6 +35,20 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
             global: true,
         },
     ],
+    routes: ROUTES,
+    schemas: &[
+        (
+            "roleAssignment",
+            include_str!("../../../api-specs/Microsoft.Authorization/roleAssignment.json"),
+        ),
+        (
+            "roleDefinition",
+            include_str!("../../../api-specs/Microsoft.Authorization/roleDefinition.json"),
+        ),
+    ],
+    seed: Some(seed),
+    on_removed: None,
+    validate_move: None,
 };
 
 #[rustfmt::skip]
@@ -45,9 +60,9 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// The default service principal owns the default subscription.
-pub fn seed(w: &World) {
+pub fn seed(w: &Tx) {
     let c = &w.config;
-    let sp = crate::entra::oidc::client_principal(w, &c.tenant_id, &c.client_id);
+    let sp = crate::entra::principals::client_principal(w, &c.tenant_id, &c.client_id);
     assignments::grant(
         w,
         &format!("/subscriptions/{}", c.subscription_id),

@@ -3,7 +3,7 @@
 
 use crate::entra::{Principal, PrincipalKind};
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
 pub const KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
@@ -22,7 +22,7 @@ pub struct Identity<'a> {
 }
 
 /// Stores the identity and its service principal; returns the ARM body.
-pub fn save(w: &World, i: Identity) -> Value {
+pub fn save(w: &Tx, i: Identity) -> Value {
     let mut doc = json!({
         "id": i.id,
         "name": i.name,
@@ -58,7 +58,7 @@ pub fn save(w: &World, i: Identity) -> Value {
 }
 
 /// Removes the identity's principal (role assignments naming it stay, as in Azure).
-pub fn forget_principal(w: &World, rec: &Record) {
+pub fn forget_principal(w: &Tx, rec: &Record) {
     if let Some(pid) = rec.body["properties"]["principalId"].as_str() {
         w.directory.remove(pid);
     }

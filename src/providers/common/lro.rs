@@ -2,10 +2,10 @@
 //! and `Retry-After` headers), and the two polling resources clients follow — the
 //! operation-status resource and the operation-result (Location) resource.
 
-use crate::arm::lro::{Completion, Effect, Start};
+use crate::arm::lro::{Completion, Start};
 use crate::arm::{ArmError, ArmResult, Response};
 use crate::routing::Ctx;
-use crate::world::World;
+use crate::world::Tx;
 
 /// Where the polling URLs of an operation live.
 pub enum Urls<'a> {
@@ -17,6 +17,8 @@ pub enum Urls<'a> {
     },
     /// `/subscriptions/{s}/operationresults/{id}` (resource group deletion).
     Subscription { subscription: &'a str },
+    /// `{resource}/operationStatuses/{id}` and `{resource}/operationResults/{id}` (deployments).
+    Resource { id: &'a str },
 }
 
 pub struct Begin<'a> {
@@ -28,7 +30,7 @@ pub struct Begin<'a> {
     pub location_header: bool,
     /// When set, the operation ends `Failed` with this error.
     pub fail: Option<ArmError>,
-    pub effect: Effect<World>,
+    pub effect: crate::world::tx::Effect,
 }
 
 /// The polling headers of a started operation.
@@ -47,7 +49,7 @@ impl Started {
 /// How long this request's operation takes: the `x-azemu-lro` header (`3s`, `polls=2`,
 /// `manual`, `immediate`, optionally `,fail`), a per-type rule set through the control API,
 /// else `--lro-duration`.
-fn completion_for(w: &World, ctx: &Ctx, resource_id: &str) -> ArmResult<(Completion, Option<ArmError>)> {
+fn completion_for(w: &Tx, ctx: &Ctx, resource_id: &str) -> ArmResult<(Completion, Option<ArmError>)> {
     let spec = ctx
         .req
         .header("x-azemu-lro")
@@ -63,7 +65,7 @@ fn completion_for(w: &World, ctx: &Ctx, resource_id: &str) -> ArmResult<(Complet
     ))
 }
 
-fn default_completion(w: &World) -> Completion {
+fn default_completion(w: &Tx) -> Completion {
     match w.config.lro_duration_ms {
         0 => Completion::Immediate,
         ms => Completion::At(w.now() + ms),
@@ -71,7 +73,7 @@ fn default_completion(w: &World) -> Completion {
 }
 
 /// Parses an LRO timing spec such as `3s`, `polls=2`, `immediate`, `manual`, `3s,fail`.
-pub fn parse_spec(w: &World, spec: &str) -> ArmResult<(Completion, Option<ArmError>)> {
+pub fn parse_spec(w: &Tx, spec: &str) -> ArmResult<(Completion, Option<ArmError>)> {
     let mut completion = default_completion(w);
     let mut fail = None;
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -110,7 +112,7 @@ fn bad_spec(spec: &str) -> ArmError {
 }
 
 /// Starts an operation and returns the headers the response must carry.
-pub fn begin(w: &World, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
+pub fn begin(w: &Tx, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
     let (completion, requested_failure) = completion_for(w, ctx, &b.resource_id)?;
     let fail_with = b.fail.or(requested_failure);
     let id = w.ids.guid();
@@ -127,6 +129,10 @@ pub fn begin(w: &World, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
         Urls::Subscription { subscription } => (
             format!("/subscriptions/{subscription}/operationresults/{id}"),
             format!("/subscriptions/{subscription}/operationresults/{id}"),
+        ),
+        Urls::Resource { id: rid } => (
+            format!("{rid}/operationStatuses/{id}"),
+            format!("{rid}/operationResults/{id}"),
         ),
     };
     w.ops.start(Start {
@@ -161,7 +167,7 @@ fn retry_after(ctx: &Ctx) -> String {
 }
 
 /// `GET .../operations/{id}`: the operation-status resource (always 200 while it exists).
-pub fn status(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
+pub fn status(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     w.ops.touch(op_id);
     w.settle();
     let snap = w.ops.snapshot(op_id).ok_or_else(|| operation_not_found(op_id))?;
@@ -173,9 +179,10 @@ pub fn status(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     })
 }
 
-/// `GET .../operationresults/{id}`: 202 while running; 204 when done, or the error with its
-/// status when it failed.
-pub fn result(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
+/// `GET .../operationresults/{id}`: 202 while running; 200 with an empty body when done (as
+/// Azure answers the final poll of a resource group delete: `@azure/arm-resources` 8 refuses a
+/// 204 there), or the error with its status when it failed.
+pub fn result(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     w.ops.touch(op_id);
     w.settle();
     let snap = w.ops.snapshot(op_id).ok_or_else(|| operation_not_found(op_id))?;
@@ -191,7 +198,7 @@ pub fn result(w: &World, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     if let Some(e) = snap.error {
         return Err(e);
     }
-    Ok(Response::empty(204))
+    Ok(Response::empty(200))
 }
 
 fn operation_not_found(op_id: &str) -> ArmError {
@@ -202,17 +209,17 @@ fn operation_not_found(op_id: &str) -> ArmError {
 }
 
 /// Route handler for `.../locations/{loc}/operations/{id}` (and `operationStatuses`).
-pub fn status_route(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn status_route(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     status(w, ctx, ctx.name(1))
 }
 
 /// Route handler for `.../locations/{loc}/operationresults/{id}`.
-pub fn result_route(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn result_route(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     result(w, ctx, ctx.name(1))
 }
 
 /// A write refused because another operation is running on the resource (AKS's wording).
-pub fn ensure_idle(w: &World, resource_id: &str) -> ArmResult<()> {
+pub fn ensure_idle(w: &Tx, resource_id: &str) -> ArmResult<()> {
     match w.ops.running_on(resource_id) {
         None => Ok(()),
         Some(op) => {

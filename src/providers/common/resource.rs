@@ -3,10 +3,9 @@
 
 use crate::arm::id::{self, ScopeParts};
 use crate::arm::{ArmError, ArmResult};
-use crate::providers::resources::locations;
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Map, Value};
 
 /// The resource group a tracked resource lives in, as stored.
@@ -19,7 +18,7 @@ pub struct Parent {
 }
 
 /// The resource group named by the request's scope (which must be a resource group).
-pub fn parent_group(w: &World, ctx: &Ctx) -> ArmResult<Parent> {
+pub fn parent_group(w: &Tx, ctx: &Ctx) -> ArmResult<Parent> {
     let parts = ScopeParts::parse(ctx.scope);
     let (Some(sub), Some(rg)) = (parts.subscription, parts.resource_group) else {
         return Err(ArmError::bad_request(
@@ -59,12 +58,12 @@ pub fn require_location(body: &Value, type_path: &str) -> ArmResult<&'static str
             "The location property is required for this definition.",
         ));
     };
-    locations::normalize(loc).ok_or_else(|| {
+    crate::arm::regions::normalize(loc).ok_or_else(|| {
         ArmError::bad_request(
             "LocationNotAvailableForResourceType",
             format!(
                 "The provided location '{loc}' is not available for resource type '{type_path}'. List of available regions for the resource type is '{}'.",
-                locations::names_csv()
+                crate::arm::regions::names_csv()
             ),
         )
     })
@@ -113,7 +112,7 @@ pub fn tags(body: &Value) -> ArmResult<Option<Value>> {
 }
 
 /// `systemData` for a resource written now by the caller.
-pub fn system_data(w: &World, ctx: &Ctx, previous: Option<&Value>) -> Value {
+pub fn system_data(w: &Tx, ctx: &Ctx, previous: Option<&Value>) -> Value {
     let now = crate::arm::time::rfc3339(w.now());
     let who = ctx
         .caller
@@ -131,7 +130,7 @@ pub fn system_data(w: &World, ctx: &Ctx, previous: Option<&Value>) -> Value {
 }
 
 /// Records of `kind` in the request's scope: a subscription or a resource group.
-pub fn list_in_scope(w: &World, ctx: &Ctx, kind: &str) -> ArmResult<Vec<Value>> {
+pub fn list_in_scope(w: &Tx, ctx: &Ctx, kind: &str) -> ArmResult<Vec<Value>> {
     let parts = ScopeParts::parse(ctx.scope);
     if !(parts.is_subscription() || parts.is_resource_group()) {
         return Err(ArmError::bad_request(
@@ -167,7 +166,7 @@ pub fn object(v: &Value, key: &str) -> Map<String, Value> {
 }
 
 /// The record of a tracked resource or a 404 in ARM's words.
-pub fn get_or_404(w: &World, ctx: &Ctx, id_: &str, type_path: &str, name: &str) -> ArmResult<Record> {
+pub fn get_or_404(w: &Tx, ctx: &Ctx, id_: &str, type_path: &str, name: &str) -> ArmResult<Record> {
     w.store.get(id_).ok_or_else(|| not_found(ctx, type_path, name))
 }
 

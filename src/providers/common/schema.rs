@@ -11,54 +11,16 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// (name, schema text). The name is what handlers pass to [`validate`].
-pub const SCHEMAS: &[(&str, &str)] = &[
-    (
-        "resourceGroup",
-        include_str!("../../../api-specs/Microsoft.Resources/resourceGroup.json"),
-    ),
-    (
-        "resourceGroupPatch",
-        include_str!("../../../api-specs/Microsoft.Resources/resourceGroupPatch.json"),
-    ),
-    (
-        "userAssignedIdentity",
-        include_str!("../../../api-specs/Microsoft.ManagedIdentity/userAssignedIdentity.json"),
-    ),
-    (
-        "roleAssignment",
-        include_str!("../../../api-specs/Microsoft.Authorization/roleAssignment.json"),
-    ),
-    (
-        "roleDefinition",
-        include_str!("../../../api-specs/Microsoft.Authorization/roleDefinition.json"),
-    ),
-    (
-        "managedCluster",
-        include_str!("../../../api-specs/Microsoft.ContainerService/managedCluster.json"),
-    ),
-    (
-        "agentPool",
-        include_str!("../../../api-specs/Microsoft.ContainerService/agentPool.json"),
-    ),
-    (
-        "maintenanceConfiguration",
-        include_str!("../../../api-specs/Microsoft.ContainerService/maintenanceConfiguration.json"),
-    ),
-    (
-        "registry",
-        include_str!("../../../api-specs/Microsoft.ContainerRegistry/registry.json"),
-    ),
-    (
-        "virtualNetwork",
-        include_str!("../../../api-specs/Microsoft.Network/virtualNetwork.json"),
-    ),
-    (
-        "subnet",
-        include_str!("../../../api-specs/Microsoft.Network/subnet.json"),
-    ),
-    ("tagsPatch", include_str!("../../../api-specs/common/tagsPatch.json")),
-];
+/// Schemas every provider shares (name, text). Each provider lists its own in its
+/// registration ([`crate::providers::ProviderInfo::schemas`]).
+const COMMON: &[(&str, &str)] = &[("tagsPatch", include_str!("../../../api-specs/common/tagsPatch.json"))];
+
+/// Every schema: the shared ones and each provider's.
+fn all() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    COMMON
+        .iter()
+        .chain(crate::providers::PROVIDERS.iter().flat_map(|p| p.schemas.iter()))
+}
 
 static COMPILED: OnceLock<HashMap<&'static str, Validator>> = OnceLock::new();
 
@@ -68,7 +30,7 @@ pub fn compile_all() -> Result<(), String> {
         return Ok(());
     }
     let mut map = HashMap::new();
-    for (name, text) in SCHEMAS {
+    for (name, text) in all() {
         let schema: Value =
             serde_json::from_str(text).map_err(|e| format!("api-specs schema '{name}' is not JSON: {e}"))?;
         let v = jsonschema::validator_for(&schema)

@@ -4,17 +4,18 @@
 
 use crate::arm::id;
 use crate::arm::{paging, ArmError, ArmResult, Response};
+use crate::providers::common::arm::ACR_SUFFIX;
 use crate::providers::common::{resource, schema};
-use crate::providers::resources::metadata::ACR_SUFFIX;
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::{Ctx, Route};
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
 pub const NAMESPACE: &str = "Microsoft.ContainerRegistry";
 pub const KIND: &str = "Microsoft.ContainerRegistry/registries";
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[TypeInfo {
@@ -32,6 +33,14 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
         ],
         global: false,
     }],
+    routes: ROUTES,
+    schemas: &[(
+        "registry",
+        include_str!("../../../api-specs/Microsoft.ContainerRegistry/registry.json"),
+    )],
+    seed: None,
+    on_removed: None,
+    validate_move: None,
 };
 
 #[rustfmt::skip]
@@ -57,7 +66,7 @@ pub fn check_registry_name(name: &str) -> ArmResult<()> {
 }
 
 /// A registry with this name anywhere in azemu (names are global, like DNS names).
-fn taken(w: &World, name: &str) -> Option<Record> {
+fn taken(w: &Tx, name: &str) -> Option<Record> {
     w.store
         .list(|r| r.kind == KIND && r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
         .into_iter()
@@ -65,7 +74,7 @@ fn taken(w: &World, name: &str) -> Option<Record> {
 }
 
 /// Rule: registry names are globally unique: another resource group or subscription using it → 400 `AlreadyInUse`.
-pub fn check_name_free(w: &World, name: &str, own_id: &str) -> ArmResult<()> {
+pub fn check_name_free(w: &Tx, name: &str, own_id: &str) -> ArmResult<()> {
     match taken(w, name) {
         Some(r) if !id::same(&r.id, own_id) => Err(ArmError::bad_request(
             "AlreadyInUse",
@@ -75,7 +84,7 @@ pub fn check_name_free(w: &World, name: &str, own_id: &str) -> ArmResult<()> {
     }
 }
 
-fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let parent = resource::parent_group(w, ctx)?;
     let name = ctx.name(0);
     let rid = resource::tracked_id(&parent, NAMESPACE, "registries", name);
@@ -94,7 +103,7 @@ fn sku(name: &str) -> Value {
     json!({ "name": name, "tier": name })
 }
 
-fn put(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
+fn put(w: &Tx, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
     check_registry_name(name)?;
     let body = ctx.req.json_object()?;
     schema::validate("registry", &body)?;
@@ -147,7 +156,7 @@ fn put(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -
     Ok(Response::json(status, doc))
 }
 
-fn patch(w: &World, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
+fn patch(w: &Tx, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     let tags = resource::tags(&body)?;
     resource::get_or_404(w, ctx, rid, KIND, name)?;
@@ -171,13 +180,13 @@ fn patch(w: &World, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
     Ok(Response::ok(updated.body))
 }
 
-fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let items = resource::list_in_scope(w, ctx, KIND)?;
     Ok(Response::ok(paging::page(ctx.req, items)?))
 }
 
 /// `POST /subscriptions/{s}/providers/Microsoft.ContainerRegistry/checkNameAvailability`.
-fn check_name_availability(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn check_name_availability(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     let name = body["name"].as_str().unwrap_or_default();
     if check_registry_name(name).is_err() {

@@ -8,17 +8,17 @@ use crate::arm::{paging, ArmError, ArmResult, Response};
 use crate::providers::common::{lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
 pub const MAINTENANCE_KIND: &str = "Microsoft.ContainerService/managedClusters/maintenanceConfigurations";
 
-fn cluster(w: &World, ctx: &Ctx) -> ArmResult<Record> {
+fn cluster(w: &Tx, ctx: &Ctx) -> ArmResult<Record> {
     let (_, rid) = ids(w, ctx)?;
     resource::get_or_404(w, ctx, &rid, KIND, ctx.name(0))
 }
 
-fn credential(w: &World, ctx: &Ctx, kind: &str) -> ArmResult<Response> {
+fn credential(w: &Tx, ctx: &Ctx, kind: &str) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let admin = kind == "clusterAdmin";
     if admin {
@@ -41,23 +41,23 @@ fn credential(w: &World, ctx: &Ctx, kind: &str) -> ArmResult<Response> {
 }
 
 /// `POST .../listClusterUserCredential` (Terraform calls it on every read).
-pub fn user_credential(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn user_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     credential(w, ctx, "clusterUser")
 }
 
 /// `POST .../listClusterAdminCredential`.
-pub fn admin_credential(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn admin_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     credential(w, ctx, "clusterAdmin")
 }
 
 /// `POST .../listClusterMonitoringUserCredential`.
-pub fn monitoring_credential(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn monitoring_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     credential(w, ctx, "clusterMonitoringUser")
 }
 
 /// `POST .../resetServicePrincipalProfile`: refused on MSI clusters; on service-principal
 /// clusters the new credentials reach every node.
-pub fn reset_service_principal(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn reset_service_principal(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     rules::reset_service_principal_not_allowed_on_msi_cluster(is_msi(&rec.body))?;
     let body = ctx.req.json_object()?;
@@ -66,9 +66,9 @@ pub fn reset_service_principal(w: &World, ctx: &Ctx) -> ArmResult<Response> {
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ArmError::bad_request("InvalidParameter", "clientId is required.").with_target("clientId"))?;
     lro::ensure_idle(w, &rec.id)?;
-    let tenant = crate::providers::resources::subscriptions::tenant_of(w, &crate::arm::id::segments(&rec.id)[1])
+    let tenant = crate::providers::common::arm::tenant_of(w, &crate::arm::id::segments(&rec.id)[1])
         .unwrap_or_else(|| w.config.tenant_id.clone());
-    let principal = crate::entra::oidc::client_principal(w, &tenant, client);
+    let principal = crate::entra::principals::client_principal(w, &tenant, client);
     let kubelet = super::nodes::KubeletIdentity {
         kind: "ServicePrincipal".into(),
         client_id: client.to_string(),
@@ -99,11 +99,11 @@ pub fn reset_service_principal(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// What a simple operation does when it succeeds.
-type Then = Box<dyn FnOnce(&World) + Send>;
+type Then = Box<dyn for<'a, 'b> FnOnce(&'b Tx<'a>) + Send>;
 
 /// Starts a cluster-level operation with no effect beyond its provisioning state.
 fn simple_lro(
-    w: &World,
+    w: &Tx,
     ctx: &Ctx,
     rec: &Record,
     activity: &'static str,
@@ -128,7 +128,7 @@ fn simple_lro(
             },
             location_header,
             fail: None,
-            effect: Box::new(move |w: &World, outcome: &Outcome| {
+            effect: crate::world::tx::effect(move |w, outcome| {
                 if *outcome == Outcome::Succeeded {
                     if let Some(f) = then {
                         f(w);
@@ -142,7 +142,7 @@ fn simple_lro(
 }
 
 /// `POST .../stop` and `.../start`: the cluster's power state.
-pub fn power(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn power(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     lro::ensure_idle(w, &rec.id)?;
     let stop = ctx.req.segments.last().is_some_and(|s| s.eq_ignore_ascii_case("stop"));
@@ -161,7 +161,7 @@ pub fn power(w: &World, ctx: &Ctx) -> ArmResult<Response> {
         &rec,
         if stop { "Stopping" } else { "Starting" },
         true,
-        Some(Box::new(move |w: &World| {
+        Some(Box::new(move |w: &Tx| {
             w.store
                 .update(&id, |r| r.body["properties"]["powerState"] = json!({ "code": code }));
             for p in pools::of_cluster(w, &id) {
@@ -174,7 +174,7 @@ pub fn power(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 
 /// `POST .../abort`: the running operation ends `Canceled`; nothing is rolled back.
 /// Source: aks-rules.md g6.
-pub fn abort(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn abort(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let ended = w.ops.finish_for(w, &rec.id, w.now(), Outcome::Canceled);
     w.events.record(
@@ -188,7 +188,7 @@ pub fn abort(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET .../upgradeProfiles/default`.
-pub fn upgrade_profile(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn upgrade_profile(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let current = rec.body["properties"]["currentKubernetesVersion"]
         .as_str()
@@ -223,7 +223,7 @@ fn maintenance_not_found(name: &str) -> ArmError {
 }
 
 /// `GET .../maintenanceConfigurations`.
-pub fn list_maintenance(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn list_maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let items = w
         .store
@@ -235,7 +235,7 @@ pub fn list_maintenance(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET/PUT/DELETE .../maintenanceConfigurations/{name}` (404 unless created).
-pub fn maintenance(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let name = ctx.name(1);
     let mid = format!("{}/maintenanceConfigurations/{name}", rec.id);
@@ -267,6 +267,6 @@ pub fn maintenance(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// Checks a cluster may move (called by the resource group move).
-pub fn validate_move(_w: &World, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
+pub fn validate_move(_w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
     rules::msi_cluster_cannot_move_to_another_tenant(clusters::is_msi(&rec.body), cross_tenant, &rec.id)
 }

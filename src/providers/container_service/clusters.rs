@@ -9,11 +9,10 @@ use crate::arm::id;
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
 use crate::entra::{Principal, PrincipalKind};
-use crate::providers::common::{identities, lro, resource, schema};
-use crate::providers::resources::groups;
+use crate::providers::common::{arm, identities, lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Map, Value};
 
 /// Read-only properties clients echo back; the server's values win.
@@ -50,7 +49,7 @@ pub fn check_cluster_name(name: &str) -> ArmResult<()> {
 }
 
 /// The parent group and the canonical cluster id of the request.
-pub fn ids(w: &World, ctx: &Ctx) -> ArmResult<(resource::Parent, String)> {
+pub fn ids(w: &Tx, ctx: &Ctx) -> ArmResult<(resource::Parent, String)> {
     let parent = resource::parent_group(w, ctx)?;
     let rid = resource::tracked_id(&parent, NAMESPACE, "managedClusters", ctx.name(0));
     Ok((parent, rid))
@@ -74,7 +73,7 @@ pub fn is_msi(body: &Value) -> bool {
 }
 
 /// The GET shape: the stored body with `agentPoolProfiles` composed from the pools.
-pub fn compose(w: &World, rec: &Record) -> Value {
+pub fn compose(w: &Tx, rec: &Record) -> Value {
     let mut body = rec.body.clone();
     let profiles: Vec<Value> = pools::of_cluster(w, &rec.id)
         .into_iter()
@@ -86,7 +85,6 @@ pub fn compose(w: &World, rec: &Record) -> Value {
                     m.insert(k.clone(), v.clone());
                 }
             }
-            m.insert("eTag".into(), p.body["eTag"].clone());
             Value::Object(m)
         })
         .collect();
@@ -94,7 +92,7 @@ pub fn compose(w: &World, rec: &Record) -> Value {
     body
 }
 
-pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let (parent, rid) = ids(w, ctx)?;
     let name = ctx.name(0);
     match ctx.method() {
@@ -108,7 +106,7 @@ pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     }
 }
 
-pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let scope = ctx.scope.to_string();
     let parts = id::ScopeParts::parse(&scope);
     if !(parts.is_subscription() || parts.is_resource_group()) {
@@ -136,7 +134,7 @@ struct ControlPlane {
 }
 
 fn resolve_control_plane(
-    w: &World,
+    w: &Tx,
     request: &Value,
     existing: Option<&Record>,
     cluster_id: &str,
@@ -227,7 +225,7 @@ fn resolve_control_plane(
 }
 
 /// The kubelet identity named in a request, checked against every documented rule.
-fn custom_kubelet(w: &World, request: &Value, cp: &ControlPlane, location: &str) -> ArmResult<Option<KubeletIdentity>> {
+fn custom_kubelet(w: &Tx, request: &Value, cp: &ControlPlane, location: &str) -> ArmResult<Option<KubeletIdentity>> {
     let k = &request["properties"]["identityProfile"]["kubeletidentity"];
     let Some(rid) = k["resourceId"].as_str().filter(|r| !r.is_empty()) else {
         return Ok(None);
@@ -260,7 +258,7 @@ fn custom_kubelet(w: &World, request: &Value, cp: &ControlPlane, location: &str)
 }
 
 /// AKS's own kubelet identity, `{cluster}-agentpool` in the node resource group.
-fn managed_kubelet(w: &World, node_rg_id: &str, cluster: &str, location: &str, tenant: &str) -> KubeletIdentity {
+fn managed_kubelet(w: &Tx, node_rg_id: &str, cluster: &str, location: &str, tenant: &str) -> KubeletIdentity {
     let name = format!("{cluster}-agentpool");
     let rid = format!("{node_rg_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}");
     let body = match w.store.get(&rid) {
@@ -291,8 +289,8 @@ fn managed_kubelet(w: &World, node_rg_id: &str, cluster: &str, location: &str, t
     }
 }
 
-fn sp_kubelet(w: &World, tenant: &str, client_id: &str) -> KubeletIdentity {
-    let p = crate::entra::oidc::client_principal(w, tenant, client_id);
+fn sp_kubelet(w: &Tx, tenant: &str, client_id: &str) -> KubeletIdentity {
+    let p = crate::entra::principals::client_principal(w, tenant, client_id);
     KubeletIdentity {
         kind: "ServicePrincipal".into(),
         client_id: client_id.to_string(),
@@ -348,9 +346,8 @@ fn network_defaults(requested: &Value) -> Value {
     Value::Object(np)
 }
 
-fn tenant_of(w: &World, parent: &resource::Parent) -> String {
-    crate::providers::resources::subscriptions::tenant_of(w, &parent.subscription)
-        .unwrap_or_else(|| w.config.tenant_id.clone())
+fn tenant_of(w: &Tx, parent: &resource::Parent) -> String {
+    crate::providers::common::arm::tenant_of(w, &parent.subscription).unwrap_or_else(|| w.config.tenant_id.clone())
 }
 
 fn urls<'a>(sub: &'a str, location: &'a str) -> lro::Urls<'a> {
@@ -361,7 +358,7 @@ fn urls<'a>(sub: &'a str, location: &'a str) -> lro::Urls<'a> {
     }
 }
 
-fn put(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
+fn put(w: &Tx, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
     check_cluster_name(name)?;
     let body = ctx.req.json_object()?;
     schema::validate("managedCluster", &body)?;
@@ -387,7 +384,7 @@ fn writable_properties(body: &Value) -> Map<String, Value> {
 }
 
 fn create(
-    w: &World,
+    w: &Tx,
     ctx: &Ctx,
     parent: &resource::Parent,
     rid: &str,
@@ -443,7 +440,7 @@ fn create(
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| format!("MC_{}_{name}_{location}", parent.resource_group));
-    let node_rg_id = groups::create_managed(w, &parent.subscription, &node_rg, location, rid, None);
+    let node_rg_id = arm::create_managed_group(w, &parent.subscription, &node_rg, location, rid, None);
     let kubelet = match (&custom, cp.kind.as_str()) {
         (Some(k), _) => Some(k.clone()),
         (None, "None") => Some(sp_kubelet(w, &tenant, sp["clientId"].as_str().unwrap_or_default())),
@@ -553,7 +550,7 @@ fn create(
 /// Starts the cluster operation; on success the cluster and its pools end `Succeeded`, and with
 /// `roll` the kubelet identity change is rolled out to the pools.
 fn finish_with_lro(
-    w: &World,
+    w: &Tx,
     ctx: &Ctx,
     rid: &str,
     location: &str,
@@ -577,7 +574,7 @@ fn finish_with_lro(
             urls: urls(&sub, location),
             location_header: false,
             fail: None,
-            effect: Box::new(move |w: &World, outcome: &Outcome| {
+            effect: crate::world::tx::effect(move |w, outcome| {
                 if *outcome == Outcome::Succeeded {
                     if upgrade_all {
                         for p in pools::of_cluster(w, &target) {
@@ -598,7 +595,7 @@ fn finish_with_lro(
 }
 
 fn update(
-    w: &World,
+    w: &Tx,
     ctx: &Ctx,
     parent: &resource::Parent,
     existing: Record,
@@ -802,7 +799,7 @@ fn update(
     finish_with_lro(w, ctx, &rid, location, activity, 200, kubelet_changed)
 }
 
-fn patch(w: &World, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
+fn patch(w: &Tx, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     schema::validate("tagsPatch", &body)?;
     let tags = resource::tags(&body)?;
@@ -818,7 +815,7 @@ fn patch(w: &World, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
 
 /// Removes what a cluster brought along: its node resource group (with AKS's kubelet
 /// identity) and its system-assigned principal.
-pub fn teardown(w: &World, rec: &Record) {
+pub fn teardown(w: &Tx, rec: &Record) {
     if let (Some(sub), Some(node_rg)) = (
         id::ScopeParts::parse(&rec.id).subscription,
         rec.body["properties"]["nodeResourceGroup"].as_str(),
@@ -829,7 +826,7 @@ pub fn teardown(w: &World, rec: &Record) {
             .get(&rg_id)
             .is_some_and(|g| g.body["managedBy"].as_str().is_some_and(|m| id::same(m, &rec.id)));
         if managed_by_us {
-            groups::remove_with_contents(w, &rg_id);
+            arm::remove_group_with_contents(w, &rg_id);
         }
     }
     if rec.body["identity"]["type"] == "SystemAssigned" {
@@ -839,7 +836,7 @@ pub fn teardown(w: &World, rec: &Record) {
     }
 }
 
-fn delete(w: &World, ctx: &Ctx, rid: &str) -> ArmResult<Response> {
+fn delete(w: &Tx, ctx: &Ctx, rid: &str) -> ArmResult<Response> {
     let Some(rec) = w.store.get(rid) else {
         return Ok(Response::empty(204));
     };
@@ -863,7 +860,7 @@ fn delete(w: &World, ctx: &Ctx, rid: &str) -> ArmResult<Response> {
             urls: urls(&sub, &location),
             location_header: true,
             fail: None,
-            effect: Box::new(move |w: &World, outcome: &Outcome| {
+            effect: crate::world::tx::effect(move |w, outcome| {
                 if *outcome == Outcome::Succeeded {
                     if let Some(rec) = w.store.get(&target) {
                         teardown(w, &rec);

@@ -6,7 +6,7 @@ use super::nodes::{self, KubeletIdentity};
 use super::{clusters, node_images, pools, KIND};
 use crate::arm::{ArmError, ArmResult, Request, Response};
 use crate::providers::authorization::engine;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
 /// The action AcrPull grants that an image pull needs.
@@ -14,7 +14,7 @@ pub const PULL_ACTION: &str = "Microsoft.ContainerRegistry/registries/pull/read"
 const REGISTRY_KIND: &str = "Microsoft.ContainerRegistry/registries";
 
 /// `GET /_azemu/node-images`, `/_azemu/clusters`, `/_azemu/clusters/{sub}/{rg}/{name}[/pull-check]`.
-pub fn get(w: &World, req: &Request, segs: &[&str]) -> Option<ArmResult<Response>> {
+pub fn get(w: &Tx, req: &Request, segs: &[&str]) -> Option<ArmResult<Response>> {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     Some(match l.as_slice() {
@@ -30,7 +30,7 @@ pub fn get(w: &World, req: &Request, segs: &[&str]) -> Option<ArmResult<Response
 }
 
 /// `POST /_azemu/node-images` `{"family": "...", "version"?: "..."}` (or `osType`/`osSku`).
-pub fn write(w: &World, req: &Request, segs: &[&str]) -> Option<ArmResult<Response>> {
+pub fn write(w: &Tx, req: &Request, segs: &[&str]) -> Option<ArmResult<Response>> {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     match (
         req.method.as_str(),
@@ -41,7 +41,7 @@ pub fn write(w: &World, req: &Request, segs: &[&str]) -> Option<ArmResult<Respon
     }
 }
 
-fn publish(w: &World, req: &Request) -> ArmResult<Response> {
+fn publish(w: &Tx, req: &Request) -> ArmResult<Response> {
     let b = req.json_or_empty()?;
     let family = match b["family"].as_str() {
         Some(f) => f.to_string(),
@@ -63,7 +63,7 @@ fn publish(w: &World, req: &Request) -> ArmResult<Response> {
     Ok(Response::json(201, v))
 }
 
-fn catalog(w: &World) -> Response {
+fn catalog(w: &Tx) -> Response {
     let families: Vec<Value> = node_images::FAMILIES
         .iter()
         .map(|f| {
@@ -80,7 +80,7 @@ fn catalog(w: &World) -> Response {
     Response::ok(json!({ "families": families }))
 }
 
-fn find(w: &World, segs: &[&str]) -> ArmResult<crate::store::Record> {
+fn find(w: &Tx, segs: &[&str]) -> ArmResult<crate::store::Record> {
     let rid = format!(
         "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerService/managedClusters/{}",
         segs[1], segs[2], segs[3]
@@ -97,7 +97,7 @@ fn identity_json(k: &KubeletIdentity) -> Value {
 
 /// A cluster as azemu sees it: the kubelet identity it names, and per pool the image, the
 /// newest image, the identities its nodes really use, whether a change is pending, the nodes.
-pub fn view(w: &World, rec: &crate::store::Record) -> Value {
+pub fn view(w: &Tx, rec: &crate::store::Record) -> Value {
     let named = clusters::kubelet_of(rec);
     let pools: Vec<Value> = pools::of_cluster(w, &rec.id)
         .iter()
@@ -141,7 +141,7 @@ pub fn view(w: &World, rec: &crate::store::Record) -> Value {
 /// `GET /_azemu/clusters/{sub}/{rg}/{name}/pull-check?image=myacr.azurecr.io/app:v1[&pool=p]`:
 /// can this pool's nodes pull the image? Uses each node's effective kubelet identity and the
 /// authorization engine (AcrPull at the registry or above).
-fn pull_check(w: &World, req: &Request, rec: &crate::store::Record) -> ArmResult<Response> {
+fn pull_check(w: &Tx, req: &Request, rec: &crate::store::Record) -> ArmResult<Response> {
     let image = req.query("image").ok_or_else(|| {
         ArmError::bad_request(
             "MissingParameter",
@@ -208,7 +208,7 @@ fn pull_check(w: &World, req: &Request, rec: &crate::store::Record) -> ArmResult
 }
 
 /// The node a request names: `x-azemu-node` header or `node` query, else the only node.
-pub fn node_for(w: &World, req: &Request, explicit: Option<&str>) -> Result<(String, KubeletIdentity), String> {
+pub fn node_for(w: &Tx, req: &Request, explicit: Option<&str>) -> Result<(String, KubeletIdentity), String> {
     let wanted = explicit
         .map(str::to_string)
         .or_else(|| req.header("x-azemu-node").map(str::to_string))

@@ -7,8 +7,8 @@
 
 use super::control::node_for;
 use crate::arm::{Request, Response};
-use crate::entra::oidc;
-use crate::world::World;
+use crate::entra::principals;
+use crate::world::Tx;
 use serde_json::json;
 
 fn imds_error(status: u16, error: &str, description: &str) -> Response {
@@ -16,7 +16,7 @@ fn imds_error(status: u16, error: &str, description: &str) -> Response {
 }
 
 /// `GET /metadata/identity/oauth2/token`.
-pub fn token(w: &World, req: &Request) -> Response {
+pub fn token(w: &Tx, req: &Request) -> Response {
     let is_token = req.segments.len() == 4 && req.segments[2] == "oauth2" && req.segments[3] == "token";
     if !is_token {
         return imds_error(404, "not_found", "Only /metadata/identity/oauth2/token is served.");
@@ -25,11 +25,11 @@ pub fn token(w: &World, req: &Request) -> Response {
 }
 
 /// `GET /_azemu/nodes/{node}/metadata/identity/oauth2/token`.
-pub fn token_for_node(w: &World, req: &Request, node: &str) -> Response {
+pub fn token_for_node(w: &Tx, req: &Request, node: &str) -> Response {
     token_for(w, req, Some(node))
 }
 
-fn token_for(w: &World, req: &Request, node: Option<&str>) -> Response {
+fn token_for(w: &Tx, req: &Request, node: Option<&str>) -> Response {
     if req.method != "GET" && req.method != "POST" {
         return imds_error(405, "invalid_request", "Use GET.");
     }
@@ -69,7 +69,7 @@ fn token_for(w: &World, req: &Request, node: Option<&str>) -> Response {
         );
     };
     let tenant = principal.tenant_id.clone();
-    let access = oidc::issue(w, &principal, &tenant, resource, false);
+    let access = principals::issue(w, &principal, &tenant, resource, false);
     let now = w.now() / 1000;
     let lifetime = 86_399;
     Response::ok(json!({

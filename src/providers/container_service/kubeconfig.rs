@@ -3,7 +3,7 @@
 //! certificate and key (admin), as `listClusterUserCredential` / `listClusterAdminCredential`
 //! return them. Terraform parses exactly these fields (terraform-azurerm.md §7).
 
-use crate::world::World;
+use crate::world::Tx;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
@@ -21,7 +21,7 @@ fn key_from(seed: [u8; 32]) -> Result<KeyPair, rcgen::Error> {
 
 /// The cluster's certificate authority and the admin client certificate, made at creation
 /// from key material the world's id generator provides.
-pub fn new_cluster_pki(w: &World, cluster: &str) -> Value {
+pub fn new_cluster_pki(w: &Tx, cluster: &str) -> Value {
     let made = (|| -> Result<Value, rcgen::Error> {
         let ca_key = key_from(w.ids.bytes32())?;
         let mut ca = CertificateParams::default();

@@ -21,7 +21,7 @@ use crate::providers::common::lro;
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::Route;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 
 pub const NAMESPACE: &str = "Microsoft.ContainerService";
 pub const KIND: &str = "Microsoft.ContainerService/managedClusters";
@@ -60,6 +60,7 @@ const VERSIONS: &[&str] = &[
     "2017-08-31",
 ];
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[
@@ -94,6 +95,24 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
             global: false,
         },
     ],
+    routes: ROUTES,
+    schemas: &[
+        (
+            "managedCluster",
+            include_str!("../../../api-specs/Microsoft.ContainerService/managedCluster.json"),
+        ),
+        (
+            "agentPool",
+            include_str!("../../../api-specs/Microsoft.ContainerService/agentPool.json"),
+        ),
+        (
+            "maintenanceConfiguration",
+            include_str!("../../../api-specs/Microsoft.ContainerService/maintenanceConfiguration.json"),
+        ),
+    ],
+    seed: Some(seed),
+    on_removed: Some(on_removed),
+    validate_move: Some(validate_move),
 };
 
 #[rustfmt::skip]
@@ -120,13 +139,13 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// Sets `properties.provisioningState` of a cluster or pool.
-pub fn set_provisioning_state(w: &World, id: &str, state: &str) {
+pub fn set_provisioning_state(w: &Tx, id: &str, state: &str) {
     w.store
         .update(id, |r| r.body["properties"]["provisioningState"] = state.into());
 }
 
 /// An operation on `id` ended: its provisioning state and an `OperationEnded` event.
-pub fn mark_ended(w: &World, id: &str, activity: &str, outcome: &Outcome, corr: &str) {
+pub fn mark_ended(w: &Tx, id: &str, activity: &str, outcome: &Outcome, corr: &str) {
     set_provisioning_state(w, id, outcome.status());
     w.events.record(
         w.now(),
@@ -138,15 +157,15 @@ pub fn mark_ended(w: &World, id: &str, activity: &str, outcome: &Outcome, corr: 
 }
 
 /// The node image catalog.
-pub fn seed(w: &World) {
+pub fn seed(w: &Tx) {
     node_images::seed(w);
 }
 
 /// A cluster removed by a cascade takes its node resource group and principal along.
-pub fn on_removed(w: &World, rec: &Record) {
+pub fn on_removed(w: &Tx, rec: &Record) {
     clusters::teardown(w, rec);
 }
 
-pub fn validate_move(w: &World, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
+pub fn validate_move(w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
     actions::validate_move(w, rec, cross_tenant)
 }

@@ -9,7 +9,7 @@
 use crate::arm::time::{parse_rfc3339, rfc3339, Millis};
 use crate::arm::{ArmError, ArmResult};
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 use std::cmp::Ordering;
 
@@ -96,7 +96,7 @@ fn record_id(family: &str, version: &str) -> String {
     format!("/azemu/nodeImages/{family}/{version}")
 }
 
-fn put(w: &World, family: &Family, suffix: &str, released: Millis) -> Value {
+fn put(w: &Tx, family: &Family, suffix: &str, released: Millis) -> Value {
     let version = format!("{}-{suffix}", family.name);
     let doc = json!({
         "family": family.name,
@@ -111,7 +111,7 @@ fn put(w: &World, family: &Family, suffix: &str, released: Millis) -> Value {
 }
 
 /// The initial catalog.
-pub fn seed(w: &World) {
+pub fn seed(w: &Tx) {
     for f in FAMILIES {
         for (suffix, date) in f.initial {
             let t = parse_rfc3339(&format!("{date}T00:00:00Z")).unwrap_or(0);
@@ -121,7 +121,7 @@ pub fn seed(w: &World) {
 }
 
 /// Every version of a family, oldest first.
-pub fn versions(w: &World, family: &str) -> Vec<Value> {
+pub fn versions(w: &Tx, family: &str) -> Vec<Value> {
     let mut v: Vec<Value> = w
         .store
         .list(|r| {
@@ -142,14 +142,14 @@ pub fn versions(w: &World, family: &str) -> Vec<Value> {
     v
 }
 
-pub fn latest(w: &World, family: &str) -> Option<String> {
+pub fn latest(w: &Tx, family: &str) -> Option<String> {
     versions(w, family)
         .last()
         .and_then(|v| v["version"].as_str().map(str::to_string))
 }
 
 /// Orders two versions of the same family by release.
-pub fn compare(w: &World, a: &str, b: &str) -> Ordering {
+pub fn compare(w: &Tx, a: &str, b: &str) -> Ordering {
     let Some(f) = family_of_version(a) else { return a.cmp(b) };
     let all = versions(w, f.name);
     let pos = |v: &str| all.iter().position(|x| x["version"].as_str() == Some(v));
@@ -176,7 +176,7 @@ fn next_suffix(family: &Family, latest_suffix: &str, released: Millis) -> (Strin
 }
 
 /// Releases a new version of `family` (the next in its cadence when `suffix` is `None`).
-pub fn publish(w: &World, family_name: &str, suffix: Option<&str>) -> ArmResult<Value> {
+pub fn publish(w: &Tx, family_name: &str, suffix: Option<&str>) -> ArmResult<Value> {
     let family = family_named(family_name).ok_or_else(|| {
         ArmError::bad_request(
             "UnknownNodeImageFamily",

@@ -9,7 +9,7 @@
 
 use crate::arm::time::rfc3339;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -88,7 +88,7 @@ pub fn surge_size(max_surge: Option<&str>, count: usize) -> usize {
 }
 
 impl PoolModel {
-    pub fn new(w: &World, pool: &str, count: usize, image: &str, identity: Option<KubeletIdentity>) -> PoolModel {
+    pub fn new(w: &Tx, pool: &str, count: usize, image: &str, identity: Option<KubeletIdentity>) -> PoolModel {
         let mut m = PoolModel {
             vmss_id: format!("{:08}", w.ids.below(100_000_000)),
             next_index: 0,
@@ -104,7 +104,7 @@ impl PoolModel {
         m
     }
 
-    fn new_node(&mut self, w: &World, pool: &str) -> Node {
+    fn new_node(&mut self, w: &Tx, pool: &str) -> Node {
         let name = format!("aks-{pool}-{}-vmss{}", self.vmss_id, base36(self.next_index));
         self.next_index += 1;
         Node {
@@ -122,7 +122,7 @@ impl PoolModel {
     }
 
     /// Adds or removes nodes (newest first) to reach `count`; new nodes follow the model.
-    pub fn scale_to(&mut self, w: &World, pool: &str, count: usize) -> (Vec<String>, Vec<String>) {
+    pub fn scale_to(&mut self, w: &Tx, pool: &str, count: usize) -> (Vec<String>, Vec<String>) {
         let (mut added, mut removed) = (Vec::new(), Vec::new());
         while self.nodes.len() < count {
             let n = self.new_node(w, pool);
@@ -141,7 +141,7 @@ impl PoolModel {
     /// Returns one line per batch for the activity log.
     pub fn reimage(
         &mut self,
-        w: &World,
+        w: &Tx,
         pool: &str,
         image: &str,
         identity: Option<KubeletIdentity>,
@@ -189,7 +189,7 @@ pub fn model_of(rec: &Record) -> PoolModel {
 }
 
 /// Stores `model` in the pool record and mirrors its image into the ARM body.
-pub fn save(w: &World, pool_id: &str, model: &PoolModel) {
+pub fn save(w: &Tx, pool_id: &str, model: &PoolModel) {
     let v = serde_json::to_value(model).unwrap_or(Value::Null);
     w.store.update(pool_id, |r| {
         if !r.internal.is_object() {

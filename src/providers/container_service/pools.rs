@@ -9,7 +9,7 @@ use crate::arm::{paging, ArmError, ArmResult, Response};
 use crate::providers::common::{lro, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Map, Value};
 
 /// Pool names: lower-case letters and digits, starting with a letter, at most 12 characters
@@ -50,7 +50,7 @@ fn max_pods_default(c: &PoolContext) -> u64 {
 /// The ARM properties of a pool from a request (`props`), its current state (`old`) and the
 /// cluster. Validates what AKS validates. Returns (properties, image family name).
 pub fn normalize(
-    w: &World,
+    w: &Tx,
     name: &str,
     props: &Value,
     old: Option<&Value>,
@@ -150,14 +150,16 @@ fn pool_id(cluster_id: &str, name: &str) -> String {
 }
 
 /// Creates a pool record with its nodes (in `Creating`); returns the record id.
-pub fn create(w: &World, cluster: &Record, name: &str, mut props: Value, family: &str, corr: &str) -> String {
+pub fn create(w: &Tx, cluster: &Record, name: &str, mut props: Value, family: &str, corr: &str) -> String {
     let image = node_images::latest(w, family).unwrap_or_default();
     props["nodeImageVersion"] = json!(image);
     props["provisioningState"] = json!("Creating");
     let id = pool_id(&cluster.id, name);
     let count = props["count"].as_u64().unwrap_or(0) as usize;
     let model = PoolModel::new(w, name, count, &image, clusters::kubelet_of(cluster));
-    let body = json!({ "id": id, "name": name, "type": POOL_KIND, "eTag": w.ids.guid(), "properties": props });
+    // The 2026-08-01 `AgentPool` carries `eTag` in its properties (a `ProxyResource` has none).
+    props["eTag"] = json!(w.ids.guid());
+    let body = json!({ "id": id, "name": name, "type": POOL_KIND, "properties": props });
     let mut rec = Record::new(id.clone(), POOL_KIND, body);
     rec.internal = json!({ "model": model });
     w.store.put(rec);
@@ -180,7 +182,7 @@ pub fn create(w: &World, cluster: &Record, name: &str, mut props: Value, family:
 }
 
 /// Applies an update to an existing pool (count, settings); scaling adds or removes nodes.
-pub fn update(w: &World, pool: &Record, props: Value, corr: &str) {
+pub fn update(w: &Tx, pool: &Record, props: Value, corr: &str) {
     let name = pool.body["name"].as_str().unwrap_or_default().to_string();
     let mut model = nodes::model_of(pool);
     let count = props["count"].as_u64().unwrap_or(model.nodes.len() as u64) as usize;
@@ -204,18 +206,18 @@ pub fn update(w: &World, pool: &Record, props: Value, corr: &str) {
         r.body["properties"] = props;
         r.body["properties"]["provisioningState"] = state;
         r.body["properties"]["nodeImageVersion"] = json!(image);
-        r.body["eTag"] = json!(w.ids.guid());
+        r.body["properties"]["eTag"] = json!(w.ids.guid());
     });
     nodes::save(w, &pool.id, &model);
 }
 
 /// All pools of a cluster, in creation order.
-pub fn of_cluster(w: &World, cluster_id: &str) -> Vec<Record> {
+pub fn of_cluster(w: &Tx, cluster_id: &str) -> Vec<Record> {
     w.store.children(cluster_id, POOL_KIND)
 }
 
 /// Sets `provisioningState` of the cluster's pools.
-pub fn set_state(w: &World, cluster_id: &str, state: &str) {
+pub fn set_state(w: &Tx, cluster_id: &str, state: &str) {
     for p in of_cluster(w, cluster_id) {
         w.store
             .update(&p.id, |r| r.body["properties"]["provisioningState"] = json!(state));
@@ -224,18 +226,18 @@ pub fn set_state(w: &World, cluster_id: &str, state: &str) {
 
 /// Moves a pool to the newest image of its family with the cluster's kubelet identity, unless it
 /// is already there (then nothing changes — aks-rules.md h5). Returns whether it was reimaged.
-pub fn reimage_to_latest(w: &World, pool_id: &str, corr: &str) -> bool {
+pub fn reimage_to_latest(w: &Tx, pool_id: &str, corr: &str) -> bool {
     reimage(w, pool_id, corr, false)
 }
 
 /// A Kubernetes version upgrade replaces every node — surge nodes run the new version, the old
 /// ones are drained and deleted (AKS docs "Upgrade an AKS cluster") — on the newest image, with
 /// the cluster's current kubelet identity. Returns whether nodes were replaced.
-pub fn replace_all_nodes(w: &World, pool_id: &str, corr: &str) -> bool {
+pub fn replace_all_nodes(w: &Tx, pool_id: &str, corr: &str) -> bool {
     reimage(w, pool_id, corr, true)
 }
 
-fn reimage(w: &World, pool_id: &str, corr: &str, every_node: bool) -> bool {
+fn reimage(w: &Tx, pool_id: &str, corr: &str, every_node: bool) -> bool {
     let Some(pool) = w.store.get(pool_id) else { return false };
     let Some(cluster) = w.store.get(&clusters::cluster_of(pool_id)) else {
         return false;
@@ -287,7 +289,7 @@ fn reimage(w: &World, pool_id: &str, corr: &str, every_node: bool) -> bool {
 /// After a kubelet identity change: each pool with a newer image to consume is reimaged onto
 /// it; a pool already on the newest image keeps its nodes and the old identity, and is marked
 /// pending until a newer image is published and the pool upgraded (aks-rules.md e1–e3).
-pub fn roll_kubelet_identity(w: &World, cluster_id: &str, corr: &str) {
+pub fn roll_kubelet_identity(w: &Tx, cluster_id: &str, corr: &str) {
     let Some(cluster) = w.store.get(cluster_id) else { return };
     let Some(identity) = clusters::kubelet_of(&cluster) else {
         return;
@@ -319,7 +321,7 @@ pub fn roll_kubelet_identity(w: &World, cluster_id: &str, corr: &str) {
     }
 }
 
-fn cluster_record(w: &World, ctx: &Ctx) -> ArmResult<Record> {
+fn cluster_record(w: &Tx, ctx: &Ctx) -> ArmResult<Record> {
     let (_, cid) = clusters::ids(w, ctx)?;
     w.store
         .get(&cid)
@@ -331,14 +333,14 @@ fn pool_not_found(name: &str) -> ArmError {
 }
 
 /// `GET .../agentPools`.
-pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let items = of_cluster(w, &cluster.id).into_iter().map(|r| r.body).collect();
     Ok(Response::ok(paging::page(ctx.req, items)?))
 }
 
 /// `GET/PUT/DELETE .../agentPools/{name}`.
-pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let name = ctx.name(1);
     let pid = pool_id(&cluster.id, name);
@@ -362,7 +364,7 @@ fn urls<'a>(cluster: &'a Record, sub: &'a str) -> lro::Urls<'a> {
 }
 
 /// System pools of the cluster other than `pid`.
-fn other_system_pools(w: &World, cluster_id: &str, pid: &str) -> usize {
+fn other_system_pools(w: &Tx, cluster_id: &str, pid: &str) -> usize {
     of_cluster(w, cluster_id)
         .iter()
         .filter(|p| !crate::arm::id::same(&p.id, pid) && p.body["properties"]["mode"] == "System")
@@ -372,13 +374,13 @@ fn other_system_pools(w: &World, cluster_id: &str, pid: &str) -> usize {
 /// Starts an operation on a pool: its provisioning state becomes `activity` and the operation
 /// runs with AKS's polling URLs. `effect` gets the outcome, the pool id and the correlation id.
 fn begin_pool_op(
-    w: &World,
+    w: &Tx,
     ctx: &Ctx,
     cluster: &Record,
     pid: &str,
     activity: &'static str,
     location_header: bool,
-    effect: impl FnOnce(&World, &Outcome, &str, &str) + Send + 'static,
+    effect: impl for<'a, 'b> FnOnce(&'b Tx<'a>, &'b Outcome, &str, &str) + Send + 'static,
 ) -> ArmResult<lro::Started> {
     super::set_provisioning_state(w, pid, activity);
     let sub = crate::arm::id::segments(&cluster.id)[1].clone();
@@ -392,12 +394,12 @@ fn begin_pool_op(
             urls: urls(cluster, &sub),
             location_header,
             fail: None,
-            effect: Box::new(move |w: &World, outcome: &Outcome| effect(w, outcome, &target, &corr)),
+            effect: crate::world::tx::effect(move |w, outcome| effect(w, outcome, &target, &corr)),
         },
     )
 }
 
-fn put(w: &World, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResult<Response> {
+fn put(w: &Tx, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     schema::validate("agentPool", &body)?;
     lro::ensure_idle(w, &cluster.id)?;
@@ -449,7 +451,7 @@ fn put(w: &World, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResu
     Ok(started.apply(Response::json(status, rec.body)))
 }
 
-fn delete(w: &World, ctx: &Ctx, cluster: &Record, pid: &str) -> ArmResult<Response> {
+fn delete(w: &Tx, ctx: &Ctx, cluster: &Record, pid: &str) -> ArmResult<Response> {
     let Some(pool) = w.store.get(pid) else {
         return Ok(Response::empty(204));
     };
@@ -471,7 +473,7 @@ fn delete(w: &World, ctx: &Ctx, cluster: &Record, pid: &str) -> ArmResult<Respon
 
 /// `POST .../agentPools/{name}/upgradeNodeImageVersion`: 202, `UpgradingNodeImageVersion`,
 /// then the pool runs the newest image (and the cluster's current kubelet identity).
-pub fn upgrade_node_image(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn upgrade_node_image(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let name = ctx.name(1);
     let pid = pool_id(&cluster.id, name);
@@ -511,7 +513,7 @@ pub fn upgrade_node_image(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET .../agentPools/{name}/upgradeProfiles/default`.
-pub fn upgrade_profile(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn upgrade_profile(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let name = ctx.name(1);
     let pid = pool_id(&cluster.id, name);
@@ -536,7 +538,7 @@ pub fn upgrade_profile(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `POST .../agentPools/{name}/abort`.
-pub fn abort(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn abort(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let pid = pool_id(&cluster.id, ctx.name(1));
     if !w.store.contains(&pid) {

@@ -5,7 +5,7 @@
 use crate::arm::id;
 use crate::arm::{ArmError, ArmResult};
 use crate::providers::authorization::engine;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::Value;
 
 /// The action the control-plane identity needs on a kubelet identity.
@@ -94,7 +94,7 @@ pub fn custom_kubelet_identity_must_be_user_assigned(resource_id: &str) -> ArmRe
 
 /// A user-assigned identity the cluster names (control plane or kubelet) must exist.
 /// Source: aks-rules.md d2/d3 (unconfirmed; `GetUserAssignedIdentityResourceError` is in the AKS RP code list).
-pub fn user_assigned_identity_must_exist(w: &World, resource_id: &str, role: &str) -> ArmResult<Value> {
+pub fn user_assigned_identity_must_exist(w: &Tx, resource_id: &str, role: &str) -> ArmResult<Value> {
     w.store
         .get(resource_id)
         .filter(|r| r.kind.eq_ignore_ascii_case(USER_ASSIGNED_IDENTITY_KIND))
@@ -127,7 +127,7 @@ pub fn exactly_one_user_assigned_control_plane_identity(identities: &serde_json:
 /// Identity Operator) on the kubelet identity — also when both are the same identity.
 /// Source: aks-rules.md c2, c3: 400 `CustomKubeletIdentityMissingPermissionError` (confirmed).
 pub fn control_plane_can_assign_kubelet_identity(
-    w: &World,
+    w: &Tx,
     control_plane_principal: &str,
     kubelet_id: &str,
 ) -> ArmResult<()> {
@@ -174,7 +174,7 @@ pub fn msi_cluster_cannot_move_to_another_tenant(is_msi: bool, cross_tenant: boo
 
 /// A custom subnet must exist.
 /// Source: AKS error `SubnetNotFound` quoted in sassoftware/viya4-iac-azure #163.
-pub fn vnet_subnet_must_exist(w: &World, subnet_id: &str) -> ArmResult<()> {
+pub fn vnet_subnet_must_exist(w: &Tx, subnet_id: &str) -> ArmResult<()> {
     if w.store
         .get(subnet_id)
         .is_some_and(|r| r.kind.eq_ignore_ascii_case("Microsoft.Network/virtualNetworks/subnets"))

@@ -2,7 +2,7 @@
 
 use crate::arm::{ArmError, ArmResult, Response};
 use crate::routing::Ctx;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 
@@ -66,7 +66,7 @@ pub fn upgrades_from(current: &str) -> Vec<&'static str> {
 }
 
 /// `GET /subscriptions/{s}/providers/Microsoft.ContainerService/locations/{loc}/kubernetesVersions`.
-pub fn list(_w: &World, _ctx: &Ctx) -> ArmResult<Response> {
+pub fn list(_w: &Tx, _ctx: &Ctx) -> ArmResult<Response> {
     let mut minors: Vec<String> = VERSIONS.iter().map(|v| minor(v)).collect();
     minors.dedup();
     let values: Vec<Value> = minors

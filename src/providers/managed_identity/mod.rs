@@ -9,13 +9,14 @@ use crate::providers::common::{identities, resource, schema};
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::{Ctx, Route};
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::json;
 
 pub const NAMESPACE: &str = "Microsoft.ManagedIdentity";
 pub const KIND: &str = identities::KIND;
 const ACTION: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[
@@ -40,6 +41,14 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
             global: true,
         },
     ],
+    routes: ROUTES,
+    schemas: &[(
+        "userAssignedIdentity",
+        include_str!("../../../api-specs/Microsoft.ManagedIdentity/userAssignedIdentity.json"),
+    )],
+    seed: None,
+    on_removed: Some(on_removed),
+    validate_move: None,
 };
 
 #[rustfmt::skip]
@@ -66,7 +75,7 @@ pub fn check_identity_name(name: &str) -> ArmResult<()> {
     }
 }
 
-fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let parent = resource::parent_group(w, ctx)?;
     let name = ctx.name(0);
     let rid = resource::tracked_id(&parent, NAMESPACE, "userAssignedIdentities", name);
@@ -78,7 +87,7 @@ fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     }
 }
 
-fn put(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
+fn put(w: &Tx, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
     check_identity_name(name)?;
     let body = ctx.req.json_object()?;
     schema::validate("userAssignedIdentity", &body)?;
@@ -101,8 +110,8 @@ fn put(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -
         ),
         None => (rid.to_string(), name.to_string(), w.ids.guid(), w.ids.guid()),
     };
-    let tenant_id = crate::providers::resources::subscriptions::tenant_of(w, &parent.subscription)
-        .unwrap_or_else(|| w.config.tenant_id.clone());
+    let tenant_id =
+        crate::providers::common::arm::tenant_of(w, &parent.subscription).unwrap_or_else(|| w.config.tenant_id.clone());
     let isolation = body["properties"]["isolationScope"]
         .as_str()
         .map(str::to_string)
@@ -129,7 +138,7 @@ fn put(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -
     Ok(Response::json(if existing.is_some() { 200 } else { 201 }, doc))
 }
 
-fn patch(w: &World, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
+fn patch(w: &Tx, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     schema::validate("userAssignedIdentity", &body)?;
     let tags = resource::tags(&body)?;
@@ -150,7 +159,7 @@ fn patch(w: &World, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
     Ok(Response::ok(updated.body))
 }
 
-fn delete(w: &World, rid: &str) -> ArmResult<Response> {
+fn delete(w: &Tx, rid: &str) -> ArmResult<Response> {
     match w.store.remove(rid) {
         Some(rec) => {
             on_removed(w, &rec);
@@ -161,11 +170,11 @@ fn delete(w: &World, rid: &str) -> ArmResult<Response> {
 }
 
 /// Removes the identity's principal (role assignments naming it stay, as in Azure).
-pub fn on_removed(w: &World, rec: &Record) {
+pub fn on_removed(w: &Tx, rec: &Record) {
     identities::forget_principal(w, rec);
 }
 
-fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let items = resource::list_in_scope(w, ctx, KIND)?;
     Ok(Response::ok(paging::page(ctx.req, items)?))
 }

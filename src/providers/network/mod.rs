@@ -13,7 +13,7 @@ use crate::providers::common::{resource, schema};
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::{Ctx, Route};
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
 pub const NAMESPACE: &str = "Microsoft.Network";
@@ -36,6 +36,7 @@ const VERSIONS: &[&str] = &[
     "2020-11-01",
 ];
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[
@@ -50,6 +51,20 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
             global: false,
         },
     ],
+    routes: ROUTES,
+    schemas: &[
+        (
+            "virtualNetwork",
+            include_str!("../../../api-specs/Microsoft.Network/virtualNetwork.json"),
+        ),
+        (
+            "subnet",
+            include_str!("../../../api-specs/Microsoft.Network/subnet.json"),
+        ),
+    ],
+    seed: None,
+    on_removed: None,
+    validate_move: None,
 };
 
 #[rustfmt::skip]
@@ -60,12 +75,12 @@ pub const ROUTES: &[Route] = &[
     Route { namespace: "microsoft.network", pattern: &["virtualnetworks", "*", "subnets", "*"], methods: &["GET", "PUT", "DELETE"], action: SUBNET_KIND, handler: subnet },
 ];
 
-fn etag(w: &World) -> String {
+fn etag(w: &Tx) -> String {
     format!("W/\"{}\"", w.ids.guid())
 }
 
 /// The virtual network body with its current subnets.
-fn compose(w: &World, vnet: &Record) -> Value {
+fn compose(w: &Tx, vnet: &Record) -> Value {
     let mut body = vnet.body.clone();
     let subnets: Vec<Value> = w
         .store
@@ -77,7 +92,7 @@ fn compose(w: &World, vnet: &Record) -> Value {
     body
 }
 
-fn vnet(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn vnet(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let parent = resource::parent_group(w, ctx)?;
     let name = ctx.name(0);
     let rid = resource::tracked_id(&parent, NAMESPACE, "virtualNetworks", name);
@@ -111,7 +126,7 @@ fn prefixes(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn put_vnet(w: &World, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
+fn put_vnet(w: &Tx, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     schema::validate("virtualNetwork", &body)?;
     let location = resource::require_location(&body, VNET_KIND)?;
@@ -214,7 +229,7 @@ fn check_subnet_prefix(space: &[String], subnet: &Value, name: &str) -> ArmResul
     }
 }
 
-fn store_subnet(w: &World, vnet_id: &str, name: &str, s: &Value) -> Value {
+fn store_subnet(w: &Tx, vnet_id: &str, name: &str, s: &Value) -> Value {
     let sid = format!("{vnet_id}/subnets/{name}");
     let existing = w.store.get(&sid);
     let stored_id = existing.as_ref().map(|r| r.id.clone()).unwrap_or(sid);
@@ -241,13 +256,13 @@ fn store_subnet(w: &World, vnet_id: &str, name: &str, s: &Value) -> Value {
     doc
 }
 
-fn vnet_of(w: &World, ctx: &Ctx) -> ArmResult<Record> {
+fn vnet_of(w: &Tx, ctx: &Ctx) -> ArmResult<Record> {
     let parent = resource::parent_group(w, ctx)?;
     let rid = resource::tracked_id(&parent, NAMESPACE, "virtualNetworks", ctx.name(0));
     resource::get_or_404(w, ctx, &rid, VNET_KIND, ctx.name(0))
 }
 
-fn subnet(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn subnet(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let vnet = vnet_of(w, ctx)?;
     let name = ctx.name(1);
     let sid = format!("{}/subnets/{name}", vnet.id);
@@ -269,7 +284,7 @@ fn subnet(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     }
 }
 
-fn list_vnets(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn list_vnets(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let scope = ctx.scope.to_string();
     let parts = id::ScopeParts::parse(&scope);
     if !(parts.is_subscription() || parts.is_resource_group()) {
@@ -287,7 +302,7 @@ fn list_vnets(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     Ok(Response::ok(paging::page(ctx.req, items)?))
 }
 
-fn list_subnets(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn list_subnets(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let vnet = vnet_of(w, ctx)?;
     let items = w
         .store

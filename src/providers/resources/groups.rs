@@ -1,17 +1,17 @@
 //! Resource groups: create, read, update, delete (with everything inside), the resources
 //! they hold, and moving resources between groups.
 
-use super::locations;
 use crate::arm::id::{self, ScopeParts};
 use crate::arm::lro::Outcome;
+use crate::arm::regions;
 use crate::arm::{paging, ArmError, ArmResult, Response};
-use crate::providers::common::{lro, resource, schema};
+use crate::providers::common::{arm, lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
-pub const KIND: &str = "Microsoft.Resources/resourceGroups";
+pub const KIND: &str = arm::RESOURCE_GROUP_KIND;
 
 /// Azure's rule for resource group names: 1–90 letters, digits, `-`, `.`, `(`, `)`, `_`
 /// (Unicode letters and digits included), not ending with a period.
@@ -38,7 +38,7 @@ fn group_id(ctx: &Ctx) -> String {
 }
 
 /// `GET/HEAD/PUT/PATCH/DELETE /subscriptions/{s}/resourcegroups/{rg}`.
-pub fn handle(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     match ctx.method() {
         "GET" => get(w, ctx),
         "HEAD" => Ok(Response::empty(if w.store.contains(&group_id(ctx)) {
@@ -61,13 +61,13 @@ fn method_not_allowed(ctx: &Ctx) -> ArmResult<Response> {
     ))
 }
 
-fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     w.store
         .with(&group_id(ctx), |r| Response::json_of(200, &r.body))
         .ok_or_else(|| ArmError::resource_group_not_found(ctx.name(1)))
 }
 
-fn put(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn put(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let (sub, name) = (ctx.name(0), ctx.name(1));
     check_resource_group_name(name)?;
     let body = ctx.req.json_object()?;
@@ -78,12 +78,12 @@ fn put(w: &World, ctx: &Ctx) -> ArmResult<Response> {
             "The location property is required for this definition.",
         ));
     };
-    let location = locations::normalize(loc_raw).ok_or_else(|| {
+    let location = regions::normalize(loc_raw).ok_or_else(|| {
         ArmError::bad_request(
             "LocationNotAvailableForResourceGroup",
             format!(
                 "The provided location '{loc_raw}' is not available for resource group. List of available regions is '{}'.",
-                locations::names_csv()
+                regions::names_csv()
             ),
         )
     })?;
@@ -132,32 +132,7 @@ fn put(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     Ok(Response::json(status, rg))
 }
 
-/// Creates a resource group on behalf of a provider (AKS's node resource group).
-pub fn create_managed(
-    w: &World,
-    sub: &str,
-    name: &str,
-    location: &str,
-    managed_by: &str,
-    tags: Option<Value>,
-) -> String {
-    let rid = id::resource_group_id(sub, name);
-    let mut rg = json!({
-        "id": rid,
-        "name": name,
-        "type": KIND,
-        "location": location,
-        "managedBy": managed_by,
-        "properties": { "provisioningState": "Succeeded" },
-    });
-    if let Some(t) = tags {
-        rg["tags"] = t;
-    }
-    w.store.put(Record::new(rid.clone(), KIND, rg));
-    rid
-}
-
-fn patch(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn patch(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     schema::validate("resourceGroupPatch", &body)?;
     let tags = resource::tags(&body)?;
@@ -179,14 +154,7 @@ fn patch(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     Ok(Response::ok(updated.body))
 }
 
-/// Removes a resource group and everything inside it, letting each provider clean up.
-pub fn remove_with_contents(w: &World, rid: &str) {
-    for rec in w.store.remove_tree(rid) {
-        crate::providers::on_removed(w, &rec);
-    }
-}
-
-fn delete(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+fn delete(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let Some(rec) = w.store.get(&group_id(ctx)) else {
         return Err(ArmError::resource_group_not_found(ctx.name(1)));
     };
@@ -205,8 +173,8 @@ fn delete(w: &World, ctx: &Ctx) -> ArmResult<Response> {
             },
             location_header: true,
             fail: None,
-            effect: Box::new(move |w: &World, outcome: &Outcome| match outcome {
-                Outcome::Succeeded => remove_with_contents(w, &target),
+            effect: crate::world::tx::effect(move |w, outcome| match outcome {
+                Outcome::Succeeded => arm::remove_group_with_contents(w, &target),
                 _ => {
                     w.store.update(&target, |r| {
                         r.body["properties"]["provisioningState"] = "Succeeded".into()
@@ -219,7 +187,7 @@ fn delete(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET /subscriptions/{s}/resourcegroups`.
-pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let prefix = format!("/subscriptions/{}", ctx.name(0));
     let items: Vec<Value> = w
         .store
@@ -307,7 +275,7 @@ fn resource_filter(filter: Option<&str>) -> impl Fn(&Record) -> bool {
 }
 
 /// `GET {rg}/resources` and `GET /subscriptions/{s}/resources`.
-pub fn resources(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn resources(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let scope = if ctx.names.len() >= 2 {
         let rid = group_id(ctx);
         if !w.store.contains(&rid) {
@@ -329,7 +297,7 @@ pub fn resources(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// Checks a move request; returns the records to move and the target group.
-fn plan_move(w: &World, ctx: &Ctx) -> ArmResult<(Vec<Record>, Record)> {
+fn plan_move(w: &Tx, ctx: &Ctx) -> ArmResult<(Vec<Record>, Record)> {
     let body = ctx.req.json_object()?;
     let source = group_id(ctx);
     if !w.store.contains(&source) {
@@ -396,11 +364,11 @@ fn plan_move(w: &World, ctx: &Ctx) -> ArmResult<(Vec<Record>, Record)> {
 }
 
 /// What providers say about moving `records` to `target` (e.g. AKS refuses).
-fn move_refusal(w: &World, records: &[Record], target: &Record) -> Option<ArmError> {
+fn move_refusal(w: &Tx, records: &[Record], target: &Record) -> Option<ArmError> {
     let source_sub = id::segments(&records[0].id)[1].clone();
     let target_sub = id::segments(&target.id)[1].clone();
-    let source_tenant = super::subscriptions::tenant_of(w, &source_sub);
-    let target_tenant = super::subscriptions::tenant_of(w, &target_sub);
+    let source_tenant = crate::providers::common::arm::tenant_of(w, &source_sub);
+    let target_tenant = crate::providers::common::arm::tenant_of(w, &target_sub);
     let cross_tenant = source_tenant != target_tenant;
     let details: Vec<ArmError> = records
         .iter()
@@ -417,7 +385,7 @@ fn move_refusal(w: &World, records: &[Record], target: &Record) -> Option<ArmErr
     Some(e)
 }
 
-fn move_records(w: &World, records: Vec<Record>, target: &Record) {
+fn move_records(w: &Tx, records: Vec<Record>, target: &Record) {
     for rec in records {
         let old_prefix = rec.id.clone();
         let segs = id::segments(&rec.id);
@@ -433,7 +401,7 @@ fn move_records(w: &World, records: Vec<Record>, target: &Record) {
 }
 
 /// `POST {rg}/moveResources` and `POST {rg}/validateMoveResources`: 202, then the outcome by polling.
-pub fn move_resources(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn move_resources(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let validate_only = ctx
         .req
         .segments
@@ -442,10 +410,10 @@ pub fn move_resources(w: &World, ctx: &Ctx) -> ArmResult<Response> {
     let (records, target) = plan_move(w, ctx)?;
     let refusal = move_refusal(w, &records, &target);
     let source = group_id(ctx);
-    let effect: crate::arm::lro::Effect<World> = if validate_only {
-        Box::new(|_: &World, _: &Outcome| {})
+    let effect: crate::world::tx::Effect = if validate_only {
+        crate::world::tx::effect(|_, _| {})
     } else {
-        Box::new(move |w: &World, outcome: &Outcome| {
+        crate::world::tx::effect(move |w, outcome| {
             if *outcome == Outcome::Succeeded {
                 move_records(w, records, &target);
             }

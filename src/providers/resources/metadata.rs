@@ -2,11 +2,10 @@
 //! where ARM, the token service and Graph are. Every endpoint points back at this server.
 
 use crate::arm::{ArmError, Request, Response};
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
-/// ACR login servers are `{registry}.{ACR_SUFFIX}`.
-pub const ACR_SUFFIX: &str = "azurecr.io";
+use crate::providers::common::arm::ACR_SUFFIX;
 
 fn document(base: &str) -> Value {
     let slash = format!("{base}/");
@@ -55,7 +54,7 @@ fn document(base: &str) -> Value {
 }
 
 /// One object for current api-versions; the older list form for `2019-05-01`.
-pub fn endpoints(w: &World, req: &Request) -> Response {
+pub fn endpoints(w: &Tx, req: &Request) -> Response {
     let Some(version) = req.api_version() else {
         return ArmError::bad_request(
             "MissingApiVersionParameter",

@@ -1,8 +1,8 @@
 //! ARM's own resources: the cloud metadata document, tenants, subscriptions, regions,
 //! resource providers, resource groups and the resources inside them.
 
+pub(crate) mod deployments;
 pub mod groups;
-pub mod locations;
 pub mod metadata;
 pub mod registry;
 pub mod subscriptions;
@@ -47,6 +47,7 @@ pub const ARM_API_VERSIONS: &[&str] = &[
     "2015-11-01",
 ];
 
+/// Everything azemu knows of this provider: its one registration.
 pub const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: "Microsoft.Resources",
     types: &[
@@ -66,6 +67,20 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
             global: true,
         },
     ],
+    routes: ROUTES,
+    schemas: &[
+        (
+            "resourceGroup",
+            include_str!("../../../api-specs/Microsoft.Resources/resourceGroup.json"),
+        ),
+        (
+            "resourceGroupPatch",
+            include_str!("../../../api-specs/Microsoft.Resources/resourceGroupPatch.json"),
+        ),
+    ],
+    seed: Some(seed),
+    on_removed: None,
+    validate_move: None,
 };
 
 #[rustfmt::skip]
@@ -93,12 +108,12 @@ pub const ROUTES: &[Route] = &[
     Route { namespace: "*", pattern: &["locations", "*", "operationresults", "*"], methods: &["GET"], action: "", handler: lro::result_route },
 ];
 
-fn operation_result(w: &crate::world::World, ctx: &crate::routing::Ctx) -> crate::arm::ArmResult<crate::arm::Response> {
+fn operation_result(w: &crate::world::Tx, ctx: &crate::routing::Ctx) -> crate::arm::ArmResult<crate::arm::Response> {
     lro::result(w, ctx, ctx.name(1))
 }
 
 /// The default tenant and subscription.
-pub fn seed(w: &crate::world::World) {
+pub fn seed(w: &crate::world::Tx) {
     let c = &w.config;
     tenants::create(w, &c.tenant_id, "azemu", crate::config::DEFAULT_TENANT_DOMAIN);
     subscriptions::create(

@@ -5,7 +5,7 @@ use crate::arm::{ArmError, ArmResult, Response};
 use crate::providers::{ProviderInfo, PROVIDERS};
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
 const KIND: &str = "Microsoft.Resources/providerRegistrations";
@@ -28,7 +28,7 @@ fn registration_id(sub: &str, namespace: &str) -> String {
 }
 
 /// `Registered` unless the subscription unregistered it.
-pub fn state(w: &World, sub: &str, namespace: &str) -> String {
+pub fn state(w: &Tx, sub: &str, namespace: &str) -> String {
     w.store
         .with(&registration_id(sub, namespace), |r| {
             (r.kind == KIND)
@@ -39,13 +39,18 @@ pub fn state(w: &World, sub: &str, namespace: &str) -> String {
         .unwrap_or_else(|| "Registered".to_string())
 }
 
-/// A provider as a subscription sees it (`sub`), or at tenant level (no registration state).
-fn provider_json(w: &World, sub: Option<&str>, p: &ProviderInfo) -> Value {
-    let regions: Vec<&str> = super::locations::REGIONS.iter().map(|(_, d, _)| *d).collect();
+/// A namespace as a subscription sees it (`sub`), or at tenant level (no registration state):
+/// the types of every registration that serves it.
+fn provider_json(w: &Tx, sub: Option<&str>, p: &ProviderInfo) -> Value {
+    let types = PROVIDERS
+        .iter()
+        .filter(|q| q.namespace.eq_ignore_ascii_case(p.namespace))
+        .flat_map(|q| q.types.iter());
+    let regions: Vec<&str> = crate::arm::regions::REGIONS.iter().map(|(_, d, _)| *d).collect();
     let mut doc = json!({
         "id": match sub { Some(s) => registration_id(s, p.namespace), None => format!("/providers/{}", p.namespace) },
         "namespace": p.namespace,
-        "resourceTypes": p.types.iter().map(|t| json!({
+        "resourceTypes": types.map(|t| json!({
             "resourceType": t.name,
             "locations": if t.global { vec![] } else { regions.clone() },
             "apiVersions": t.api_versions,
@@ -61,9 +66,18 @@ fn provider_json(w: &World, sub: Option<&str>, p: &ProviderInfo) -> Value {
 }
 
 /// `GET /subscriptions/{s}/providers`, and `GET /providers` at tenant level.
-pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = ctx.names.first().copied();
-    let items = PROVIDERS.iter().map(|p| provider_json(w, sub, p)).collect();
+    let items = PROVIDERS
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            !PROVIDERS[..*i]
+                .iter()
+                .any(|q| q.namespace.eq_ignore_ascii_case(p.namespace))
+        })
+        .map(|(_, p)| provider_json(w, sub, p))
+        .collect();
     Ok(Response::ok(crate::arm::paging::page(ctx.req, items)?))
 }
 
@@ -79,7 +93,7 @@ fn subscription_of(ctx: &Ctx) -> ArmResult<String> {
 }
 
 /// `GET /subscriptions/{s}/providers/{ns}` and `GET /providers/{ns}`.
-pub fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = if ctx.scope.is_empty() {
         None
     } else {
@@ -90,7 +104,7 @@ pub fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `POST /subscriptions/{s}/providers/{ns}/register` and `/unregister`.
-pub fn register(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn register(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = subscription_of(ctx)?;
     let p = find(ctx.namespace)?;
     let unregister = ctx
@@ -108,7 +122,7 @@ pub fn register(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// A request to a namespace the subscription unregistered is refused, as ARM does.
-pub fn ensure_registered(w: &World, sub: &str, namespace: &str) -> ArmResult<()> {
+pub fn ensure_registered(w: &Tx, sub: &str, namespace: &str) -> ArmResult<()> {
     if state(w, sub, namespace) == "Registered" {
         Ok(())
     } else {

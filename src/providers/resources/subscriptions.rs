@@ -1,15 +1,15 @@
 //! Subscriptions: list, get, and the regions a subscription offers.
 
-use super::locations::REGIONS;
+use crate::arm::regions::REGIONS;
 use crate::arm::{ArmError, ArmResult, Response};
 use crate::routing::Ctx;
 use crate::store::Record;
-use crate::world::World;
+use crate::world::Tx;
 use serde_json::{json, Value};
 
 pub const KIND: &str = "Microsoft.Resources/subscriptions";
 
-pub fn create(w: &World, subscription_id: &str, tenant_id: &str, display_name: &str) {
+pub fn create(w: &Tx, subscription_id: &str, tenant_id: &str, display_name: &str) {
     w.store.put(Record::new(
         format!("/subscriptions/{subscription_id}"),
         KIND,
@@ -31,16 +31,9 @@ pub fn create(w: &World, subscription_id: &str, tenant_id: &str, display_name: &
 }
 
 /// The tenant a subscription belongs to.
-pub fn tenant_of(w: &World, subscription_id: &str) -> Option<String> {
-    w.store
-        .with(&format!("/subscriptions/{subscription_id}"), |r| {
-            r.body["tenantId"].as_str().map(str::to_string)
-        })
-        .flatten()
-}
 
 /// `GET /subscriptions`: the subscriptions of the caller's tenant.
-pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let tenant = ctx.caller.map(|c| c.tenant_id.clone());
     let items: Vec<Value> = w
         .store
@@ -56,7 +49,7 @@ pub fn list(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET /subscriptions/{id}`.
-pub fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = ctx.name(0);
     w.store
         .get(&format!("/subscriptions/{sub}"))
@@ -65,7 +58,7 @@ pub fn get(w: &World, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET /subscriptions/{id}/locations`.
-pub fn locations(_w: &World, ctx: &Ctx) -> ArmResult<Response> {
+pub fn locations(_w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = ctx.name(0);
     let items: Vec<Value> = REGIONS
         .iter()

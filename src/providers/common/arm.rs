@@ -1,0 +1,54 @@
+//! What ARM's own resource types offer every provider: a subscription's tenant, resource
+//! groups created and removed on a provider's behalf (AKS's node resource group), and the
+//! cloud's DNS suffixes. Providers reach `Microsoft.Resources` only through here.
+
+use crate::arm::id;
+use crate::store::Record;
+use crate::world::Tx;
+use serde_json::{json, Value};
+
+pub const RESOURCE_GROUP_KIND: &str = "Microsoft.Resources/resourceGroups";
+
+/// ACR login servers are `{registry}.{ACR_SUFFIX}`.
+pub const ACR_SUFFIX: &str = "azurecr.io";
+
+/// The tenant a subscription belongs to.
+pub fn tenant_of(w: &Tx, subscription_id: &str) -> Option<String> {
+    w.store
+        .with(&format!("/subscriptions/{subscription_id}"), |r| {
+            r.body["tenantId"].as_str().map(str::to_string)
+        })
+        .flatten()
+}
+
+/// Creates a resource group on behalf of a provider (AKS's node resource group).
+pub fn create_managed_group(
+    w: &Tx,
+    sub: &str,
+    name: &str,
+    location: &str,
+    managed_by: &str,
+    tags: Option<Value>,
+) -> String {
+    let rid = id::resource_group_id(sub, name);
+    let mut rg = json!({
+        "id": rid,
+        "name": name,
+        "type": RESOURCE_GROUP_KIND,
+        "location": location,
+        "managedBy": managed_by,
+        "properties": { "provisioningState": "Succeeded" },
+    });
+    if let Some(t) = tags {
+        rg["tags"] = t;
+    }
+    w.store.put(Record::new(rid.clone(), RESOURCE_GROUP_KIND, rg));
+    rid
+}
+
+/// Removes a resource group and everything inside it, letting each provider clean up.
+pub fn remove_group_with_contents(w: &Tx, rid: &str) {
+    for rec in w.store.remove_tree(rid) {
+        crate::providers::on_removed(w, &rec);
+    }
+}
