@@ -72,6 +72,7 @@ pub mod hooks {
     pub use super::api_versions;
     pub use super::authorization::assignments::grant as grant_role;
     pub use super::authorization::definitions::OWNER as OWNER_ROLE;
+    pub use super::authorization::definitions::{find as find_role, guid_of as role_guid};
     pub use super::authorization::enforce::{check_request as enforce_rbac, is_list, readable_only};
     pub use super::authorization::engine::check as authorize;
     pub use super::common::arm::tenant_of as subscription_tenant;

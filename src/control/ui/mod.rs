@@ -12,17 +12,13 @@
 pub mod stream;
 
 use crate::arm::{ArmError, ArmResult, Request, Response};
-use crate::providers::container_service::{self as aks, node_images};
+use crate::providers::hooks;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-/// The files of the page: name under `/_azemu/ui/`, content type, bytes.
+/// The files the page loads: name under `/_azemu/ui/`, content type, bytes. The page itself
+/// (`index.html`, with `style.css` inlined) is built by [`index`].
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    (
-        "index.html",
-        "text/html; charset=utf-8",
-        include_bytes!("assets/index.html"),
-    ),
     (
         "style.css",
         "text/css; charset=utf-8",
@@ -47,6 +43,8 @@ const CLUSTER_KIND: &str = "Microsoft.ContainerService/managedClusters";
 const REGISTRY_KIND: &str = "Microsoft.ContainerRegistry/registries";
 const ASSIGNMENT_KIND: &str = "Microsoft.Authorization/roleAssignments";
 const IDENTITY_KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+/// The action an image pull needs (what AcrPull grants), the access view's default question.
+const PULL_ACTION: &str = "Microsoft.ContainerRegistry/registries/pull/read";
 
 /// `GET /_azemu/ui[/...]`; `segs` starts after `ui`.
 pub fn get(w: &Tx, req: &Request, segs: &[&str]) -> ArmResult<Response> {
@@ -194,7 +192,7 @@ fn aks_view(w: &Tx, req: &Request, segs: &[&str], query: Vec<(String, String)>) 
         body: Vec::new(),
         base_url: req.base_url.clone(),
     };
-    match aks::control::get(w, &sub, segs)? {
+    match hooks::provider_view(w, &sub, segs)? {
         Ok(r) => match r.body {
             crate::arm::Body::Json(v) => Some(v),
             crate::arm::Body::JsonBytes(b) | crate::arm::Body::Raw(b, _) => serde_json::from_slice(&b).ok(),
@@ -227,6 +225,18 @@ fn identity_summary(w: &Tx, resource_id: &str) -> Value {
 /// cluster's subscription (image `{loginServer}/app:v1`).
 fn clusters(w: &Tx, req: &Request) -> Value {
     let registries = w.store.list(|r| r.kind.eq_ignore_ascii_case(REGISTRY_KIND));
+    let catalog = aks_view(w, req, &["node-images"], Vec::new()).unwrap_or(Value::Null);
+    let families: Vec<&str> = catalog["families"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["family"].as_str()).collect())
+        .unwrap_or_default();
+    // A node image version is its family's name, a dash, and the release.
+    let family_of = |image: &str| {
+        families
+            .iter()
+            .find(|f| image.len() > f.len() && image.starts_with(*f) && image.as_bytes()[f.len()] == b'-')
+            .map(|f| f.to_string())
+    };
     let value: Vec<Value> = w
         .store
         .list(|r| r.kind.eq_ignore_ascii_case(CLUSTER_KIND))
@@ -235,7 +245,10 @@ fn clusters(w: &Tx, req: &Request) -> Value {
             let parts = crate::arm::id::ScopeParts::parse(&rec.id);
             let sub = parts.subscription.clone().unwrap_or_default();
             let rg = parts.resource_group.clone().unwrap_or_default();
-            let mut v = aks::control::view(w, rec);
+            let view = ["clusters", &sub, &rg, name_of(&rec.id)];
+            let Some(mut v) = aks_view(w, req, &view, Vec::new()).filter(|v| v.get("error").is_none()) else {
+                return json!({ "id": rec.id, "name": rec.body["name"], "pools": [] });
+            };
             v["subscriptionId"] = json!(sub);
             v["tenantId"] = w
                 .store
@@ -260,7 +273,7 @@ fn clusters(w: &Tx, req: &Request) -> Value {
             if let Some(pools) = v["pools"].as_array_mut() {
                 for p in pools {
                     let image = p["nodeImageVersion"].as_str().unwrap_or_default();
-                    p["nodeImageFamily"] = json!(node_images::family_of_version(image).map(|f| f.name));
+                    p["nodeImageFamily"] = json!(family_of(image));
                     p["operation"] = running_json(w, p["id"].as_str().unwrap_or_default());
                 }
             }
@@ -280,7 +293,6 @@ fn clusters(w: &Tx, req: &Request) -> Value {
             v
         })
         .collect();
-    let catalog = aks_view(w, req, &["node-images"], Vec::new()).unwrap_or(Value::Null);
     json!({ "value": value, "nodeImages": catalog["families"] })
 }
 
@@ -322,8 +334,8 @@ fn access(w: &Tx) -> Value {
         .map(|r| {
             let p = &r.body["properties"];
             let def = p["roleDefinitionId"].as_str().unwrap_or_default();
-            let guid = crate::providers::authorization::definitions::guid_of(def);
-            let role = crate::providers::authorization::definitions::find(w, &guid);
+            let guid = hooks::role_guid(def);
+            let role = hooks::find_role(w, &guid);
             json!({
                 "id": r.id,
                 "principalId": p["principalId"],
@@ -337,7 +349,7 @@ fn access(w: &Tx) -> Value {
     json!({
         "principals": principals,
         "assignments": assignments,
-        "pullAction": aks::control::PULL_ACTION,
+        "pullAction": PULL_ACTION,
     })
 }
 
