@@ -3,21 +3,22 @@
 #
 #   scripts/compat-setup.sh
 #
-# The venv lives at <repo>/.venv and holds everything in tests/compat/requirements.txt
+# The venv lives outside the clone (scripts/venv-dir.sh prints where) and holds everything in tests/compat/requirements.txt
 # (the pinned Azure CLI, pytest and Python SDKs). The script is idempotent: it
 # re-installs only when the venv is missing/broken or requirements.txt changed
 # (tracked by a stamp file holding the hash of requirements.txt + Python version).
 #
 # Env overrides:
 #   PYTHON           interpreter used to create the venv (default: python3)
-#   COMPAT_VENV      venv location (default: <repo>/.venv)
+#   COMPAT_VENV      venv location (default: scripts/venv-dir.sh, keyed by requirements and Python)
 #   COMPAT_FORCE=1   re-install even if the stamp matches
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$SCRIPT_DIR/.." && pwd))"
 REQ="$ROOT/tests/compat/requirements.txt"
-VENV="${COMPAT_VENV:-$ROOT/.venv}"
+VENV="${COMPAT_VENV:-$(bash "$ROOT/scripts/venv-dir.sh")}"
+export COMPAT_VENV="$VENV"
 PYTHON="${PYTHON:-python3}"
 STAMP="$VENV/.compat-requirements.stamp"
 

@@ -12,7 +12,8 @@ set -uo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$SCRIPT_DIR/.." && pwd))"
-VENV="${COMPAT_VENV:-$ROOT/.venv}"
+VENV="${COMPAT_VENV:-$(bash "$ROOT/scripts/venv-dir.sh")}"
+export COMPAT_VENV="$VENV"
 
 "$SCRIPT_DIR/compat-setup.sh" || { echo "compat-test: venv setup failed" >&2; exit 1; }
 

@@ -14,7 +14,8 @@ set -uo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-VENV="${COMPAT_VENV:-$ROOT/.venv}"
+VENV="${COMPAT_VENV:-$(bash "$ROOT/scripts/venv-dir.sh")}"
+export COMPAT_VENV="$VENV"
 
 BIN="${AZEMU_BIN:-target/debug/azemu}"
 case "$BIN" in /*) bin_path="$BIN" ;; *) bin_path="$ROOT/$BIN" ;; esac

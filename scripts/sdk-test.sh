@@ -18,7 +18,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
 AZEMU_BIN="${AZEMU_BIN:-$ROOT/target/debug/azemu}"
 case "$AZEMU_BIN" in /*) ;; *) AZEMU_BIN="$ROOT/$AZEMU_BIN" ;; esac
-VENV="${COMPAT_VENV:-$ROOT/.venv}"
+VENV="${COMPAT_VENV:-$(bash "$ROOT/scripts/venv-dir.sh")}"
+export COMPAT_VENV="$VENV"
 log() { echo "sdk-test: $*" >&2; }
 
 [ -x "$AZEMU_BIN" ] || { log "azemu binary not found at $AZEMU_BIN (cargo build first, or set AZEMU_BIN)"; exit 1; }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test azemu has, from a fresh clone:
+#   0. formatting and lints (cargo fmt --check, cargo clippy -D warnings),
 #   1. the Rust unit and HTTP integration tests (cargo test),
 #   2. the scenario packs in scenarios/ (azemu scenario run),
 #   3. the real-client suite: the Azure CLI and the Python SDKs against azemu (tests/compat),
 #   4. the Azure SDKs for Go and JavaScript from a fresh shell wired by `azemu env` (tests/sdk-*),
 #   5. the conformance suite: the official API examples replayed (tests/conformance),
 #   6. the dashboard in headless Chromium (tests/browser).
-# Installs what it needs (a Python venv with azure-cli in .venv); builds once.
+# Installs what it needs (a Python venv with azure-cli, cached outside the clone by
+# scripts/venv-dir.sh); builds once.
 # Exits non-zero when any suite fails; the last line counts the suites.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,10 +27,14 @@ suite() {
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
 }
 
+export COMPAT_VENV="${COMPAT_VENV:-$(bash "$ROOT/scripts/venv-dir.sh")}"
+
 echo "=== build"
 cargo build --locked || { echo "test: the build failed"; echo "suites: 0 passed, 1 failed"; exit 1; }
 export AZEMU_BIN="$ROOT/target/debug/azemu"
 
+suite "format (cargo fmt --check)" cargo fmt --all -- --check
+suite "lint (cargo clippy -D warnings)" cargo clippy --locked --all-targets -- -D warnings
 suite "rust tests" cargo test --locked
 suite "scenarios" "$AZEMU_BIN" scenario run scenarios
 suite "real clients (az, Python SDKs)" bash scripts/compat-test.sh

@@ -1289,8 +1289,6 @@ async fn agent_pool_read_only_fields_are_not_taken_from_a_put_body() {
     assert_eq!(pool["properties"]["nodeImageVersion"], image);
 }
 
-/// A minimal reader for block-style YAML (maps, sequences, plain and quoted scalars, `{}`,
-/// `[]`) — enough to check that a kubeconfig parses as clients parse it.
 /// If-Match / If-None-Match on a cluster PUT: a stale eTag is 412 PreconditionFailed.
 /// Source: aks-rules.md j10 (ARM RPC resource-api-reference; AKS PUT takes both headers).
 #[tokio::test]
@@ -1318,161 +1316,6 @@ async fn check_preconditions_if_match_and_if_none_match() {
     assert_eq!(current.status, 200, "{}", current.text);
 }
 
-mod yaml {
-    use serde_json::{Map, Value};
-
-    struct Line {
-        indent: usize,
-        text: String,
-    }
-
-    pub fn parse(src: &str) -> Result<Value, String> {
-        let mut lines = Vec::new();
-        for (i, raw) in src.lines().enumerate() {
-            let trimmed = raw.trim_end();
-            if trimmed.trim().is_empty() || trimmed.trim_start().starts_with('#') {
-                continue;
-            }
-            let body = trimmed.trim_start_matches(' ');
-            if body.starts_with('\t') {
-                return Err(format!("line {}: a tab in the indentation", i + 1));
-            }
-            lines.push(Line {
-                indent: trimmed.len() - body.len(),
-                text: body.to_string(),
-            });
-        }
-        if lines.is_empty() {
-            return Err("empty document".into());
-        }
-        let mut pos = 0;
-        let v = block(&mut lines, &mut pos, 0)?;
-        if pos != lines.len() {
-            return Err(format!("unexpected content: '{}'", lines[pos].text));
-        }
-        Ok(v)
-    }
-
-    fn is_item(text: &str) -> bool {
-        text == "-" || text.starts_with("- ")
-    }
-
-    fn block(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value, String> {
-        if lines[*pos].indent != indent {
-            return Err(format!("bad indentation at '{}'", lines[*pos].text));
-        }
-        if is_item(&lines[*pos].text) {
-            seq(lines, pos, indent)
-        } else {
-            map(lines, pos, indent)
-        }
-    }
-
-    fn seq(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value, String> {
-        let mut items = Vec::new();
-        while *pos < lines.len() && lines[*pos].indent == indent && is_item(&lines[*pos].text) {
-            let rest = lines[*pos].text[1..].trim_start().to_string();
-            if rest.is_empty() {
-                *pos += 1;
-                if *pos >= lines.len() || lines[*pos].indent <= indent {
-                    items.push(Value::Null);
-                    continue;
-                }
-                let inner = lines[*pos].indent;
-                items.push(block(lines, pos, inner)?);
-            } else if key_value(&rest).is_some() {
-                // `- key: value` opens a map whose keys line up after the dash.
-                let inner = indent + (lines[*pos].text.len() - rest.len());
-                lines[*pos] = Line {
-                    indent: inner,
-                    text: rest,
-                };
-                items.push(map(lines, pos, inner)?);
-            } else {
-                items.push(scalar(&rest)?);
-                *pos += 1;
-            }
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn map(lines: &mut [Line], pos: &mut usize, indent: usize) -> Result<Value, String> {
-        let mut m = Map::new();
-        while *pos < lines.len() && lines[*pos].indent == indent && !is_item(&lines[*pos].text) {
-            let (k, v) = key_value(&lines[*pos].text)
-                .ok_or_else(|| format!("not a 'key: value' line: '{}'", lines[*pos].text))?;
-            if m.contains_key(&k) {
-                return Err(format!("duplicate key '{k}'"));
-            }
-            *pos += 1;
-            let value = if v.is_empty() {
-                let nested = *pos < lines.len()
-                    && (lines[*pos].indent > indent || (lines[*pos].indent == indent && is_item(&lines[*pos].text)));
-                if nested {
-                    let inner = lines[*pos].indent;
-                    block(lines, pos, inner)?
-                } else {
-                    Value::Null
-                }
-            } else {
-                scalar(&v)?
-            };
-            m.insert(k, value);
-        }
-        if *pos < lines.len() && lines[*pos].indent > indent {
-            return Err(format!("unexpected indentation at '{}'", lines[*pos].text));
-        }
-        Ok(Value::Object(m))
-    }
-
-    fn key_value(text: &str) -> Option<(String, String)> {
-        if text.starts_with('"') || text.starts_with('\'') || text.starts_with('{') || text.starts_with('[') {
-            return None;
-        }
-        if let Some(i) = text.find(": ") {
-            return Some((text[..i].to_string(), text[i + 2..].trim().to_string()));
-        }
-        text.strip_suffix(':').map(|k| (k.to_string(), String::new()))
-    }
-
-    fn scalar(s: &str) -> Result<Value, String> {
-        Ok(match s {
-            "{}" => Value::Object(Map::new()),
-            "[]" => Value::Array(Vec::new()),
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            "null" | "~" => Value::Null,
-            _ if s.starts_with('"') => serde_json::from_str(s).map_err(|e| format!("bad quoted scalar {s}: {e}"))?,
-            _ if s.starts_with('\'') => Value::String(
-                s.strip_prefix('\'')
-                    .and_then(|x| x.strip_suffix('\''))
-                    .ok_or_else(|| format!("unterminated scalar {s}"))?
-                    .replace("''", "'"),
-            ),
-            _ if s.starts_with('{')
-                || s.starts_with('[')
-                || s.starts_with('&')
-                || s.starts_with('*')
-                || s.starts_with('|')
-                || s.starts_with('>') =>
-            {
-                return Err(format!("unsupported YAML construct: {s}"))
-            }
-            _ => Value::String(s.to_string()),
-        })
-    }
-
-    #[test]
-    fn reads_nested_maps_and_sequences() {
-        let v = parse("a: 1\nb:\n- x: 1\n  y:\n    z: w\n- q\nc: {}\n").unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({ "a": "1", "b": [{ "x": "1", "y": { "z": "w" } }, "q"], "c": {} })
-        );
-        assert!(parse("a: 1\n  b: 2\n").is_err());
-    }
-}
-
 /// The kubeconfig of a credential answer, decoded and parsed.
 fn kubeconfig_of(r: &Reply, name: &str) -> (String, Value) {
     assert_eq!(r.status, 200, "{}", r.text);
@@ -1480,7 +1323,8 @@ fn kubeconfig_of(r: &Reply, name: &str) -> (String, Value) {
     assert_eq!(list.len(), 1, "{}", r.text);
     assert_eq!(list[0]["name"], name);
     let text = b64_decode(list[0]["value"].as_str().unwrap());
-    let doc = yaml::parse(&text).unwrap_or_else(|e| panic!("the kubeconfig parses ({e}):\n{text}"));
+    // A YAML 1.2 parser, as kubectl and the clients use.
+    let doc: Value = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("the kubeconfig parses ({e}):\n{text}"));
     (text, doc)
 }
 

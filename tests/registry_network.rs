@@ -108,3 +108,62 @@ async fn subnets_live_inside_their_virtual_network() {
     assert_eq!(replaced.status, 200);
     assert_eq!(s.get(&subnet).await.status, 404);
 }
+
+/// IPv6 and dual-stack virtual networks: an IPv6 address space, subnets with
+/// `addressPrefixes` (IPv4 and IPv6), each prefix inside the space of its own family.
+/// Source: network API `Subnet.addressPrefixes` ("List of address prefixes for the subnet")
+/// and "IPv6 for Azure Virtual Network" (dual-stack virtual networks and subnets).
+#[tokio::test]
+async fn ipv6_and_dual_stack_virtual_networks_are_accepted() {
+    let s = TestServer::start().await;
+    s.create_rg("net6", "westus2").await;
+    let vnet = format!("{}/providers/Microsoft.Network/virtualNetworks/dual", s.rg_id("net6"));
+    let space = json!({ "addressPrefixes": ["10.0.0.0/16", "fd00:db8:deca::/48"] });
+    let outside = s
+        .put(
+            &vnet,
+            json!({ "location": "westus2", "properties": { "addressSpace": space,
+            "subnets": [{ "name": "bad", "properties": { "addressPrefixes": ["10.0.1.0/24", "fd00:db8:beef::/64"] } }] } }),
+        )
+        .await;
+    assert_eq!(outside.status, 400, "{}", outside.text);
+    assert_eq!(outside.code(), "NetcfgSubnetRangeOutsideVnet");
+    let malformed = s
+        .put(
+            &vnet,
+            json!({ "location": "westus2", "properties": { "addressSpace": { "addressPrefixes": ["fd00::/129"] } } }),
+        )
+        .await;
+    assert_eq!(malformed.status, 400, "{}", malformed.text);
+    assert_eq!(malformed.code(), "InvalidAddressPrefixFormat");
+    let made = s
+        .put(
+            &vnet,
+            json!({ "location": "westus2", "properties": { "addressSpace": space,
+            "subnets": [{ "name": "aks", "properties": { "addressPrefixes": ["10.0.1.0/24", "fd00:db8:deca:1::/64"] } }] } }),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let sub = &made.json["properties"]["subnets"][0];
+    assert_eq!(
+        sub["properties"]["addressPrefixes"],
+        json!(["10.0.1.0/24", "fd00:db8:deca:1::/64"])
+    );
+    assert!(sub["properties"].get("addressPrefix").is_none(), "{sub}");
+    // A separate subnet PUT with an IPv6-only prefix, inside and outside the space.
+    let inside = s
+        .put(
+            &format!("{vnet}/subnets/v6"),
+            json!({ "properties": { "addressPrefix": "fd00:db8:deca:2::/64" } }),
+        )
+        .await;
+    assert_eq!(inside.status, 201, "{}", inside.text);
+    assert_eq!(inside.json["properties"]["addressPrefix"], "fd00:db8:deca:2::/64");
+    let elsewhere = s
+        .put(
+            &format!("{vnet}/subnets/v6b"),
+            json!({ "properties": { "addressPrefix": "2001:db8::/64" } }),
+        )
+        .await;
+    assert_eq!(elsewhere.code(), "NetcfgSubnetRangeOutsideVnet", "{}", elsewhere.text);
+}

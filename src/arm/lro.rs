@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// The longest `Retry-After` a client may ask azemu to send, in seconds (one day).
+pub const MAX_RETRY_AFTER_S: u32 = 86_400;
+
 /// When an operation reaches its terminal state.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Completion {

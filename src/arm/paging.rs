@@ -45,14 +45,17 @@ pub fn page_with_size(req: &Request, items: Vec<Value>, default_size: usize) -> 
     let total = items.len();
     let value: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
     let mut body = json!({ "value": value });
-    if offset + size < total {
+    // `$top` and the token's offset come from the client: any `usize` each, so their sum may
+    // not fit. Past the end there is no next page.
+    let next = offset.checked_add(size).filter(|n| *n < total);
+    if let Some(next) = next {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &req.query {
             if !k.eq_ignore_ascii_case("$skipToken") {
                 ser.append_pair(k, v);
             }
         }
-        ser.append_pair("$skipToken", &encode_token(offset + size));
+        ser.append_pair("$skipToken", &encode_token(next));
         body["nextLink"] = json!(format!("{}{}?{}", req.base_url, req.path, ser.finish()));
     }
     Ok(body)
@@ -66,5 +69,23 @@ mod tests {
     fn token_round_trip() {
         assert_eq!(decode_token(&encode_token(42)), Some(42));
         assert_eq!(decode_token("garbage"), None);
+    }
+
+    #[test]
+    fn huge_top_and_offset_do_not_overflow() {
+        let req = Request {
+            method: "GET".into(),
+            segments: Vec::new(),
+            path: "/x".into(),
+            query: vec![
+                ("$top".into(), usize::MAX.to_string()),
+                ("$skipToken".into(), encode_token(usize::MAX - 1)),
+            ],
+            headers: Vec::new(),
+            body: Vec::new(),
+            base_url: "https://127.0.0.1".into(),
+        };
+        let page = page(&req, vec![json!(1), json!(2)]).unwrap();
+        assert_eq!(page, json!({ "value": [] }));
     }
 }

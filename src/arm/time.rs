@@ -1,114 +1,105 @@
 //! Timestamps as ARM writes them (`2026-01-01T00:00:00.0000000Z`), from milliseconds since
-//! the Unix epoch. Small and dependency-free: azemu only needs UTC formatting and parsing.
+//! the Unix epoch, and the durations clients name (`3s`, `250ms`). The calendar is the `time`
+//! crate's; this module fixes the range azemu accepts so that arithmetic on client-supplied
+//! times and durations cannot overflow.
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
 
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = (z - era * 146_097) as u64;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe as i64 + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// The earliest time azemu represents: 0000-01-01T00:00:00Z (RFC 3339 years have four digits).
+pub const MIN_TIME: Millis = -62_167_219_200_000;
+/// The latest time azemu represents: 9999-12-31T23:59:59.999Z.
+pub const MAX_TIME: Millis = 253_402_300_799_999;
+/// The longest duration a client may name: the whole representable range (10000 years).
+/// Any time in range plus any duration in range stays far inside `i64`.
+pub const MAX_DURATION: Millis = MAX_TIME - MIN_TIME + 1;
+
+/// True when `t` lies in the range azemu represents.
+pub fn in_range(t: Millis) -> bool {
+    (MIN_TIME..=MAX_TIME).contains(&t)
 }
 
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = (y - era * 400) as u64;
-    let mp = if m > 2 { m - 3 } else { m + 9 } as u64;
-    let doy = (153 * mp + 2) / 5 + d as u64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe as i64 - 719_468
+fn datetime(ms: Millis) -> OffsetDateTime {
+    let ms = ms.clamp(MIN_TIME, MAX_TIME);
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// `2026-01-01T00:00:00.0000000Z` (seven fractional digits, as ARM does).
+/// `2026-01-01T00:00:00.0000000Z` (seven fractional digits, as ARM does). Times outside the
+/// represented range are clamped to it.
 pub fn rfc3339(ms: Millis) -> String {
-    let secs = ms.div_euclid(1000);
-    let frac = ms.rem_euclid(1000);
-    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
+    let t = datetime(ms);
     format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{frac:03}0000Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}0000Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
     )
 }
 
 /// `Thu, 01 Jan 2026 00:00:00 GMT`: the HTTP `Date` format (IMF-fixdate, RFC 9110 §5.6.7).
 pub fn http_date(ms: Millis) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let (y, mo, d) = civil_from_days(days);
-    let rem = secs.rem_euclid(86_400);
+    let t = datetime(ms);
+    let day = t.weekday().to_string();
     format!(
-        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(mo - 1) as usize],
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        &day[..3],
+        t.day(),
+        MONTHS[usize::from(u8::from(t.month())) - 1],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (UTC only).
+/// Parses an RFC 3339 time (`2026-01-01T00:00:00Z`, `2026-01-01T01:00:00.5+01:00`) into UTC
+/// milliseconds (finer fractions are truncated). `None` for anything that is not a real date
+/// and time (February 31 included) or that lies outside [`MIN_TIME`]..=[`MAX_TIME`].
 pub fn parse_rfc3339(s: &str) -> Option<Millis> {
-    let s = s.trim();
-    let s = s.strip_suffix('Z').or_else(|| s.strip_suffix("+00:00"))?;
-    let (date, time) = s.split_once('T')?;
-    let mut dp = date.split('-');
-    let y: i64 = dp.next()?.parse().ok()?;
-    let mo: u32 = dp.next()?.parse().ok()?;
-    let d: u32 = dp.next()?.parse().ok()?;
-    let (hms, frac) = match time.split_once('.') {
-        Some((a, b)) => (a, b),
-        None => (time, ""),
-    };
-    let mut tp = hms.split(':');
-    let h: i64 = tp.next()?.parse().ok()?;
-    let mi: i64 = tp.next()?.parse().ok()?;
-    let se: i64 = tp.next()?.parse().ok()?;
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let ms_frac: i64 = if frac.is_empty() {
-        0
-    } else {
-        let digits: String = frac.chars().take(3).collect();
-        if !digits.chars().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        format!("{digits:0<3}").parse().ok()?
-    };
-    Some(((days_from_civil(y, mo, d) * 86_400) + h * 3600 + mi * 60 + se) * 1000 + ms_frac)
+    let t = OffsetDateTime::parse(s.trim(), &Rfc3339).ok()?;
+    let ms = t.unix_timestamp_nanos().div_euclid(1_000_000);
+    let ms = Millis::try_from(ms).ok()?;
+    in_range(ms).then_some(ms)
 }
 
-/// Parses a duration such as `250ms`, `3s`, `2m`, `1h` or a bare number of seconds.
+/// Parses a duration such as `250ms`, `3s`, `2m`, `1h` or a bare number of seconds. `None`
+/// when it is not a finite, non-negative number or is longer than [`MAX_DURATION`].
 pub fn parse_duration_ms(s: &str) -> Option<Millis> {
     let s = s.trim();
-    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1)
+    let (num, unit_ms) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1.0)
     } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1000)
+        (n, 1000.0)
     } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60_000)
+        (n, 60_000.0)
     } else if let Some(n) = s.strip_suffix('h') {
-        (n, 3_600_000)
+        (n, 3_600_000.0)
     } else {
-        (s, 1000)
+        (s, 1000.0)
     };
     let v: f64 = num.trim().parse().ok()?;
-    (v >= 0.0).then_some((v * mult as f64) as Millis)
+    duration_ms(v * unit_ms)
+}
+
+/// A duration given as a number of seconds (`{"advance": 90}`), checked like
+/// [`parse_duration_ms`].
+pub fn duration_from_secs(secs: f64) -> Option<Millis> {
+    duration_ms(secs * 1000.0)
+}
+
+fn duration_ms(ms: f64) -> Option<Millis> {
+    // `MAX_DURATION` is exactly representable as f64 (it is below 2^53).
+    (ms.is_finite() && ms >= 0.0 && ms <= MAX_DURATION as f64).then_some(ms as Millis)
 }
 
 #[cfg(test)]
@@ -127,10 +118,37 @@ mod tests {
     #[test]
     fn formats_and_parses_round_trip() {
         let t = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(t, 1_767_225_600_000);
         assert_eq!(rfc3339(t), "2026-01-01T00:00:00.0000000Z");
         let t2 = parse_rfc3339("2024-02-29T23:59:59.123Z").unwrap();
         assert_eq!(rfc3339(t2), "2024-02-29T23:59:59.1230000Z");
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.0000000Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.9990000Z");
+        assert_eq!(parse_rfc3339("2026-01-01T00:00:00.9999999Z"), Some(t + 999));
+        assert_eq!(parse_rfc3339("2026-01-01T01:00:00+01:00"), Some(t));
+        assert_eq!(parse_rfc3339(" 2026-01-01T00:00:00+00:00 "), Some(t));
+    }
+
+    #[test]
+    fn refuses_dates_that_do_not_exist() {
+        assert_eq!(parse_rfc3339("2026-02-31T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2025-02-29T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-01-01T24:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-01-01"), None);
+        assert_eq!(parse_rfc3339("999999999999999-01-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("tomorrow"), None);
+    }
+
+    #[test]
+    fn the_range_ends_are_representable_and_clamped() {
+        assert_eq!(rfc3339(MAX_TIME), "9999-12-31T23:59:59.9990000Z");
+        assert_eq!(rfc3339(MIN_TIME), "0000-01-01T00:00:00.0000000Z");
+        assert_eq!(parse_rfc3339("9999-12-31T23:59:59.999Z"), Some(MAX_TIME));
+        assert_eq!(parse_rfc3339("0000-01-01T00:00:00Z"), Some(MIN_TIME));
+        assert_eq!(rfc3339(i64::MAX), rfc3339(MAX_TIME));
+        assert_eq!(rfc3339(i64::MIN), rfc3339(MIN_TIME));
+        assert_eq!(MAX_DURATION, 10_000 * 146_097 / 400 * 86_400_000);
     }
 
     #[test]
@@ -138,6 +156,13 @@ mod tests {
         assert_eq!(parse_duration_ms("3s"), Some(3000));
         assert_eq!(parse_duration_ms("250ms"), Some(250));
         assert_eq!(parse_duration_ms("2"), Some(2000));
+        assert_eq!(parse_duration_ms("1.5m"), Some(90_000));
         assert_eq!(parse_duration_ms("x"), None);
+        assert_eq!(parse_duration_ms("-1s"), None);
+        assert_eq!(parse_duration_ms("1e300s"), None);
+        assert_eq!(parse_duration_ms("inf"), None);
+        assert_eq!(parse_duration_ms("NaN"), None);
+        assert_eq!(duration_from_secs(1e300), None);
+        assert_eq!(duration_from_secs(90.0), Some(90_000));
     }
 }

@@ -3,11 +3,15 @@
 //! a long-running operation that ends `Failed`. A rule applies to the next N matches or with
 //! a probability (reproducible under `--seed`). Faults are applied after authentication, so
 //! clients exercise their real retry paths.
+//!
+//! One more kind, `{"panic": true}`, makes the matching request's handler panic while it
+//! holds the write gate and the fault rules' lock: it shows that a bug in one request answers
+//! that request 500 `InternalServerError` and leaves azemu serving every other one.
 
 use crate::arm::{glob, ArmError, Request, Response};
 use crate::world::World;
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
@@ -45,6 +49,42 @@ pub struct Respond {
     /// The long-running operation the request starts ends `Failed` with this code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lro_fail: Option<String>,
+    /// The request's handler panics (azemu answers 500 and keeps serving).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panic: Option<bool>,
+}
+
+/// The longest delay a fault may ask for: 10 minutes.
+pub const MAX_DELAY_MS: u64 = 600_000;
+
+impl Fault {
+    /// Checks the numbers and the kind a client sent; the 400 it deserves otherwise.
+    pub fn validate(&self) -> Result<(), ArmError> {
+        let bad = |m: String| Err(ArmError::bad_request("InvalidFault", m));
+        let r = &self.respond;
+        if r.status.is_none() && r.delay_ms.is_none() && r.lro_fail.is_none() && r.panic != Some(true) {
+            return bad("A fault needs respond.status, respond.delayMs, respond.lroFail or respond.panic.".into());
+        }
+        if r.status.is_some_and(|s| !(400..=599).contains(&s)) {
+            return bad("respond.status must be a 4xx or 5xx status.".into());
+        }
+        if r.delay_ms.is_some_and(|d| d > MAX_DELAY_MS) {
+            return bad(format!("respond.delayMs must be between 0 and {MAX_DELAY_MS}."));
+        }
+        if r.retry_after.is_some_and(|s| s > crate::arm::lro::MAX_RETRY_AFTER_S) {
+            return bad(format!(
+                "respond.retryAfter must be between 0 and {} seconds.",
+                crate::arm::lro::MAX_RETRY_AFTER_S
+            ));
+        }
+        if self.times == Some(0) {
+            return bad("times must be at least 1 (omit it for a fault that stays until deleted).".into());
+        }
+        if self.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+            return bad("probability must be between 0 and 1.".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -74,17 +114,17 @@ pub struct Faults {
 
 impl Faults {
     pub fn add(&self, f: Fault) {
-        let mut r = self.rules.lock().unwrap();
+        let mut r = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         r.push(f);
         self.count.store(r.len(), std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn list(&self) -> Vec<Fault> {
-        self.rules.lock().unwrap().clone()
+        self.rules.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub fn remove(&self, id: &str) -> bool {
-        let mut r = self.rules.lock().unwrap();
+        let mut r = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         let before = r.len();
         r.retain(|f| f.id != id);
         self.count.store(r.len(), std::sync::atomic::Ordering::SeqCst);
@@ -92,7 +132,7 @@ impl Faults {
     }
 
     pub fn clear(&self) {
-        self.rules.lock().unwrap().clear();
+        self.rules.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.count.store(0, std::sync::atomic::Ordering::SeqCst);
     }
 }
@@ -139,14 +179,14 @@ fn fire(w: &World, req: &Request, wanted: impl Fn(&Respond) -> bool) -> Option<F
     if w.faults.count.load(std::sync::atomic::Ordering::SeqCst) == 0 {
         return None;
     }
-    let mut rules = w.faults.rules.lock().unwrap();
+    let mut rules = w.faults.rules.lock().unwrap_or_else(PoisonError::into_inner);
     let idx = rules.iter().position(|f| {
         wanted(&f.respond)
             && matches(&f.matcher, req)
             && f.probability
                 .is_none_or(|p| (w.ids.below(1_000_000) as f64) / 1_000_000.0 < p)
     })?;
-    rules[idx].fired += 1;
+    rules[idx].fired = rules[idx].fired.saturating_add(1);
     let f = rules[idx].clone();
     if f.times.is_some_and(|t| f.fired >= t) {
         rules.remove(idx);
@@ -214,13 +254,23 @@ pub fn lro_failure(w: &World, req: &Request) -> Option<ArmError> {
     ))
 }
 
+/// Panics when a panic fault matches `req` (called by the dispatcher while it holds the
+/// write gate for a write; the rules' lock is held too, so both are poisoned).
+pub fn panic_point(w: &World, req: &Request) {
+    if fire(w, req, |r| r.panic == Some(true)).is_some() {
+        let _held = w.faults.rules.lock().unwrap_or_else(PoisonError::into_inner);
+        panic!("injected panic (fault) for {} {}", req.method, req.path);
+    }
+}
+
 /// Waits when a delay fault matches, then returns the response unchanged.
 pub async fn delay(w: &World, req: &Request, resp: Response) -> Response {
     if req.segments.first().is_some_and(|s| s == "_azemu") {
         return resp;
     }
     if let Some(f) = fire(w, req, |r| r.delay_ms.is_some()) {
-        tokio::time::sleep(Duration::from_millis(f.respond.delay_ms.unwrap_or(0))).await;
+        let ms = f.respond.delay_ms.unwrap_or(0).min(MAX_DELAY_MS);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     resp
 }

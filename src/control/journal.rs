@@ -7,7 +7,7 @@ use crate::arm::Request;
 use crate::world::World;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// How many entries are kept (the oldest are dropped first).
@@ -55,7 +55,7 @@ pub struct Journal {
 
 impl Journal {
     pub fn clear(&self) {
-        self.entries.lock().unwrap().1.clear();
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).1.clear();
     }
 
     /// The last sequence number given out, and the newest `n` entries, oldest first.
@@ -76,7 +76,7 @@ impl Journal {
         let path = path.map(str::to_ascii_lowercase);
         self.entries
             .lock()
-            .unwrap()
+            .unwrap_or_else(PoisonError::into_inner)
             .1
             .iter()
             .filter(|e| method.is_none_or(|m| e.method.eq_ignore_ascii_case(m)))
@@ -128,7 +128,7 @@ pub fn record(w: &World, req: Request, status: u16, correlation_id: String, elap
         .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
         .map(|(_, v)| v);
     let time = w.now();
-    let mut guard = w.journal.entries.lock().unwrap();
+    let mut guard = w.journal.entries.lock().unwrap_or_else(PoisonError::into_inner);
     let (seq, entries) = &mut *guard;
     *seq += 1;
     if entries.len() >= CAPACITY {

@@ -4,7 +4,7 @@
 
 use crate::world::World;
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LroRule {
@@ -24,17 +24,17 @@ pub struct LroRules {
 
 impl LroRules {
     pub fn set(&self, r: LroRule) {
-        let mut rules = self.rules.lock().unwrap();
+        let mut rules = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         rules.retain(|x| !(x.type_name.eq_ignore_ascii_case(&r.type_name) && x.method == r.method));
         rules.push(r);
     }
 
     pub fn list(&self) -> Vec<LroRule> {
-        self.rules.lock().unwrap().clone()
+        self.rules.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub fn clear(&self) {
-        self.rules.lock().unwrap().clear();
+        self.rules.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 }
 
@@ -57,7 +57,7 @@ pub fn rule_for(w: &World, method: &str, resource_id: &str) -> Option<String> {
     w.lro_rules
         .rules
         .lock()
-        .unwrap()
+        .unwrap_or_else(PoisonError::into_inner)
         .iter()
         .filter(|r| r.type_name.eq_ignore_ascii_case(&t))
         .find(|r| r.method.as_ref().is_none_or(|m| m.eq_ignore_ascii_case(method)))

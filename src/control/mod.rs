@@ -131,30 +131,68 @@ fn clock_json(w: &World) -> Response {
     Response::ok(json!({ "now": crate::arm::time::rfc3339(w.now()), "virtual": w.clock.is_virtual() }))
 }
 
-/// `POST /_azemu/clock` `{"set": "2026-01-01T00:00:00Z"}` or `{"advance": "3s"}`.
+/// `POST /_azemu/clock` `{"set": "2026-01-01T00:00:00Z"}` or `{"advance": "3s"}` (a number
+/// is seconds). Times must lie in 0000-01-01..9999-12-31 (RFC 3339's four-digit years) and
+/// durations must be finite, non-negative and at most that span; anything else is a 400 and
+/// leaves the clock alone.
 fn clock(w: &Tx, req: &Request) -> ArmResult<Response> {
+    use crate::arm::time;
     let b = body(req)?;
-    if let Some(t) = b["set"].as_str() {
-        if !w.clock.set_rfc3339(t) {
-            return Err(ArmError::bad_request(
-                "InvalidClockValue",
-                format!("'{t}' is not a UTC time such as 2026-01-01T00:00:00Z."),
-            ));
-        }
-    }
-    if let Some(d) = b.get("advance") {
-        let ms = match d {
-            Value::String(s) => crate::arm::time::parse_duration_ms(s),
-            Value::Number(n) => n.as_f64().map(|x| (x * 1000.0) as i64),
-            _ => None,
-        }
-        .ok_or_else(|| {
+    let set = match &b["set"] {
+        Value::Null => None,
+        Value::String(t) => Some(time::parse_rfc3339(t).ok_or_else(|| {
             ArmError::bad_request(
                 "InvalidClockValue",
-                format!("'{d}' is not a duration such as '3s' or '250ms'."),
+                format!(
+                    "'{t}' is not a UTC time such as 2026-01-01T00:00:00Z between {} and {}.",
+                    time::rfc3339(time::MIN_TIME),
+                    time::rfc3339(time::MAX_TIME)
+                ),
             )
-        })?;
-        w.clock.advance(ms);
+        })?),
+        other => {
+            return Err(ArmError::bad_request(
+                "InvalidClockValue",
+                format!("'{other}' is not a UTC time such as 2026-01-01T00:00:00Z."),
+            ))
+        }
+    };
+    let advance = match b.get("advance") {
+        None | Some(Value::Null) => None,
+        Some(d) => Some(
+            match d {
+                Value::String(s) => time::parse_duration_ms(s),
+                Value::Number(n) => n.as_f64().and_then(time::duration_from_secs),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                ArmError::bad_request(
+                    "InvalidClockValue",
+                    format!("'{d}' is not a duration such as '3s' or '250ms' (non-negative, at most 10000 years)."),
+                )
+            })?,
+        ),
+    };
+    let past_the_end = |ms: i64| {
+        ArmError::bad_request(
+            "InvalidClockValue",
+            format!(
+                "Advancing the clock by {ms} ms would move it past {}.",
+                time::rfc3339(time::MAX_TIME)
+            ),
+        )
+    };
+    // Everything is checked before the clock moves.
+    match (set, advance) {
+        (Some(t), ms) => {
+            let to = t
+                .checked_add(ms.unwrap_or(0))
+                .filter(|x| time::in_range(*x))
+                .ok_or_else(|| past_the_end(ms.unwrap_or(0)))?;
+            w.clock.set(to);
+        }
+        (None, Some(ms)) if !w.clock.advance(ms) => return Err(past_the_end(ms)),
+        _ => {}
     }
     w.settle();
     Ok(clock_json(w))
@@ -216,26 +254,7 @@ fn delete_subscription(w: &Tx, sub: &str) -> ArmResult<Response> {
 
 fn add_fault(w: &Tx, req: &Request) -> ArmResult<Response> {
     let mut f: faults::Fault = serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
-    if f.respond.status.is_none() && f.respond.delay_ms.is_none() && f.respond.lro_fail.is_none() {
-        return Err(ArmError::bad_request(
-            "InvalidFault",
-            "A fault needs respond.status, respond.delayMs or respond.lroFail.",
-        ));
-    }
-    if let Some(s) = f.respond.status {
-        if !(400..=599).contains(&s) {
-            return Err(ArmError::bad_request(
-                "InvalidFault",
-                "respond.status must be a 4xx or 5xx status.",
-            ));
-        }
-    }
-    if f.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
-        return Err(ArmError::bad_request(
-            "InvalidFault",
-            "probability must be between 0 and 1.",
-        ));
-    }
+    f.validate()?;
     f.id = w.ids.guid();
     f.fired = 0;
     w.faults.add(f.clone());

@@ -41,30 +41,44 @@ fn quoted(s: &str) -> Option<String> {
 
 type PrincipalPredicate = Box<dyn Fn(&Principal) -> bool>;
 
-/// The filters az sends, as predicates over principals.
+/// The filters az sends, as predicates over principals: `servicePrincipalNames/any(c:c eq '…')`,
+/// `appId eq '…'`, `id eq '…'`, `displayName eq '…'`, `startswith(displayName,'…')`, joined by
+/// `and`.
 fn principal_filter(filter: &str) -> Option<PrincipalPredicate> {
-    let f = filter.trim();
-    let lower = f.to_ascii_lowercase();
-    let value = quoted(f)?;
-    if lower.starts_with("serviceprincipalnames/any(") {
-        Some(Box::new(move |p| {
-            p.service_principal_names()
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(&value))
-        }))
-    } else if lower.starts_with("appid eq") {
-        Some(Box::new(move |p| p.app_id.eq_ignore_ascii_case(&value)))
-    } else if lower.starts_with("id eq") {
-        Some(Box::new(move |p| p.object_id.eq_ignore_ascii_case(&value)))
-    } else if lower.starts_with("displayname eq") {
-        Some(Box::new(move |p| p.display_name == value))
-    } else if lower.starts_with("startswith(displayname") {
-        Some(Box::new(move |p| {
-            p.display_name.to_lowercase().starts_with(&value.to_lowercase())
-        }))
-    } else {
-        None
+    use crate::arm::filter::{Expr, Operand};
+    let expr = crate::arm::filter::parse(filter).ok()?;
+    let mut preds: Vec<PrincipalPredicate> = Vec::new();
+    for term in expr.conjuncts()? {
+        let pred: PrincipalPredicate = match term {
+            Expr::Any(coll, var, body) if coll.eq_ignore_ascii_case("servicePrincipalNames") => {
+                let value = body.eq_string_of(var)?.to_string();
+                Box::new(move |p| {
+                    p.service_principal_names()
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(&value))
+                })
+            }
+            Expr::Call(name, args) if name.eq_ignore_ascii_case("startswith") => match args.as_slice() {
+                [Operand::Property(prop), Operand::String(v)] if prop.eq_ignore_ascii_case("displayName") => {
+                    let v = v.to_lowercase();
+                    Box::new(move |p| p.display_name.to_lowercase().starts_with(&v))
+                }
+                _ => return None,
+            },
+            t => {
+                let (prop, value) = t.eq_string()?;
+                let value = value.to_string();
+                match prop.to_ascii_lowercase().as_str() {
+                    "appid" => Box::new(move |p| p.app_id.eq_ignore_ascii_case(&value)),
+                    "id" => Box::new(move |p| p.object_id.eq_ignore_ascii_case(&value)),
+                    "displayname" => Box::new(move |p| p.display_name == value),
+                    _ => return None,
+                }
+            }
+        };
+        preds.push(pred);
     }
+    Some(Box::new(move |p| preds.iter().all(|f| f(p))))
 }
 
 /// `GET /v1.0/servicePrincipals[?$filter=…]`.

@@ -84,71 +84,85 @@ pub fn jwks(w: &World) -> Response {
 
 /// `POST /{tenant}/oauth2/v2.0/token` (v2) and `POST /{tenant}/oauth2/token` (v1).
 pub fn token(w: &World, req: &Request, tenant: &str, v2: bool) -> Response {
-    let form: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let Some(tid) = resolve_tenant(w, tenant) else {
-        return aad_error(w, 400, "invalid_request", 90002, &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."));
+    let t = match TokenRequest::parse(w, req, tenant, v2) {
+        Ok(t) => t,
+        Err(refused) => return refused,
     };
-    match field("grant_type") {
-        Some("client_credentials") => {}
-        Some(g) => {
-            return aad_error(
+    let principal = w.transact(|tx| client_principal(tx, &t.tenant_id, &t.client_id));
+    let access_token = issue(w, &principal, &t.tenant_id, &t.resource, v2);
+    token_response(w, access_token, &t.resource, v2)
+}
+
+/// A client-credentials token request, checked as Entra ID checks it.
+struct TokenRequest {
+    tenant_id: String,
+    client_id: String,
+    /// The audience: v2's `scope` without `/.default`, or v1's `resource`.
+    resource: String,
+}
+
+impl TokenRequest {
+    /// The request, or Entra ID's error answer.
+    fn parse(w: &World, req: &Request, tenant: &str, v2: bool) -> Result<TokenRequest, Response> {
+        let form: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
+        let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let Some(tenant_id) = resolve_tenant(w, tenant) else {
+            return Err(aad_error(w, 400, "invalid_request", 90002, &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")));
+        };
+        match field("grant_type") {
+            Some("client_credentials") => {}
+            Some(g) => {
+                let message = format!("The app requested an unsupported grant type '{g}'.");
+                return Err(aad_error(w, 400, "unsupported_grant_type", 70003, &message));
+            }
+            None => return Err(missing_parameter(w, "grant_type")),
+        }
+        let Some(client_id) = field("client_id").filter(|c| !c.is_empty()) else {
+            return Err(missing_parameter(w, "client_id"));
+        };
+        if field("client_secret").is_none() && field("client_assertion").is_none() {
+            return Err(aad_error(
                 w,
-                400,
-                "unsupported_grant_type",
-                70003,
-                &format!("The app requested an unsupported grant type '{g}'."),
-            )
+                401,
+                "invalid_client",
+                7000216,
+                "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+            ));
         }
-        None => {
-            return aad_error(
-                w,
-                400,
-                "invalid_request",
-                900144,
-                "The request body must contain the following parameter: 'grant_type'.",
-            )
-        }
-    }
-    let Some(client_id) = field("client_id").filter(|c| !c.is_empty()) else {
-        return aad_error(
-            w,
-            400,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'client_id'.",
-        );
-    };
-    if field("client_secret").is_none() && field("client_assertion").is_none() {
-        return aad_error(
-            w,
-            401,
-            "invalid_client",
-            7000216,
-            "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
-        );
-    }
-    let resource = if v2 {
-        match field("scope") {
-            Some(s) => audience_from_scope(s),
-            None => return aad_error(w, 400, "invalid_request", 90014, "The required field 'scope' is missing from the credential. Ensure that you have all the necessary parameters for the login request."),
-        }
-    } else {
-        match field("resource") {
-            Some(r) => r.to_string(),
-            None => {
-                return aad_error(
+        let resource = match (v2, field("scope"), field("resource")) {
+            (true, Some(scope), _) => audience_from_scope(scope),
+            (true, None, _) => return Err(aad_error(w, 400, "invalid_request", 90014, "The required field 'scope' is missing from the credential. Ensure that you have all the necessary parameters for the login request.")),
+            (false, _, Some(r)) => r.to_string(),
+            (false, _, None) => {
+                return Err(aad_error(
                     w,
                     400,
                     "invalid_request",
                     50001,
                     "The resource principal named was not found in the tenant.",
-                )
+                ))
             }
-        }
-    };
-    let principal = w.transact(|tx| client_principal(tx, &tid, client_id));
-    let access_token = issue(w, &principal, &tid, &resource, v2);
+        };
+        Ok(TokenRequest {
+            tenant_id,
+            client_id: client_id.to_string(),
+            resource,
+        })
+    }
+}
+
+fn missing_parameter(w: &World, name: &str) -> Response {
+    aad_error(
+        w,
+        400,
+        "invalid_request",
+        900144,
+        &format!("The request body must contain the following parameter: '{name}'."),
+    )
+}
+
+/// The token endpoint's answer: v2 and v1 shapes differ (v1 gives times as strings).
+fn token_response(w: &World, access_token: String, resource: &str, v2: bool) -> Response {
     let now_s = w.now() / 1000;
     if v2 {
         Response::ok(json!({

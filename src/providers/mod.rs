@@ -18,6 +18,9 @@ use crate::routing::Route;
 use crate::store::Record;
 use crate::world::Tx;
 
+/// Says whether a record may move (`true`: to another tenant's subscription).
+pub type MoveCheck = fn(&Tx, &Record, bool) -> ArmResult<()>;
+
 /// One resource provider, declared in one place (its folder's `mod.rs`): its namespace,
 /// types and api-versions, routes, request schemas, default data and hooks. Adding a
 /// provider is one folder plus one line in [`PROVIDERS`].
@@ -33,7 +36,7 @@ pub struct ProviderInfo {
     /// Cleans up after a record of one of its types was removed by a cascade.
     pub on_removed: Option<fn(&Tx, &Record)>,
     /// Says whether a record of one of its types may move (`true`: to another tenant).
-    pub validate_move: Option<fn(&Tx, &Record, bool) -> ArmResult<()>>,
+    pub validate_move: Option<MoveCheck>,
 }
 
 impl ProviderInfo {

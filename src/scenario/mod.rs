@@ -315,19 +315,7 @@ fn show(x: &Exchange) -> String {
 }
 
 async fn run_step(run: &mut Run<'_>, step: &Step) -> Result<String, String> {
-    let (call, arm) = if let Some(c) = &step.request {
-        (c.clone(), true)
-    } else if let Some(c) = &step.control {
-        (c.clone(), false)
-    } else if let Some(d) = &step.advance_clock {
-        (Call::control("/_azemu/clock", json!({ "advance": d })), false)
-    } else if let Some(f) = &step.publish_node_image {
-        (Call::control("/_azemu/node-images", json!({ "family": f })), false)
-    } else if let Some(f) = &step.fault {
-        (Call::control("/_azemu/faults", f.clone()), false)
-    } else {
-        return Err("a step needs one of: request, control, advanceClock, publishNodeImage, fault".into());
-    };
+    let (call, arm) = step_call(step)?;
     let mut path = sub_text(run, &call.path)?;
     if arm {
         if let Some(v) = &call.api_version {
@@ -343,19 +331,7 @@ async fn run_step(run: &mut Run<'_>, step: &Step) -> Result<String, String> {
         Some(b) => Some(substitute(run, b)?),
         None => None,
     };
-    let token = if arm && !call.anonymous {
-        let client_id = match &call.client_id {
-            Some(c) => sub_text(run, c)?,
-            None => run.client.client_id.clone(),
-        };
-        let tenant = match &call.tenant_id {
-            Some(t) => sub_text(run, t)?,
-            None => run.client.tenant_id.clone(),
-        };
-        Some(run.client.token(&client_id, &tenant).await?)
-    } else {
-        None
-    };
+    let token = step_token(run, &call, arm).await?;
     let x = run
         .client
         .send(&call.method, &path, &headers, body.as_ref(), token.as_deref())
@@ -377,18 +353,63 @@ async fn run_step(run: &mut Run<'_>, step: &Step) -> Result<String, String> {
         return Err(format!("expected success, got {}\n{}", x.status, show(&x)));
     }
     check(run, &e, &x).map_err(|m| format!("{m}\n{}", show(&x)))?;
-    if let Some(want) = &step.expect_operation {
-        let got = final_op
-            .as_ref()
-            .and_then(|o| o.body["status"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "no operation".into());
-        if !got.eq_ignore_ascii_case(want) {
-            let detail = final_op.as_ref().map(show).unwrap_or_default();
-            return Err(format!(
-                "expected the operation to end {want}, it ended {got}\n{detail}"
-            ));
-        }
+    check_operation(step, final_op.as_ref())?;
+    keep_values(run, step, &x)?;
+    Ok(summary)
+}
+
+/// The call a step makes, and whether it is an ARM call (else the control API).
+fn step_call(step: &Step) -> Result<(Call, bool), String> {
+    Ok(if let Some(c) = &step.request {
+        (c.clone(), true)
+    } else if let Some(c) = &step.control {
+        (c.clone(), false)
+    } else if let Some(d) = &step.advance_clock {
+        (Call::control("/_azemu/clock", json!({ "advance": d })), false)
+    } else if let Some(f) = &step.publish_node_image {
+        (Call::control("/_azemu/node-images", json!({ "family": f })), false)
+    } else if let Some(f) = &step.fault {
+        (Call::control("/_azemu/faults", f.clone()), false)
+    } else {
+        return Err("a step needs one of: request, control, advanceClock, publishNodeImage, fault".into());
+    })
+}
+
+/// The bearer token of an ARM call (none for the control API or an anonymous call).
+async fn step_token(run: &mut Run<'_>, call: &Call, arm: bool) -> Result<Option<String>, String> {
+    if !arm || call.anonymous {
+        return Ok(None);
     }
+    let client_id = match &call.client_id {
+        Some(c) => sub_text(run, c)?,
+        None => run.client.client_id.clone(),
+    };
+    let tenant = match &call.tenant_id {
+        Some(t) => sub_text(run, t)?,
+        None => run.client.tenant_id.clone(),
+    };
+    Ok(Some(run.client.token(&client_id, &tenant).await?))
+}
+
+/// `expectOperation`: how the step's operation must end.
+fn check_operation(step: &Step, final_op: Option<&Exchange>) -> Result<(), String> {
+    let Some(want) = &step.expect_operation else {
+        return Ok(());
+    };
+    let got = final_op
+        .and_then(|o| o.body["status"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "no operation".into());
+    if got.eq_ignore_ascii_case(want) {
+        return Ok(());
+    }
+    let detail = final_op.map(show).unwrap_or_default();
+    Err(format!(
+        "expected the operation to end {want}, it ended {got}\n{detail}"
+    ))
+}
+
+/// `save` and `capture`: values of the answer later steps refer to.
+fn keep_values(run: &mut Run<'_>, step: &Step, x: &Exchange) -> Result<(), String> {
     if let Some(name) = &step.save {
         run.vars.insert(name.clone(), x.body.clone());
     }
@@ -397,10 +418,10 @@ async fn run_step(run: &mut Run<'_>, step: &Step) -> Result<String, String> {
             Some(h) => x.header(h).map(|v| json!(v)),
             None => path::get(&x.body, p).cloned(),
         };
-        let v = v.ok_or_else(|| format!("capture {var}: no value at '{p}'\n{}", show(&x)))?;
+        let v = v.ok_or_else(|| format!("capture {var}: no value at '{p}'\n{}", show(x)))?;
         run.vars.insert(var.clone(), v);
     }
-    Ok(summary)
+    Ok(())
 }
 
 fn short(path: &str) -> String {
@@ -442,7 +463,10 @@ async fn wait(run: &mut Run<'_>, x: &Exchange, token: Option<&str>) -> Result<Ex
             return Ok(p);
         }
         let retry: u64 = p.header("retry-after").and_then(|r| r.parse().ok()).unwrap_or(0);
-        tokio::time::sleep(std::time::Duration::from_millis((retry * 1000).clamp(5, 2000))).await;
+        tokio::time::sleep(std::time::Duration::from_millis(
+            retry.saturating_mul(1000).clamp(5, 2000),
+        ))
+        .await;
     }
     Err(format!("wait: the operation at {url} did not end within 600 polls"))
 }

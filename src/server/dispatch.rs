@@ -273,6 +273,7 @@ pub(crate) fn pipeline(tx: &Tx, req: &Request) -> ArmResult<Response> {
             }
         }
     }
+    crate::control::faults::panic_point(tx, req);
     let response = (m.route.handler)(tx, &ctx)?;
     Ok(match (filter_list, caller.as_ref()) {
         (true, Some(c)) => hooks::readable_only(tx, c, m.route, response),

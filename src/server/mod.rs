@@ -14,8 +14,8 @@ use crate::world::World;
 use bytes_body::full;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -142,33 +142,20 @@ async fn accept_loop(
                 })
             }
         });
+        let watcher = graceful.watcher();
         match &acceptor {
             Some(acc) => {
                 let acc = acc.clone();
-                let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(10), acc.accept(tcp)).await {
-                        // The protocol the client chose by ALPN: HTTP/2 or HTTP/1.1.
-                        Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(b"h2") => {
-                            let conn =
-                                http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), svc);
-                            let _ = watcher.watch(conn).await;
-                        }
-                        Ok(Ok(stream)) => {
-                            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
-                            let _ = watcher.watch(conn).await;
-                        }
+                        Ok(Ok(stream)) => serve_connection(stream, svc, watcher).await,
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
                 });
             }
             None => {
-                let conn = http1::Builder::new().serve_connection(TokioIo::new(tcp), svc);
-                let fut = graceful.watch(conn);
-                tokio::spawn(async move {
-                    let _ = fut.await;
-                });
+                tokio::spawn(serve_connection(tcp, svc, watcher));
             }
         }
     }
@@ -178,6 +165,26 @@ async fn accept_loop(
         _ = tokio::time::sleep(Duration::from_secs(5)) => {}
     }
     crate::control::state::save_at_stop(&world);
+}
+
+/// Serves one connection over HTTP/1.1 or HTTP/2, whichever the client speaks (hyper-util's
+/// `auto` builder reads the HTTP/2 preface; with TLS the client chose by ALPN), until it closes
+/// or the server shuts down gracefully.
+async fn serve_connection<IO, S>(io: IO, svc: S, watcher: hyper_util::server::graceful::Watcher)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            hyper::Request<Incoming>,
+            Response = hyper::Response<bytes_body::Full>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    let _ = watcher.watch(conn).await;
 }
 
 /// Decodes, dispatches and encodes one request.
@@ -242,7 +249,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         )
         .into()
     } else {
-        dispatch::handle(world, &request, &correlation_id)
+        handle_catching_panics(world, &request, &correlation_id)
     };
     let response = crate::control::faults::delay(world, &request, response).await;
     let status = response.status;
@@ -262,6 +269,30 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     }
     crate::control::journal::record(world, request, status, correlation_id, started.elapsed(), before);
     encoded
+}
+
+/// Dispatches one request; a panic inside it (a bug) answers this request 500
+/// `InternalServerError`, ARM-shaped, and leaves the server serving: every lock azemu holds
+/// tolerates poisoning, so the next request proceeds.
+fn handle_catching_panics(world: &World, request: &Request, correlation_id: &str) -> Response {
+    let run = std::panic::AssertUnwindSafe(|| dispatch::handle(world, request, correlation_id));
+    match std::panic::catch_unwind(run) {
+        Ok(r) => r,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(method = %request.method, path = %request.path, panic = %what, "a request panicked");
+            ArmError::new(
+                500,
+                "InternalServerError",
+                "Encountered internal server error. Please try again later.",
+            )
+            .into()
+        }
+    }
 }
 
 fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> hyper::Response<bytes_body::Full> {

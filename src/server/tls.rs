@@ -10,7 +10,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -69,18 +70,24 @@ pub fn setup(cfg: &Config) -> io::Result<TlsSetup> {
     })
 }
 
+fn pem_error(path: &Path, e: rustls_pki_types::pem::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+}
+
 fn load_certs(path: &Path) -> io::Result<Vec<CertificateDer<'static>>> {
-    let data = std::fs::read(path)?;
-    rustls_pemfile::certs(&mut data.as_slice()).collect()
+    CertificateDer::pem_file_iter(path)
+        .map_err(|e| pem_error(path, e))?
+        .map(|c| c.map_err(|e| pem_error(path, e)))
+        .collect()
 }
 
 fn load_key(path: &Path) -> io::Result<PrivateKeyDer<'static>> {
-    let data = std::fs::read(path)?;
-    rustls_pemfile::private_key(&mut data.as_slice())?.ok_or_else(|| {
-        io::Error::new(
+    PrivateKeyDer::from_pem_file(path).map_err(|e| match e {
+        rustls_pki_types::pem::Error::NoItemsFound => io::Error::new(
             io::ErrorKind::InvalidData,
             format!("no private key in {}", path.display()),
-        )
+        ),
+        e => pem_error(path, e),
     })
 }
 
@@ -147,4 +154,20 @@ fn ensure_local_ca(
         std::fs::write(&sans_path, &wanted)?;
     }
     Ok((load_certs(&server_path)?, load_key(&server_key_path)?, ca_path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_pem_files_it_writes_and_names_what_is_missing() {
+        let dir = std::env::temp_dir().join(format!("azemu-tls-{}", uuid::Uuid::new_v4()));
+        let (certs, _key, ca) = ensure_local_ca(&dir, &["localhost".to_string()]).expect("a local CA");
+        assert_eq!(certs.len(), 1);
+        assert_eq!(load_certs(&ca).expect("the CA reads back").len(), 1);
+        let e = load_key(&ca).expect_err("a certificate is no key");
+        assert!(e.to_string().contains("no private key"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -65,7 +65,7 @@ impl Store {
 
     /// The creation number the next new record takes.
     pub fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::SeqCst) + 1
+        self.seq.fetch_add(1, Ordering::SeqCst).saturating_add(1)
     }
 
     /// Writes one committed change: the record under `key`, or its removal.
@@ -86,7 +86,7 @@ impl Store {
         let old = self.map.get(&k).map(|r| r.clone());
         rec.seq = match &old {
             Some(o) => o.seq,
-            None => self.seq.fetch_add(1, Ordering::SeqCst) + 1,
+            None => self.seq.fetch_add(1, Ordering::SeqCst).saturating_add(1),
         };
         self.map.insert(k, rec);
         old

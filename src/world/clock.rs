@@ -1,8 +1,8 @@
 //! The clock every timestamp comes from: the wall clock by default, a virtual clock that only
 //! moves when told (`POST /_azemu/clock`) when azemu runs with `--seed`.
 
-use crate::arm::time::{parse_rfc3339, Millis};
-use std::sync::Mutex;
+use crate::arm::time::{in_range, parse_rfc3339, Millis};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where a seeded (virtual) clock starts: 2026-01-01T00:00:00Z.
@@ -27,6 +27,11 @@ fn wall() -> Millis {
 }
 
 impl Clock {
+    /// The state, even after a panic elsewhere poisoned the lock (it holds plain numbers).
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn wall() -> Clock {
         Clock {
             state: Mutex::new(State { fixed: None, offset: 0 }),
@@ -43,41 +48,53 @@ impl Clock {
     }
 
     pub fn now(&self) -> Millis {
-        let s = self.state.lock().unwrap();
+        let s = self.state();
         match s.fixed {
             Some(t) => t,
-            None => wall() + s.offset,
+            None => wall().saturating_add(s.offset),
         }
     }
 
     pub fn is_virtual(&self) -> bool {
-        self.state.lock().unwrap().fixed.is_some()
+        self.state().fixed.is_some()
     }
 
-    pub fn advance(&self, by: Millis) {
-        let mut s = self.state.lock().unwrap();
-        match s.fixed.as_mut() {
-            Some(t) => *t += by,
-            None => s.offset += by,
+    /// Moves the clock forward by `by`; refused (`false`, nothing changes) when the time would
+    /// leave the range azemu represents ([`crate::arm::time::MAX_TIME`]).
+    pub fn advance(&self, by: Millis) -> bool {
+        let mut s = self.state();
+        let now = match s.fixed {
+            Some(t) => t,
+            None => wall().saturating_add(s.offset),
+        };
+        match now.checked_add(by).filter(|t| in_range(*t)) {
+            Some(to) => {
+                Self::set_locked(&mut s, to);
+                true
+            }
+            None => false,
         }
     }
 
-    /// Sets the time; a wall clock keeps running from there.
-    pub fn set(&self, to: Millis) {
-        let mut s = self.state.lock().unwrap();
+    /// Sets the time; a wall clock keeps running from there. Refused (`false`) outside the
+    /// range azemu represents.
+    pub fn set(&self, to: Millis) -> bool {
+        if !in_range(to) {
+            return false;
+        }
+        Self::set_locked(&mut self.state(), to);
+        true
+    }
+
+    fn set_locked(s: &mut State, to: Millis) {
         match s.fixed.as_mut() {
             Some(t) => *t = to,
+            // Both are in range, so the difference fits easily.
             None => s.offset = to - wall(),
         }
     }
 
     pub fn set_rfc3339(&self, to: &str) -> bool {
-        match parse_rfc3339(to) {
-            Some(t) => {
-                self.set(t);
-                true
-            }
-            None => false,
-        }
+        parse_rfc3339(to).is_some_and(|t| self.set(t))
     }
 }

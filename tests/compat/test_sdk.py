@@ -350,3 +350,34 @@ def test_managed_clusters(aks, rg, subscription_id):
     with pytest.raises(ResourceNotFoundError):
         aks.managed_clusters.get(rg, name)
     assert list(aks.managed_clusters.list_by_resource_group(rg)) == []
+
+
+def test_template_deployments(credential, subscription_id, arm, resources, rg):
+    """`deployments.begin_create_or_update` and `begin_what_if` through the Python SDK
+    (azure.mgmt.resource.deployments, the client az 2.91 uses)."""
+    from azure.mgmt.resource.deployments import DeploymentsMgmtClient
+
+    deployments = DeploymentsMgmtClient(credential, subscription_id, **arm)
+    template = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"name": {"type": "string"}},
+        "resources": [{"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31",
+                       "name": "[parameters('name')]", "location": "[resourceGroup().location]"}],
+        "outputs": {"principalId": {"type": "string",
+                                    "value": "[reference(parameters('name')).principalId]"}},
+    }
+    body = {"properties": {"mode": "Incremental", "template": template,
+                           "parameters": {"name": {"value": "sdk-template-id"}}}}
+    what_if = deployments.deployments.begin_what_if(rg, "sdk", body).result()
+    assert [c.change_type for c in what_if.changes] == ["Create"]
+    d = deployments.deployments.begin_create_or_update(rg, "sdk", body).result()
+    assert d.properties.provisioning_state == "Succeeded"
+    ident = resources.resources.get_by_id(
+        f"/subscriptions/{subscription_id}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/"
+        "userAssignedIdentities/sdk-template-id", "2023-01-31")
+    assert d.properties.outputs["principalId"]["value"] == ident.properties["principalId"]
+    what_if = deployments.deployments.begin_what_if(rg, "sdk", body).result()
+    assert [c.change_type for c in what_if.changes] == ["NoChange"]
+    ops = list(deployments.deployment_operations.list(rg, "sdk"))
+    assert [o.properties.provisioning_state for o in ops] == ["Succeeded"]

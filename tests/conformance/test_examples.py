@@ -1,7 +1,7 @@
 """Conformance: replay every x-ms-example of the official API reference for the operations
 azemu serves, check status and response schema, and print a coverage table.
 
-    scripts/conformance.sh            # or: .venv/bin/python -m pytest tests/conformance -s
+    scripts/conformance.sh            # or: $(scripts/venv-dir.sh)/bin/python -m pytest tests/conformance -s
 
 What is checked, per example (see replay.py for the mechanics):
   1. the response status is one the example lists (for long-running operations, any of
@@ -42,11 +42,11 @@ from reference import (Example, JsonFiles, Operation, ResponseValidator, SchemaB
                        orphan_examples)
 from replay import Outcome, Replayer
 
-# Measured: 105 examples of served operations replayed, 99 passing (94.3%). The 6 failing are
-# listed in KNOWN_GAPS (defective or dated examples). The threshold sits just below the
-# measured rate, so a regression of two examples or more fails CI while the documented gaps
-# do not; raise it as gaps close.
-PASS_RATE_THRESHOLD = 0.93
+# Every example either passes or has its deviation documented in KNOWN_GAPS (a defective or
+# dated example, or a scope or feature azemu does not serve); any other failure fails CI.
+# Measured with template deployments: 125 examples replayed, 105 passing (84.0%), the other
+# 20 in KNOWN_GAPS. The rate threshold guards against a mass of new gaps.
+PASS_RATE_THRESHOLD = 0.80
 # The reference held 105 examples of served operations: far fewer means the reference or
 # the discovery broke, not that azemu got better.
 MIN_SERVED_EXAMPLES = 100
@@ -93,6 +93,21 @@ KNOWN_GAPS: dict[str, str] = {
     "AgentPoolsCreate_WindowsOSSKU": "the example pins Kubernetes 1.23.3, out of support (AKS refuses it too)",
     "GetProvider": "the example reads a fictional namespace, Microsoft.TestRP1",
     "GetNamedProviderAtTenant": "the example reads Microsoft.Storage, a provider azemu does not serve",
+    # Template deployments: azemu serves them at resource-group and subscription scope, with the
+    # template inline; it fetches nothing from the network.
+    "CalculateTemplateHash": "defective example: it names its body parameter 'template', the spec names it 'body'",
+    "PutDeploymentAtScope": "deploys at management-group scope, which azemu does not serve",
+    "PutDeploymentAtManagementGroup": "management-group scope, which azemu does not serve",
+    "PostDeploymentValidateOnManagementGroup": "management-group scope, which azemu does not serve",
+    "PostDeploymentWhatIfOnManagementGroup": "management-group scope, which azemu does not serve",
+    "PutDeploymentAtTenant": "tenant scope, which azemu does not serve",
+    "PostDeploymentWhatIfOnTenant": "tenant scope, which azemu does not serve",
+    "PutDeploymentResourceGroup": "links its template by URI (templateLink), which azemu cannot fetch",
+    "PutDeploymentResourceGroupTemplateSpecsWithId": "links a template spec by id, which azemu does not serve",
+    "PutDeploymentSubscriptionTemplateSpecsWithId": "links a template spec by id, which azemu does not serve",
+    "PutDeploymentWithOnErrorDeploymentSpecificDeployment": "links its template by URI (templateLink), which azemu cannot fetch",
+    "PutDeploymentWithOnErrorDeploymentLastSuccessful": "links its template by URI (templateLink), which azemu cannot fetch",
+    "PutDeploymentWithExternalInputs": "uses externalInputs (parameters bound to external sources), which azemu does not serve",
 }
 
 
@@ -387,6 +402,9 @@ def test_examples_conformance(api_reference, discovered, emulator, health, serve
     failing = [f"{r.example.name}: {r.outcome.reason if r.outcome else 'not run'}"
                for r in results if r.served and not r.missing_file and not (r.outcome and r.outcome.passed)]
     if not only:
+        undocumented = [f for f in failing if f.split(":", 1)[0] not in KNOWN_GAPS]
+        assert not undocumented, (
+            "examples fail without a documented deviation in KNOWN_GAPS:\n" + "\n".join(undocumented))
         assert totals["rate"] >= PASS_RATE_THRESHOLD, (
             f"conformance pass rate {totals['rate']:.1%} is below the threshold {PASS_RATE_THRESHOLD:.0%}; "
             f"failing examples:\n" + "\n".join(failing))

@@ -57,7 +57,7 @@ pub fn principal_not_found_unless_principal_type_given(
     let visible = w
         .directory
         .get(principal_id)
-        .is_some_and(|p| w.now() - p.created >= w.config.principal_propagation_delay_ms);
+        .is_some_and(|p| w.now().saturating_sub(p.created) >= w.config.principal_propagation_delay_ms);
     if visible {
         return Ok(());
     }
@@ -288,20 +288,19 @@ fn parse_filter(f: Option<&str>) -> ArmResult<Filter> {
     let Some(f) = f.map(str::trim).filter(|f| !f.is_empty()) else {
         return Ok(out);
     };
+    let unsupported = || ArmError::bad_request("UnsupportedQuery", format!("The filter '{f}' is not supported."));
+    let expr = crate::arm::filter::parse(f).map_err(|_| unsupported())?;
     let mut principal_eq = false;
-    for clause in f.split(" and ") {
-        let c = clause.trim();
-        let lower = c.to_ascii_lowercase().replace(' ', "");
-        if lower == "atscope()" {
+    for term in expr.conjuncts().ok_or_else(unsupported)? {
+        if term.call_of("atScope").is_some_and(|a| a.is_empty()) {
             out.at_scope = true;
-        } else if lower.starts_with("assignedto(") || lower.starts_with("principalideq") {
-            principal_eq |= lower.starts_with("principalideq");
-            out.principal = c.split('\'').nth(1).map(str::to_string);
+        } else if let Some([crate::arm::filter::Operand::String(p)]) = term.call_of("assignedTo") {
+            out.principal = Some(p.clone());
+        } else if let Some(p) = term.eq_string_of("principalId") {
+            principal_eq = true;
+            out.principal = Some(p.to_string());
         } else {
-            return Err(ArmError::bad_request(
-                "UnsupportedQuery",
-                format!("The filter '{f}' is not supported."),
-            ));
+            return Err(unsupported());
         }
     }
     if out.at_scope && principal_eq {
@@ -369,5 +368,9 @@ mod tests {
         assert_eq!(f.principal.as_deref(), Some("abc"));
         assert!(parse_filter(Some("atScope() and principalId eq 'x'")).is_err());
         assert!(parse_filter(Some("bogus")).is_err());
+        assert!(parse_filter(Some("principalId eq ")).is_err());
+        assert!(parse_filter(Some("assignedTo('a') or atScope()")).is_err());
+        let f = parse_filter(Some("principalId eq 'it''s'")).unwrap();
+        assert_eq!(f.principal.as_deref(), Some("it's"));
     }
 }

@@ -132,28 +132,35 @@ fn visible(w: &Tx, scope: &str) -> Vec<Role> {
 
 type RolePredicate = Box<dyn Fn(&Role) -> bool>;
 
+/// `roleName eq '…'` (case-insensitive: az sends `acrpull`) and `type eq 'BuiltInRole'|'CustomRole'`,
+/// alone or joined by `and`.
 fn filter_pred(filter: Option<&str>) -> ArmResult<RolePredicate> {
     let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
         return Ok(Box::new(|_| true));
     };
-    let value = f.split('\'').nth(1).unwrap_or("").to_string();
-    let lower = f.to_ascii_lowercase();
-    if lower.starts_with("rolename eq") {
-        Ok(Box::new(move |r| r.name().eq_ignore_ascii_case(&value)))
-    } else if lower.starts_with("type eq") {
-        Ok(Box::new(move |r| {
-            r.properties["type"]
-                .as_str()
-                .is_some_and(|t| t.eq_ignore_ascii_case(&value))
-        }))
-    } else {
-        Err(ArmError::bad_request(
+    let unsupported = || {
+        ArmError::bad_request(
             "UnsupportedQuery",
             format!(
                 "The filter '{f}' is not supported. Use roleName eq '<name>' or type eq 'BuiltInRole'|'CustomRole'."
             ),
-        ))
+        )
+    };
+    let expr = crate::arm::filter::parse(f).map_err(|_| unsupported())?;
+    let (mut name, mut kind) = (None, None);
+    for term in expr.conjuncts().ok_or_else(unsupported)? {
+        match term.eq_string() {
+            Some((p, v)) if p.eq_ignore_ascii_case("roleName") => name = Some(v.to_string()),
+            Some((p, v)) if p.eq_ignore_ascii_case("type") => kind = Some(v.to_string()),
+            _ => return Err(unsupported()),
+        }
     }
+    Ok(Box::new(move |r| {
+        name.as_ref().is_none_or(|n| r.name().eq_ignore_ascii_case(n))
+            && kind
+                .as_ref()
+                .is_none_or(|k| r.properties["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(k)))
+    }))
 }
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions`.

@@ -2,7 +2,7 @@
 //! and `Retry-After` headers), and the two polling resources clients follow — the
 //! operation-status resource and the operation-result (Location) resource.
 
-use crate::arm::lro::{Completion, Start};
+use crate::arm::lro::{Completion, Start, MAX_RETRY_AFTER_S};
 use crate::arm::{ArmError, ArmResult, Response};
 use crate::routing::Ctx;
 use crate::world::Tx;
@@ -68,7 +68,7 @@ fn completion_for(w: &Tx, ctx: &Ctx, resource_id: &str) -> ArmResult<(Completion
 fn default_completion(w: &Tx) -> Completion {
     match w.config.lro_duration_ms {
         0 => Completion::Immediate,
-        ms => Completion::At(w.now() + ms),
+        ms => Completion::At(w.now().saturating_add(ms)),
     }
 }
 
@@ -96,7 +96,8 @@ pub fn parse_spec(w: &Tx, spec: &str) -> ArmResult<(Completion, Option<ArmError>
                 "The operation failed as requested by the x-azemu-lro fault setting.",
             ));
         } else if let Some(ms) = crate::arm::time::parse_duration_ms(&lower) {
-            completion = Completion::At(w.now() + ms);
+            // Durations are at most 10000 years and the clock stays in years 0..9999: no overflow.
+            completion = Completion::At(w.now().saturating_add(ms));
         } else {
             return Err(bad_spec(spec));
         }
@@ -107,12 +108,13 @@ pub fn parse_spec(w: &Tx, spec: &str) -> ArmResult<(Completion, Option<ArmError>
 fn bad_spec(spec: &str) -> ArmError {
     ArmError::bad_request(
         "InvalidLroSetting",
-        format!("The x-azemu-lro value '{spec}' is invalid. Use 'immediate', 'manual', a duration such as '3s', 'polls=N', optionally followed by ',fail'."),
+        format!("The x-azemu-lro value '{spec}' is invalid. Use 'immediate', 'manual', a duration such as '3s' (at most 10000 years), 'polls=N' (N below 2^32), optionally followed by ',fail'."),
     )
 }
 
 /// Starts an operation and returns the headers the response must carry.
 pub fn begin(w: &Tx, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
+    let retry = retry_after(ctx)?;
     let (completion, requested_failure) = completion_for(w, ctx, &b.resource_id)?;
     let fail_with = b.fail.or(requested_failure);
     let id = w.ids.guid();
@@ -145,7 +147,7 @@ pub fn begin(w: &Tx, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
         effect: b.effect,
     });
     let location_only = matches!(b.urls, Urls::Subscription { .. });
-    let mut headers = vec![("Retry-After".to_string(), retry_after(ctx))];
+    let mut headers = vec![("Retry-After".to_string(), retry)];
     if !location_only {
         headers.push((
             "Azure-AsyncOperation".to_string(),
@@ -161,13 +163,24 @@ pub fn begin(w: &Tx, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
     Ok(Started { id, headers })
 }
 
-/// `Retry-After` on LRO responses: 0 by default so clients poll at once.
-fn retry_after(ctx: &Ctx) -> String {
-    ctx.req.header("x-azemu-retry-after").unwrap_or("0").to_string()
+/// `Retry-After` on LRO responses: 0 by default so clients poll at once; the
+/// `x-azemu-retry-after` header (whole seconds, at most a day) sets it.
+fn retry_after(ctx: &Ctx) -> ArmResult<String> {
+    let Some(v) = ctx.req.header("x-azemu-retry-after") else {
+        return Ok("0".to_string());
+    };
+    match v.trim().parse::<u32>() {
+        Ok(n) if n <= MAX_RETRY_AFTER_S => Ok(n.to_string()),
+        _ => Err(ArmError::bad_request(
+            "InvalidRetryAfterSetting",
+            format!("The x-azemu-retry-after value '{v}' is invalid. Use a whole number of seconds from 0 to {MAX_RETRY_AFTER_S}."),
+        )),
+    }
 }
 
 /// `GET .../operations/{id}`: the operation-status resource (always 200 while it exists).
 pub fn status(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
+    let retry = retry_after(ctx)?;
     w.ops.touch(op_id);
     w.settle();
     let snap = w.ops.snapshot(op_id).ok_or_else(|| operation_not_found(op_id))?;
@@ -175,7 +188,7 @@ pub fn status(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     Ok(if snap.is_done() {
         r
     } else {
-        r.header("Retry-After", retry_after(ctx))
+        r.header("Retry-After", retry)
     })
 }
 
@@ -183,6 +196,7 @@ pub fn status(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
 /// Azure answers the final poll of a resource group delete: `@azure/arm-resources` 8 refuses a
 /// 204 there), or the error with its status when it failed.
 pub fn result(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
+    let retry = retry_after(ctx)?;
     w.ops.touch(op_id);
     w.settle();
     let snap = w.ops.snapshot(op_id).ok_or_else(|| operation_not_found(op_id))?;
@@ -193,7 +207,7 @@ pub fn result(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
                 ctx.req
                     .url(&format!("{}?api-version={}", ctx.req.path, ctx.api_version)),
             )
-            .header("Retry-After", retry_after(ctx)));
+            .header("Retry-After", retry));
     }
     if let Some(e) = snap.error {
         return Err(e);

@@ -2,6 +2,8 @@
 //! principal, abort, start/stop, upgrade profiles and maintenance configurations.
 
 use super::clusters::{self, ids, is_msi};
+use super::model::{Method, ProvisioningState};
+use super::request::ServicePrincipalRequest;
 use super::{kubeconfig, pools, rules, versions, KIND, NAMESPACE};
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
@@ -60,24 +62,24 @@ pub fn monitoring_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 pub fn reset_service_principal(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     rules::reset_service_principal_not_allowed_on_msi_cluster(is_msi(&rec.body))?;
-    let body = ctx.req.json_object()?;
-    let client = body["clientId"]
-        .as_str()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| ArmError::bad_request("InvalidParameter", "clientId is required.").with_target("clientId"))?;
+    let sp = ServicePrincipalRequest::parse(&ctx.req.json_object()?);
+    let client =
+        sp.client_id.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
+            ArmError::bad_request("InvalidParameter", "clientId is required.").with_target("clientId")
+        })?;
     lro::ensure_idle(w, &rec.id)?;
     let tenant = crate::providers::common::arm::tenant_of(w, &crate::arm::id::segments(&rec.id)[1])
         .unwrap_or_else(|| w.config.tenant_id.clone());
     let principal = crate::entra::principals::client_principal(w, &tenant, client);
     let kubelet = super::nodes::KubeletIdentity {
-        kind: "ServicePrincipal".into(),
+        kind: super::model::KubeletKind::ServicePrincipal,
         client_id: client.to_string(),
         object_id: principal.object_id,
         resource_id: None,
     };
     w.store.update(&rec.id, |r| {
         r.body["properties"]["servicePrincipalProfile"] = json!({ "clientId": client });
-        r.internal["spSecret"] = body["secret"].clone();
+        r.internal["spSecret"] = json!(sp.secret);
         r.internal["kubelet"] = serde_json::to_value(&kubelet).unwrap_or(Value::Null);
     });
     for p in pools::of_cluster(w, &rec.id) {
@@ -95,7 +97,7 @@ pub fn reset_service_principal(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
         format!("nodes now use service principal {client}"),
         ctx.correlation_id,
     );
-    simple_lro(w, ctx, &rec, "Updating", true, None)
+    simple_lro(w, ctx, &rec, ProvisioningState::Updating, true, None)
 }
 
 /// What a simple operation does when it succeeds.
@@ -106,21 +108,20 @@ fn simple_lro(
     w: &Tx,
     ctx: &Ctx,
     rec: &Record,
-    activity: &'static str,
+    state: ProvisioningState,
     location_header: bool,
     then: Option<Then>,
 ) -> ArmResult<Response> {
     let sub = crate::arm::id::segments(&rec.id)[1].clone();
     let location = rec.body["location"].as_str().unwrap_or_default().to_string();
     let target = rec.id.clone();
-    w.store
-        .update(&target, |r| r.body["properties"]["provisioningState"] = json!(activity));
+    super::set_provisioning_state(w, &target, state);
     let started = lro::begin(
         w,
         ctx,
         lro::Begin {
             resource_id: rec.id.clone(),
-            activity,
+            activity: state.as_str(),
             urls: lro::Urls::Provider {
                 subscription: &sub,
                 namespace: NAMESPACE,
@@ -134,7 +135,7 @@ fn simple_lro(
                         f(w);
                     }
                 }
-                super::set_provisioning_state(w, &target, outcome.status());
+                super::set_provisioning_state(w, &target, ProvisioningState::ended(outcome));
             }),
         },
     )?;
@@ -147,19 +148,19 @@ pub fn power(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     lro::ensure_idle(w, &rec.id)?;
     let stop = ctx.req.segments.last().is_some_and(|s| s.eq_ignore_ascii_case("stop"));
     let code = if stop { "Stopped" } else { "Running" };
+    let state = if stop {
+        ProvisioningState::Stopping
+    } else {
+        ProvisioningState::Starting
+    };
     let id = rec.id.clone();
-    w.events.record(
-        w.now(),
-        &rec.id,
-        "OperationStarted",
-        if stop { "Stopping" } else { "Starting" },
-        ctx.correlation_id,
-    );
+    w.events
+        .record(w.now(), &rec.id, "OperationStarted", state.as_str(), ctx.correlation_id);
     simple_lro(
         w,
         ctx,
         &rec,
-        if stop { "Stopping" } else { "Starting" },
+        state,
         true,
         Some(Box::new(move |w: &Tx| {
             w.store
@@ -239,13 +240,13 @@ pub fn maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let name = ctx.name(1);
     let mid = format!("{}/maintenanceConfigurations/{name}", rec.id);
-    match ctx.method() {
-        "GET" => w
+    match Method::of(ctx.method())? {
+        Method::Get => w
             .store
             .get(&mid)
             .map(|r| Response::ok(r.body))
             .ok_or_else(|| maintenance_not_found(name)),
-        "PUT" => {
+        Method::Put => {
             let body = ctx.req.json_object()?;
             schema::validate("maintenanceConfiguration", &body)?;
             let existed = w.store.contains(&mid);
@@ -259,10 +260,15 @@ pub fn maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
             w.store.put(Record::new(mid.clone(), MAINTENANCE_KIND, doc.clone()));
             Ok(Response::json(if existed { 200 } else { 201 }, doc))
         }
-        _ => Ok(match w.store.remove(&mid) {
+        Method::Delete => Ok(match w.store.remove(&mid) {
             Some(_) => Response::empty(200),
             None => Response::empty(204),
         }),
+        Method::Patch => Err(ArmError::new(
+            405,
+            "MethodNotAllowed",
+            "Maintenance configurations are updated with PUT.",
+        )),
     }
 }
 

@@ -1,14 +1,20 @@
 //! Managed clusters: create, read, update, delete and list, with AKS's server-side defaults,
 //! the identity modes (system-assigned, user-assigned, legacy service principal), the
 //! kubelet identity, and the documented rules in [`super::rules`].
+//!
+//! A PUT is parsed into a [`ClusterRequest`], planned by [`super::plan`] (every rule checked,
+//! nothing written), then applied here through the transaction.
 
+use super::model::{IdentityType, KubeletKind, Method, ProvisioningState};
 use super::nodes::KubeletIdentity;
-use super::pools::{self, PoolContext};
-use super::{kubeconfig, rules, versions, KIND, NAMESPACE};
+use super::plan::{self, ControlPlane, CreatePlan, PlannedPool, Target, UpdatePlan};
+use super::pools;
+use super::request::ClusterRequest;
+use super::rules::KubeletAfterUpdate;
+use super::{kubeconfig, KIND, NAMESPACE};
 use crate::arm::id;
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
-use crate::entra::{Principal, PrincipalKind};
 use crate::providers::common::{arm, identities, lro, resource, schema};
 use crate::routing::Ctx;
 use crate::store::Record;
@@ -66,10 +72,9 @@ pub fn kubelet_of(rec: &Record) -> Option<KubeletIdentity> {
     serde_json::from_value(rec.internal["kubelet"].clone()).ok()
 }
 
+/// Whether a stored cluster uses a managed identity (else a service principal).
 pub fn is_msi(body: &Value) -> bool {
-    body["identity"]["type"]
-        .as_str()
-        .is_some_and(|t| !t.eq_ignore_ascii_case("None"))
+    IdentityType::of_cluster(body).is_msi()
 }
 
 /// The GET shape: the stored body with `agentPoolProfiles` composed from the pools.
@@ -95,14 +100,14 @@ pub fn compose(w: &Tx, rec: &Record) -> Value {
 pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let (parent, rid) = ids(w, ctx)?;
     let name = ctx.name(0);
-    match ctx.method() {
-        "GET" => Ok(Response::ok(compose(
+    match Method::of(ctx.method())? {
+        Method::Get => Ok(Response::ok(compose(
             w,
             &resource::get_or_404(w, ctx, &rid, KIND, name)?,
         ))),
-        "PUT" => put(w, ctx, &parent, &rid, name),
-        "PATCH" => patch(w, ctx, &rid, name),
-        _ => delete(w, ctx, &rid),
+        Method::Put => put(w, ctx, &parent, &rid, name),
+        Method::Patch => patch(w, ctx, &rid, name),
+        Method::Delete => delete(w, ctx, &rid),
     }
 }
 
@@ -124,140 +129,10 @@ pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     Ok(Response::ok(paging::page(ctx.req, items)?))
 }
 
-/// The control-plane identity a request asks for, resolved against azemu's identities.
-struct ControlPlane {
-    /// The ARM `identity` block to store.
-    identity: Value,
-    /// The principal that acts for the control plane (`None` for service-principal clusters).
-    principal_id: Option<String>,
-    kind: String,
-}
+// ---- identities a write creates ------------------------------------------------------------
 
-fn resolve_control_plane(
-    w: &Tx,
-    request: &Value,
-    existing: Option<&Record>,
-    cluster_id: &str,
-    cluster_name: &str,
-    tenant: &str,
-) -> ArmResult<ControlPlane> {
-    let sp_client = request["properties"]["servicePrincipalProfile"]["clientId"]
-        .as_str()
-        .filter(|c| !c.eq_ignore_ascii_case("msi"));
-    let requested = request["identity"]["type"].as_str().map(str::to_string);
-    let kind = match (&requested, existing) {
-        (Some(t), _) => t.clone(),
-        (None, Some(old)) => old.body["identity"]["type"].as_str().unwrap_or("None").to_string(),
-        (None, None) if sp_client.is_some() => "None".to_string(),
-        (None, None) => "SystemAssigned".to_string(),
-    };
-    let old_identity = existing.map(|r| r.body["identity"].clone()).unwrap_or(Value::Null);
-    match kind.as_str() {
-        "UserAssigned" => {
-            let map = if requested.is_some() {
-                request["identity"]["userAssignedIdentities"]
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default()
-            } else {
-                old_identity["userAssignedIdentities"]
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default()
-            };
-            rules::exactly_one_user_assigned_control_plane_identity(&map)?;
-            let (uid, _) = map
-                .iter()
-                .next()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .unwrap_or_default();
-            let body = rules::user_assigned_identity_must_exist(w, &uid, "control plane")?;
-            let p = &body["properties"];
-            let stored_id = body["id"].as_str().unwrap_or(&uid).to_string();
-            Ok(ControlPlane {
-                identity: json!({ "type": "UserAssigned", "userAssignedIdentities": { stored_id: { "clientId": p["clientId"], "principalId": p["principalId"] } } }),
-                principal_id: p["principalId"].as_str().map(str::to_string),
-                kind,
-            })
-        }
-        "SystemAssigned" => {
-            let principal = old_identity["principalId"]
-                .as_str()
-                .filter(|_| old_identity["type"] == "SystemAssigned")
-                .map(str::to_string)
-                .unwrap_or_else(|| w.ids.guid());
-            if w.directory.get(&principal).is_none() {
-                w.directory.upsert(Principal {
-                    object_id: principal.clone(),
-                    app_id: w.ids.guid(),
-                    display_name: cluster_name.to_string(),
-                    kind: PrincipalKind::ManagedIdentity,
-                    tenant_id: tenant.to_string(),
-                    alternative_names: vec!["isExplicit=False".to_string(), cluster_id.to_string()],
-                    created: w.now(),
-                });
-            }
-            Ok(ControlPlane {
-                identity: json!({ "type": "SystemAssigned", "principalId": principal, "tenantId": tenant }),
-                principal_id: Some(principal),
-                kind,
-            })
-        }
-        "None" => {
-            if sp_client.is_none() && existing.is_none_or(|e| is_msi(&e.body)) {
-                return Err(ArmError::bad_request(
-                    "BadRequest",
-                    "A cluster without a managed identity needs servicePrincipalProfile.clientId and servicePrincipalProfile.secret.",
-                ));
-            }
-            Ok(ControlPlane {
-                identity: Value::Null,
-                principal_id: None,
-                kind,
-            })
-        }
-        other => Err(ArmError::bad_request(
-            "InvalidParameter",
-            format!("The identity type '{other}' is not supported."),
-        )
-        .with_target("identity.type")),
-    }
-}
-
-/// The kubelet identity named in a request, checked against every documented rule.
-fn custom_kubelet(w: &Tx, request: &Value, cp: &ControlPlane, location: &str) -> ArmResult<Option<KubeletIdentity>> {
-    let k = &request["properties"]["identityProfile"]["kubeletidentity"];
-    let Some(rid) = k["resourceId"].as_str().filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
-    rules::custom_kubelet_identity_requires_user_assigned_control_plane(&cp.kind)?;
-    rules::custom_kubelet_identity_must_be_user_assigned(rid)?;
-    rules::custom_kubelet_identity_not_in_china_east_or_north(location)?;
-    let body = rules::user_assigned_identity_must_exist(w, rid, "kubelet")?;
-    let p = &body["properties"];
-    for (field, prop) in [("clientId", "clientId"), ("objectId", "principalId")] {
-        if let Some(given) = k[field].as_str().filter(|s| !s.is_empty()) {
-            if !p[prop].as_str().is_some_and(|x| x.eq_ignore_ascii_case(given)) {
-                return Err(ArmError::bad_request(
-                    "CustomKubeletIdentityPropertyError",
-                    format!("identityProfile.kubeletidentity.{field} '{given}' does not match the identity '{rid}'."),
-                ));
-            }
-        }
-    }
-    let stored_id = body["id"].as_str().unwrap_or(rid).to_string();
-    if let Some(principal) = &cp.principal_id {
-        rules::control_plane_can_assign_kubelet_identity(w, principal, &stored_id)?;
-    }
-    Ok(Some(KubeletIdentity {
-        kind: "UserAssigned".into(),
-        client_id: p["clientId"].as_str().unwrap_or_default().to_string(),
-        object_id: p["principalId"].as_str().unwrap_or_default().to_string(),
-        resource_id: Some(stored_id),
-    }))
-}
-
-/// AKS's own kubelet identity, `{cluster}-agentpool` in the node resource group.
+/// AKS's own kubelet identity, `{cluster}-agentpool` in the node resource group (made when
+/// it is not there yet).
 fn managed_kubelet(w: &Tx, node_rg_id: &str, cluster: &str, location: &str, tenant: &str) -> KubeletIdentity {
     let name = format!("{cluster}-agentpool");
     let rid = format!("{node_rg_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}");
@@ -279,7 +154,7 @@ fn managed_kubelet(w: &Tx, node_rg_id: &str, cluster: &str, location: &str, tena
         ),
     };
     KubeletIdentity {
-        kind: "UserAssigned".into(),
+        kind: KubeletKind::UserAssigned,
         client_id: body["properties"]["clientId"].as_str().unwrap_or_default().to_string(),
         object_id: body["properties"]["principalId"]
             .as_str()
@@ -292,7 +167,7 @@ fn managed_kubelet(w: &Tx, node_rg_id: &str, cluster: &str, location: &str, tena
 fn sp_kubelet(w: &Tx, tenant: &str, client_id: &str) -> KubeletIdentity {
     let p = crate::entra::principals::client_principal(w, tenant, client_id);
     KubeletIdentity {
-        kind: "ServicePrincipal".into(),
+        kind: KubeletKind::ServicePrincipal,
         client_id: client_id.to_string(),
         object_id: p.object_id,
         resource_id: None,
@@ -303,47 +178,11 @@ fn identity_profile(k: &KubeletIdentity) -> Value {
     json!({ "kubeletidentity": { "resourceId": k.resource_id, "clientId": k.client_id, "objectId": k.object_id } })
 }
 
-fn network_defaults(requested: &Value) -> Value {
-    let mut np = requested.as_object().cloned().unwrap_or_default();
-    let plugin = np
-        .get("networkPlugin")
-        .and_then(Value::as_str)
-        .unwrap_or("azure")
-        .to_string();
-    let overlay = np
-        .get("networkPluginMode")
-        .and_then(Value::as_str)
-        .is_some_and(|m| m.eq_ignore_ascii_case("overlay"))
-        || (np.get("networkPlugin").is_none() && np.get("podCidr").is_none());
-    fn set(np: &mut Map<String, Value>, k: &str, v: Value) {
-        if np.get(k).is_none_or(|x| x.is_null() || x == "") {
-            np.insert(k.to_string(), v);
-        }
+/// Adds a new system-assigned principal the plan made.
+fn apply_control_plane(w: &Tx, cp: &ControlPlane) {
+    if let Some(p) = &cp.new_principal {
+        w.directory.upsert(p.clone());
     }
-    set(&mut np, "networkPlugin", json!(plugin));
-    if overlay && plugin == "azure" {
-        set(&mut np, "networkPluginMode", json!("overlay"));
-    }
-    set(&mut np, "networkPolicy", json!("none"));
-    set(&mut np, "serviceCidr", json!("10.0.0.0/16"));
-    set(&mut np, "dnsServiceIP", json!("10.0.0.10"));
-    set(&mut np, "outboundType", json!("loadBalancer"));
-    set(&mut np, "loadBalancerSku", json!("standard"));
-    if plugin == "kubenet" || overlay {
-        set(&mut np, "podCidr", json!("10.244.0.0/16"));
-    }
-    set(&mut np, "ipFamilies", json!(["IPv4"]));
-    let svc = np["serviceCidr"].clone();
-    set(&mut np, "serviceCidrs", json!([svc]));
-    if let Some(pod) = np.get("podCidr").cloned().filter(|p| !p.is_null()) {
-        set(&mut np, "podCidrs", json!([pod]));
-    }
-    set(
-        &mut np,
-        "loadBalancerProfile",
-        json!({ "managedOutboundIPs": { "count": 1 }, "backendPoolType": "NodeIPConfiguration" }),
-    );
-    Value::Object(np)
 }
 
 fn tenant_of(w: &Tx, parent: &resource::Parent) -> String {
@@ -358,16 +197,29 @@ fn urls<'a>(sub: &'a str, location: &'a str) -> lro::Urls<'a> {
     }
 }
 
+/// `PUT`: parse, plan (every rule checked, nothing written), apply.
 fn put(w: &Tx, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
     check_cluster_name(name)?;
-    let body = ctx.req.json_object()?;
-    schema::validate("managedCluster", &body)?;
-    let location = resource::require_location(&body, KIND)?;
+    let req = ClusterRequest::parse(ctx)?;
     let existing = w.store.get(rid);
     resource::check_preconditions(ctx, existing.as_ref().and_then(|r| r.body["eTag"].as_str()))?;
+    let tenant = tenant_of(w, parent);
+    let target = Target {
+        id: rid,
+        name,
+        tenant: &tenant,
+        location: req.location,
+    };
     match existing {
-        None => create(w, ctx, parent, rid, name, &body, location),
-        Some(existing) => update(w, ctx, parent, existing, &body, location),
+        None => {
+            let plan = plan::plan_create(w, parent, &req, &target)?;
+            apply_create(w, ctx, parent, &req, &target, plan)
+        }
+        Some(existing) => {
+            lro::ensure_idle(w, rid)?;
+            let plan = plan::plan_update(w, parent, &existing, &req, &target)?;
+            apply_update(w, ctx, existing, &req, &target, plan)
+        }
     }
 }
 
@@ -383,120 +235,71 @@ fn writable_properties(body: &Value) -> Map<String, Value> {
     props
 }
 
-fn create(
+// ---- create -------------------------------------------------------------------------------
+
+/// The DNS prefix AKS picks when the request names none: `{name}-{group}-{subscription}`, each
+/// part shortened.
+fn default_dns_prefix(name: &str, resource_group: &str, subscription: &str) -> String {
+    let short = |s: &str, n: usize| {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(n)
+            .collect::<String>()
+    };
+    format!(
+        "{}-{}-{}",
+        short(name, 10),
+        short(resource_group, 16),
+        subscription.get(..6).unwrap_or(subscription)
+    )
+}
+
+/// The properties of a new cluster: the request's writable ones with AKS's server-side defaults.
+fn new_cluster_properties(
     w: &Tx,
-    ctx: &Ctx,
+    req: &ClusterRequest,
+    plan: &CreatePlan,
     parent: &resource::Parent,
-    rid: &str,
-    name: &str,
-    body: &Value,
-    location: &str,
-) -> ArmResult<Response> {
-    let tenant = tenant_of(w, parent);
-    let tags = resource::tags(body)?;
-    // Everything is checked before anything is written.
-    let version =
-        versions::check_version_supported(body["properties"]["kubernetesVersion"].as_str().unwrap_or(""), location)?;
-    let profiles: Vec<Value> = body["properties"]["agentPoolProfiles"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let modes: Vec<String> = profiles
-        .iter()
-        .map(|p| p["mode"].as_str().unwrap_or("System").to_string())
-        .collect();
-    rules::must_define_at_least_one_system_pool(&modes)?;
-    let np = network_defaults(&body["properties"]["networkProfile"]);
-    let pc = PoolContext {
-        cluster_version: version,
-        default_mode: "System",
-        network_plugin: np["networkPlugin"].as_str().unwrap_or("azure"),
-        plugin_mode: np["networkPluginMode"].as_str().unwrap_or(""),
-    };
-    let mut normalized = Vec::new();
-    for (i, p) in profiles.iter().enumerate() {
-        let pname = p["name"].as_str().unwrap_or_default();
-        if profiles[..i].iter().any(|q| q["name"].as_str() == Some(pname)) {
-            return Err(ArmError::bad_request(
-                "InvalidParameter",
-                format!("Agent pool name '{pname}' is used more than once."),
-            ));
-        }
-        normalized.push((pname.to_string(), pools::normalize(w, pname, p, None, &pc)?));
-    }
-    let cp = resolve_control_plane(w, body, None, rid, name, &tenant)?;
-    let custom = custom_kubelet(w, body, &cp, location)?;
-    let sp = &body["properties"]["servicePrincipalProfile"];
-    if cp.kind == "None" && sp["secret"].as_str().is_none_or(str::is_empty) {
-        return Err(ArmError::bad_request(
-            "BadRequest",
-            "servicePrincipalProfile.secret is required for a cluster that uses a service principal.",
-        )
-        .with_target("servicePrincipalProfile.secret"));
-    }
-
-    let node_rg = body["properties"]["nodeResourceGroup"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("MC_{}_{name}_{location}", parent.resource_group));
-    let node_rg_id = arm::create_managed_group(w, &parent.subscription, &node_rg, location, rid, None);
-    let kubelet = match (&custom, cp.kind.as_str()) {
-        (Some(k), _) => Some(k.clone()),
-        (None, "None") => Some(sp_kubelet(w, &tenant, sp["clientId"].as_str().unwrap_or_default())),
-        (None, _) => Some(managed_kubelet(w, &node_rg_id, name, location, &tenant)),
-    };
-
-    let dns_prefix = body["properties"]["dnsPrefix"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            let short = |s: &str, n: usize| {
-                s.chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .take(n)
-                    .collect::<String>()
-            };
-            format!(
-                "{}-{}-{}",
-                short(name, 10),
-                short(&parent.resource_group, 16),
-                &parent.subscription[..6]
-            )
-        });
+    t: &Target,
+    kubelet: Option<&KubeletIdentity>,
+) -> Map<String, Value> {
+    let location = t.location;
+    let dns_prefix = req
+        .dns_prefix
+        .clone()
+        .unwrap_or_else(|| default_dns_prefix(t.name, &parent.resource_group, &parent.subscription));
     let suffix = w.ids.hex(8);
-    let mut props = writable_properties(body);
-    let requested_version = body["properties"]["kubernetesVersion"]
-        .as_str()
-        .filter(|v| !v.is_empty())
-        .unwrap_or(version);
+    let mut props = writable_properties(&req.body);
     let defaults = json!({
-        "provisioningState": "Creating",
+        "provisioningState": ProvisioningState::Creating.as_str(),
         "powerState": { "code": "Running" },
-        "kubernetesVersion": requested_version,
-        "currentKubernetesVersion": version,
+        "kubernetesVersion": req.kubernetes_version.as_deref().unwrap_or(plan.version),
+        "currentKubernetesVersion": plan.version,
         "dnsPrefix": dns_prefix,
         "fqdn": format!("{dns_prefix}-{suffix}.hcp.{location}.azmk8s.io"),
         "azurePortalFQDN": format!("{dns_prefix}-{suffix}.portal.hcp.{location}.azmk8s.io"),
-        "nodeResourceGroup": node_rg,
+        "nodeResourceGroup": plan.node_rg,
         "enableRBAC": props.get("enableRBAC").and_then(Value::as_bool).unwrap_or(true),
         "supportPlan": props.get("supportPlan").and_then(Value::as_str).unwrap_or("KubernetesOfficial"),
         "maxAgentPools": 100,
         "disableLocalAccounts": props.get("disableLocalAccounts").and_then(Value::as_bool).unwrap_or(false),
-        "networkProfile": np,
+        "networkProfile": plan.network,
         "resourceUID": w.ids.hex(24),
         "oidcIssuerProfile": props.get("oidcIssuerProfile").cloned().filter(|v| v.is_object()).unwrap_or(json!({ "enabled": false })),
         "autoUpgradeProfile": props.get("autoUpgradeProfile").cloned().filter(|v| v.is_object()).unwrap_or(json!({ "upgradeChannel": "none", "nodeOSUpgradeChannel": "NodeImage" })),
         "storageProfile": json!({ "diskCSIDriver": { "enabled": true }, "fileCSIDriver": { "enabled": true }, "snapshotController": { "enabled": true } }),
         "securityProfile": props.get("securityProfile").cloned().filter(|v| v.is_object()).unwrap_or(json!({})),
-        "servicePrincipalProfile": if cp.kind == "None" { json!({ "clientId": sp["clientId"] }) } else { json!({ "clientId": "msi" }) },
+        "servicePrincipalProfile": if plan.cp.kind.is_msi() { json!({ "clientId": "msi" }) } else { json!({ "clientId": req.service_principal.client_id }) },
     });
     for (k, v) in defaults.as_object().into_iter().flatten() {
         props.insert(k.clone(), v.clone());
     }
     if let Some(sp_obj) = props.get_mut("storageProfile").and_then(Value::as_object_mut) {
-        for (k, v) in body["properties"]["storageProfile"].as_object().into_iter().flatten() {
+        for (k, v) in req.body["properties"]["storageProfile"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
             sp_obj.insert(k.clone(), v.clone());
         }
     }
@@ -507,44 +310,68 @@ fn create(
     {
         wi.entry("enabled").or_insert(json!(false));
     }
-    if cp.kind != "None" {
-        if let Some(k) = &kubelet {
-            props.insert("identityProfile".into(), identity_profile(k));
-        }
+    if let (true, Some(k)) = (plan.cp.kind.is_msi(), kubelet) {
+        props.insert("identityProfile".into(), identity_profile(k));
     }
+    props
+}
+
+fn apply_create(
+    w: &Tx,
+    ctx: &Ctx,
+    parent: &resource::Parent,
+    req: &ClusterRequest,
+    t: &Target,
+    plan: CreatePlan,
+) -> ArmResult<Response> {
+    apply_control_plane(w, &plan.cp);
+    let node_rg_id = arm::create_managed_group(w, &parent.subscription, &plan.node_rg, t.location, t.id, None);
+    let kubelet = match (&plan.custom_kubelet, plan.cp.kind) {
+        (Some(k), _) => k.clone(),
+        (None, IdentityType::ServicePrincipal) => sp_kubelet(
+            w,
+            t.tenant,
+            req.service_principal.client_id.as_deref().unwrap_or_default(),
+        ),
+        (None, _) => managed_kubelet(w, &node_rg_id, t.name, t.location, t.tenant),
+    };
+    let props = new_cluster_properties(w, req, &plan, parent, t, Some(&kubelet));
     let mut doc = json!({
-        "id": rid,
-        "name": name,
+        "id": t.id,
+        "name": t.name,
         "type": KIND,
-        "location": location,
-        "tags": tags.unwrap_or(json!({})),
-        "sku": body.get("sku").cloned().filter(|s| s.is_object()).unwrap_or(json!({ "name": "Base", "tier": "Free" })),
+        "location": t.location,
+        "tags": req.tags.clone().unwrap_or(json!({})),
+        "sku": req.sku.clone().unwrap_or(json!({ "name": "Base", "tier": "Free" })),
         "eTag": w.ids.guid(),
         "properties": Value::Object(props),
     });
-    if !cp.identity.is_null() {
-        doc["identity"] = cp.identity.clone();
+    if !plan.cp.identity.is_null() {
+        doc["identity"] = plan.cp.identity.clone();
     }
-    let mut rec = Record::new(rid, KIND, doc);
+    let mut rec = Record::new(t.id, KIND, doc);
     rec.internal = json!({
-        "kubelet": kubelet,
-        "pki": kubeconfig::new_cluster_pki(w, name),
-        "spSecret": sp["secret"],
+        "kubelet": Some(&kubelet),
+        "pki": kubeconfig::new_cluster_pki(w, t.name),
+        "spSecret": req.body["properties"]["servicePrincipalProfile"]["secret"],
         "userToken": w.ids.hex(32) + &w.ids.hex(32),
         "adminToken": w.ids.hex(32) + &w.ids.hex(32),
     });
     w.store.put(rec.clone());
     w.events.record(
         w.now(),
-        rid,
+        t.id,
         "OperationStarted",
-        format!("Creating cluster {name} (Kubernetes {version}) in {location}"),
+        format!(
+            "Creating cluster {} (Kubernetes {}) in {}",
+            t.name, plan.version, t.location
+        ),
         ctx.correlation_id,
     );
-    for (pname, (pprops, family)) in normalized {
-        pools::create(w, &rec, &pname, pprops, family, ctx.correlation_id);
+    for p in plan.pools {
+        pools::create(w, &rec, &p.name, p.props, p.family, ctx.correlation_id);
     }
-    finish_with_lro(w, ctx, rid, location, "Creating", 201, false)
+    finish_with_lro(w, ctx, t.id, t.location, ProvisioningState::Creating, 201, false)
 }
 
 /// Starts the cluster operation; on success the cluster and its pools end `Succeeded`, and with
@@ -554,23 +381,22 @@ fn finish_with_lro(
     ctx: &Ctx,
     rid: &str,
     location: &str,
-    activity: &'static str,
+    state: ProvisioningState,
     status: u16,
     roll: bool,
 ) -> ArmResult<Response> {
     let sub = id::segments(rid)[1].clone();
     let target = rid.to_string();
     let corr = ctx.correlation_id.to_string();
-    pools::set_state(w, rid, activity);
-    w.store
-        .update(rid, |r| r.body["properties"]["provisioningState"] = json!(activity));
-    let upgrade_all = activity == "Upgrading";
+    pools::set_state(w, rid, state);
+    super::set_provisioning_state(w, rid, state);
+    let upgrade_all = state == ProvisioningState::Upgrading;
     let started = lro::begin(
         w,
         ctx,
         lro::Begin {
             resource_id: rid.to_string(),
-            activity,
+            activity: state.as_str(),
             urls: urls(&sub, location),
             location_header: false,
             fail: None,
@@ -585,8 +411,8 @@ fn finish_with_lro(
                         pools::roll_kubelet_identity(w, &target, &corr);
                     }
                 }
-                pools::set_state(w, &target, outcome.status());
-                super::mark_ended(w, &target, activity, outcome, &corr);
+                pools::set_state(w, &target, ProvisioningState::ended(outcome));
+                super::mark_ended(w, &target, state, outcome, &corr);
             }),
         },
     )?;
@@ -594,177 +420,80 @@ fn finish_with_lro(
     Ok(started.apply(Response::json(status, compose(w, &rec))))
 }
 
-fn update(
+// ---- update -------------------------------------------------------------------------------
+
+/// The kubelet identity an update leaves the cluster with (AKS's own one is made if needed).
+fn apply_kubelet(w: &Tx, plan: &UpdatePlan, t: &Target) -> Option<KubeletIdentity> {
+    match &plan.kubelet {
+        KubeletAfterUpdate::Custom(k) => Some(k.clone()),
+        KubeletAfterUpdate::Managed => Some(managed_kubelet(w, &plan.node_rg_id, t.name, t.location, t.tenant)),
+        KubeletAfterUpdate::Keep(k) => k.clone(),
+    }
+}
+
+/// The cluster body after an update.
+fn updated_document(
     w: &Tx,
-    ctx: &Ctx,
-    parent: &resource::Parent,
-    existing: Record,
-    body: &Value,
-    location: &str,
-) -> ArmResult<Response> {
-    let rid = existing.id.clone();
-    let name = existing.body["name"].as_str().unwrap_or_default().to_string();
-    lro::ensure_idle(w, &rid)?;
-    resource::check_location_unchanged(Some(&existing), location, parent)?;
-    let was_msi = is_msi(&existing.body);
-    rules::msi_cluster_cannot_return_to_service_principal(was_msi, body)?;
-    rules::immutable_properties_unchanged(&existing.body, body)?;
-    let tags = resource::tags(body)?;
-    let tenant = tenant_of(w, parent);
-
-    // Version.
-    let current = existing.body["properties"]["currentKubernetesVersion"]
-        .as_str()
-        .unwrap_or(versions::DEFAULT)
-        .to_string();
-    let requested = body["properties"]["kubernetesVersion"]
-        .as_str()
-        .filter(|v| !v.is_empty());
-    let version = match requested {
-        Some(v) => versions::check_version_supported(v, location)?,
-        None => versions::resolve(&current).unwrap_or(versions::DEFAULT),
-    };
-    rules::kubernetes_version_never_downgraded(&current, version)?;
-    let upgrading = versions::compare(version, &current) == std::cmp::Ordering::Greater;
-
-    // Identities.
-    let cp = resolve_control_plane(w, body, Some(&existing), &rid, &name, &tenant)?;
-    let old_kubelet = kubelet_of(&existing);
-    // The kubelet identity the cluster already has, echoed back (az and Terraform PUT the GET
-    // body back), is no change: the kubelet rules apply to a new one (azure-cli.md §3,
-    // terraform-azurerm.md §5).
-    let echoed = body["properties"]["identityProfile"]["kubeletidentity"]["resourceId"]
-        .as_str()
-        .zip(old_kubelet.as_ref().and_then(|k| k.resource_id.as_deref()))
-        .is_some_and(|(requested, current)| id::same(requested, current));
-    let custom = if echoed {
-        None
-    } else {
-        custom_kubelet(w, body, &cp, location)?
-    };
-    let cp_changed = cp.principal_id
-        != existing.body["identity"]["principalId"]
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| {
-                existing.body["identity"]["userAssignedIdentities"]
-                    .as_object()
-                    .and_then(|m| m.values().next())
-                    .and_then(|v| v["principalId"].as_str().map(str::to_string))
-            });
-    let node_rg_id = id::resource_group_id(
-        &parent.subscription,
-        existing.body["properties"]["nodeResourceGroup"]
-            .as_str()
-            .unwrap_or_default(),
-    );
-    let kubelet = match (&custom, old_kubelet.clone()) {
-        (Some(k), _) => Some(k.clone()),
-        // SP → MSI migration: AKS gives the kubelet its own identity.
-        (None, Some(old)) if !was_msi && cp.kind != "None" && old.kind == "ServicePrincipal" => {
-            Some(managed_kubelet(w, &node_rg_id, &name, location, &tenant))
-        }
-        (None, old) => old,
-    };
-    // A new control-plane identity must be able to assign the kubelet identity it keeps.
-    if custom.is_none() && cp_changed && cp.kind == "UserAssigned" {
-        if let (Some(k), Some(p)) = (&kubelet, &cp.principal_id) {
-            if let Some(kid) = k
-                .resource_id
-                .as_ref()
-                .filter(|kid| !id::is_at_or_above(&node_rg_id, kid))
-            {
-                rules::control_plane_can_assign_kubelet_identity(w, p, kid)?;
-            }
-        }
-    }
-    let kubelet_changed = match (&kubelet, &old_kubelet) {
-        (Some(a), Some(b)) => !a.same_as(b),
-        (a, b) => a.is_some() != b.is_some(),
-    };
-
-    // Pools named in the request: existing ones are updated, new ones created.
-    let profiles: Vec<Value> = body["properties"]["agentPoolProfiles"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let np = existing.body["properties"]["networkProfile"].clone();
-    let pc = PoolContext {
-        cluster_version: version,
-        default_mode: "System",
-        network_plugin: np["networkPlugin"].as_str().unwrap_or("azure"),
-        plugin_mode: np["networkPluginMode"].as_str().unwrap_or(""),
-    };
-    let current_pools = pools::of_cluster(w, &rid);
-    let mut planned = Vec::new();
-    for p in &profiles {
-        let pname = p["name"].as_str().unwrap_or_default();
-        let old = current_pools
-            .iter()
-            .find(|r| r.body["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(pname)));
-        let mut props = p.clone();
-        if upgrading
-            && props["orchestratorVersion"]
-                .as_str()
-                .is_none_or(|v| v.is_empty() || versions::resolve(v) == versions::resolve(&current))
-        {
-            props["orchestratorVersion"] = json!(version);
-        }
-        let (norm, family) = pools::normalize(w, pname, &props, old.map(|r| &r.body["properties"]), &pc)?;
-        planned.push((pname.to_string(), old.cloned(), norm, family));
-    }
-    let mut modes: Vec<String> = current_pools
-        .iter()
-        .filter(|r| {
-            !planned
-                .iter()
-                .any(|(n, _, _, _)| r.body["name"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(n)))
-        })
-        .map(|r| r.body["properties"]["mode"].as_str().unwrap_or("").to_string())
-        .collect();
-    modes.extend(
-        planned
-            .iter()
-            .map(|(_, _, n, _)| n["mode"].as_str().unwrap_or("").to_string()),
-    );
-    rules::must_define_at_least_one_system_pool(&modes)?;
-
-    // Everything checked: write.
+    existing: &Record,
+    req: &ClusterRequest,
+    plan: &UpdatePlan,
+    kubelet: Option<&KubeletIdentity>,
+) -> Value {
     let mut props = existing.body["properties"].as_object().cloned().unwrap_or_default();
-    for (k, v) in writable_properties(body) {
-        props.insert(k, v);
-    }
-    props.insert("kubernetesVersion".into(), json!(requested.unwrap_or(version)));
-    props.insert("currentKubernetesVersion".into(), json!(version));
-    if cp.kind != "None" {
+    props.extend(writable_properties(&req.body));
+    props.insert(
+        "kubernetesVersion".into(),
+        json!(req.kubernetes_version.as_deref().unwrap_or(plan.version)),
+    );
+    props.insert("currentKubernetesVersion".into(), json!(plan.version));
+    if plan.cp.kind.is_msi() {
         props.insert("servicePrincipalProfile".into(), json!({ "clientId": "msi" }));
-        if let Some(k) = &kubelet {
+        if let Some(k) = kubelet {
             props.insert("identityProfile".into(), identity_profile(k));
-        }
-    }
-    if cp.kind == "UserAssigned" && existing.body["identity"]["type"] == "SystemAssigned" {
-        if let Some(old) = existing.body["identity"]["principalId"].as_str() {
-            w.directory.remove(old);
         }
     }
     let mut doc = existing.body.clone();
     doc["properties"] = Value::Object(props);
     doc["eTag"] = json!(w.ids.guid());
-    if let Some(t) = tags {
-        doc["tags"] = t;
+    if let Some(t) = &req.tags {
+        doc["tags"] = t.clone();
     }
-    if let Some(s) = body.get("sku").filter(|s| s.is_object()) {
+    if let Some(s) = &req.sku {
         doc["sku"] = s.clone();
     }
-    if cp.identity.is_null() {
+    if plan.cp.identity.is_null() {
         if let Some(m) = doc.as_object_mut() {
             m.remove("identity");
         }
     } else {
-        doc["identity"] = cp.identity.clone();
+        doc["identity"] = plan.cp.identity.clone();
+    }
+    doc
+}
+
+fn apply_update(
+    w: &Tx,
+    ctx: &Ctx,
+    existing: Record,
+    req: &ClusterRequest,
+    t: &Target,
+    plan: UpdatePlan,
+) -> ArmResult<Response> {
+    apply_control_plane(w, &plan.cp);
+    let old_kubelet = kubelet_of(&existing);
+    let kubelet = apply_kubelet(w, &plan, t);
+    let kubelet_changed = match (&kubelet, &old_kubelet) {
+        (Some(a), Some(b)) => !a.same_as(b),
+        (a, b) => a.is_some() != b.is_some(),
+    };
+    let was = IdentityType::of_cluster(&existing.body);
+    if plan.cp.kind == IdentityType::UserAssigned && was == IdentityType::SystemAssigned {
+        if let Some(old) = existing.body["identity"]["principalId"].as_str() {
+            w.directory.remove(old);
+        }
     }
     let mut rec = existing.clone();
-    rec.body = doc;
+    rec.body = updated_document(w, &existing, req, &plan, kubelet.as_ref());
     rec.internal["kubelet"] = serde_json::to_value(&kubelet).unwrap_or(Value::Null);
     w.store.put(rec.clone());
     if kubelet_changed {
@@ -774,43 +503,56 @@ fn update(
             .unwrap_or_default();
         w.events.record(
             w.now(),
-            &rid,
+            t.id,
             "KubeletIdentityChanged",
             format!("cluster now names kubelet identity {k}; node pools are upgraded to consume it"),
             ctx.correlation_id,
         );
     }
-    for (pname, old, norm, family) in planned {
-        match old {
-            Some(o) => pools::update(w, &o, norm, ctx.correlation_id),
+    apply_pools(w, &rec, plan.pools, ctx.correlation_id);
+    let state = if plan.upgrading {
+        ProvisioningState::Upgrading
+    } else {
+        ProvisioningState::Updating
+    };
+    w.events.record(
+        w.now(),
+        t.id,
+        "OperationStarted",
+        format!("{state} cluster {}", t.name),
+        ctx.correlation_id,
+    );
+    finish_with_lro(w, ctx, t.id, t.location, state, 200, kubelet_changed)
+}
+
+/// Updates the planned pools that exist and creates the others.
+fn apply_pools(w: &Tx, cluster: &Record, planned: Vec<PlannedPool>, corr: &str) {
+    for p in planned {
+        match p.old {
+            Some(o) => pools::update(w, &o, p.props, corr),
             None => {
-                pools::create(w, &rec, &pname, norm, family, ctx.correlation_id);
+                pools::create(w, cluster, &p.name, p.props, p.family, corr);
             }
         }
     }
-    let activity = if upgrading { "Upgrading" } else { "Updating" };
-    w.events.record(
-        w.now(),
-        &rid,
-        "OperationStarted",
-        format!("{activity} cluster {name}"),
-        ctx.correlation_id,
-    );
-    finish_with_lro(w, ctx, &rid, location, activity, 200, kubelet_changed)
 }
+
+// ---- tags, delete -------------------------------------------------------------------------
 
 fn patch(w: &Tx, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
     let body = ctx.req.json_object()?;
     schema::validate("tagsPatch", &body)?;
     let tags = resource::tags(&body)?;
     let rec = resource::get_or_404(w, ctx, rid, KIND, name)?;
+    // `If-Match` is defined for UpdateTags (managedClusters.json 2026-08-01).
+    resource::check_preconditions(ctx, rec.body["eTag"].as_str())?;
     lro::ensure_idle(w, rid)?;
     w.store.update(rid, |r| {
         r.body["tags"] = tags.clone().unwrap_or(json!({}));
         r.body["eTag"] = json!(w.ids.guid());
     });
     let location = rec.body["location"].as_str().unwrap_or_default().to_string();
-    finish_with_lro(w, ctx, rid, &location, "Updating", 200, false)
+    finish_with_lro(w, ctx, rid, &location, ProvisioningState::Updating, 200, false)
 }
 
 /// Removes what a cluster brought along: its node resource group (with AKS's kubelet
@@ -829,7 +571,7 @@ pub fn teardown(w: &Tx, rec: &Record) {
             arm::remove_group_with_contents(w, &rg_id);
         }
     }
-    if rec.body["identity"]["type"] == "SystemAssigned" {
+    if IdentityType::of_cluster(&rec.body) == IdentityType::SystemAssigned {
         if let Some(p) = rec.body["identity"]["principalId"].as_str() {
             w.directory.remove(p);
         }
@@ -837,16 +579,20 @@ pub fn teardown(w: &Tx, rec: &Record) {
 }
 
 fn delete(w: &Tx, ctx: &Ctx, rid: &str) -> ArmResult<Response> {
-    let Some(rec) = w.store.get(rid) else {
+    let existing = w.store.get(rid);
+    // `If-Match` is defined for Delete (managedClusters.json 2026-08-01).
+    resource::check_preconditions(ctx, existing.as_ref().and_then(|r| r.body["eTag"].as_str()))?;
+    let Some(rec) = existing else {
         return Ok(Response::empty(204));
     };
     // A delete ends whatever else runs on the cluster.
     w.ops.finish_for(w, rid, w.now(), Outcome::Canceled);
     let location = rec.body["location"].as_str().unwrap_or_default().to_string();
     let sub = id::segments(rid)[1].clone();
-    w.store
-        .update(rid, |r| r.body["properties"]["provisioningState"] = json!("Deleting"));
-    pools::set_state(w, rid, "Deleting");
+    w.store.update(rid, |r| {
+        r.body["properties"]["provisioningState"] = json!(ProvisioningState::Deleting.as_str())
+    });
+    pools::set_state(w, rid, ProvisioningState::Deleting);
     w.events
         .record(w.now(), rid, "OperationStarted", "Deleting cluster", ctx.correlation_id);
     let target = rid.to_string();
@@ -856,7 +602,7 @@ fn delete(w: &Tx, ctx: &Ctx, rid: &str) -> ArmResult<Response> {
         ctx,
         lro::Begin {
             resource_id: rid.to_string(),
-            activity: "Deleting",
+            activity: ProvisioningState::Deleting.as_str(),
             urls: urls(&sub, &location),
             location_header: true,
             fail: None,
@@ -869,8 +615,8 @@ fn delete(w: &Tx, ctx: &Ctx, rid: &str) -> ArmResult<Response> {
                     w.events
                         .record(w.now(), &target, "OperationEnded", "Deleting: Succeeded", &corr);
                 } else {
-                    super::set_provisioning_state(w, &target, outcome.status());
-                    pools::set_state(w, &target, outcome.status());
+                    super::set_provisioning_state(w, &target, ProvisioningState::ended(outcome));
+                    pools::set_state(w, &target, ProvisioningState::ended(outcome));
                 }
             }),
         },

@@ -43,7 +43,7 @@ fn token_for(w: &Tx, req: &Request, node: Option<&str>) -> Response {
         Ok(x) => x,
         Err(e) => return imds_error(400, "invalid_request", &e),
     };
-    if identity.kind != "UserAssigned" {
+    if identity.kind != super::model::KubeletKind::UserAssigned {
         return imds_error(400, "invalid_request", &format!("Identity not found: node '{node_name}' runs without a managed identity (its kubelet uses a service principal)."));
     }
     for (param, value) in [("client_id", &identity.client_id), ("object_id", &identity.object_id)] {

@@ -8,7 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::PrivatePkcs8KeyDer;
+use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// An Ed25519 key from 32 bytes of seed (PKCS#8 v1), so certificates are reproducible under `--seed`.
 fn key_from(seed: [u8; 32]) -> Result<KeyPair, rcgen::Error> {
@@ -53,6 +55,61 @@ pub fn new_cluster_pki(w: &Tx, cluster: &str) -> Value {
     made.unwrap_or(Value::Null)
 }
 
+/// The kubeconfig document (`kind: Config`), with the fields and order `az aks get-credentials`
+/// writes and kubectl and Terraform read.
+#[derive(Serialize)]
+struct Kubeconfig<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    clusters: [ClusterEntry<'a>; 1],
+    contexts: [ContextEntry<'a>; 1],
+    #[serde(rename = "current-context")]
+    current_context: &'a str,
+    kind: &'static str,
+    preferences: BTreeMap<String, String>,
+    users: [UserEntry<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct ClusterEntry<'a> {
+    cluster: Cluster,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Cluster {
+    #[serde(rename = "certificate-authority-data")]
+    certificate_authority_data: String,
+    server: String,
+}
+
+#[derive(Serialize)]
+struct ContextEntry<'a> {
+    context: Context<'a>,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    cluster: &'a str,
+    user: &'a str,
+}
+
+#[derive(Serialize)]
+struct UserEntry<'a> {
+    name: &'a str,
+    user: User<'a>,
+}
+
+#[derive(Serialize)]
+struct User<'a> {
+    #[serde(rename = "client-certificate-data", skip_serializing_if = "Option::is_none")]
+    client_certificate_data: Option<String>,
+    #[serde(rename = "client-key-data", skip_serializing_if = "Option::is_none")]
+    client_key_data: Option<String>,
+    token: &'a str,
+}
+
 /// A kubeconfig document for one user of the cluster.
 pub fn document(
     cluster: &str,
@@ -63,29 +120,80 @@ pub fn document(
     token: &str,
     admin: bool,
 ) -> String {
-    let b64 = |s: &str| STANDARD.encode(s.as_bytes());
+    let b64 = |k: &str| STANDARD.encode(pki[k].as_str().unwrap_or("").as_bytes());
     let user = format!("{user_kind}_{resource_group}_{cluster}");
-    let creds = if admin {
-        format!(
-            "    client-certificate-data: {}\n    client-key-data: {}\n    token: {token}\n",
-            b64(pki["clientCert"].as_str().unwrap_or("")),
-            b64(pki["clientKey"].as_str().unwrap_or(""))
-        )
-    } else {
-        format!("    token: {token}\n")
-    };
     let context = if admin {
         format!("{cluster}-admin")
     } else {
         cluster.to_string()
     };
-    format!(
-        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: https://{fqdn}:443\n  name: {cluster}\ncontexts:\n- context:\n    cluster: {cluster}\n    user: {user}\n  name: {context}\ncurrent-context: {context}\nkind: Config\npreferences: {{}}\nusers:\n- name: {user}\n  user:\n{creds}",
-        ca = b64(pki["caCert"].as_str().unwrap_or("")),
-    )
+    let doc = Kubeconfig {
+        api_version: "v1",
+        clusters: [ClusterEntry {
+            cluster: Cluster {
+                certificate_authority_data: b64("caCert"),
+                server: format!("https://{fqdn}:443"),
+            },
+            name: cluster,
+        }],
+        contexts: [ContextEntry {
+            context: Context { cluster, user: &user },
+            name: &context,
+        }],
+        current_context: &context,
+        kind: "Config",
+        preferences: BTreeMap::new(),
+        users: [UserEntry {
+            name: &user,
+            user: User {
+                client_certificate_data: admin.then(|| b64("clientCert")),
+                client_key_data: admin.then(|| b64("clientKey")),
+                token,
+            },
+        }],
+    };
+    // Plain strings and maps always serialize.
+    serde_yaml_ng::to_string(&doc).unwrap_or_default()
 }
 
 /// `{"kubeconfigs":[{"name": …, "value": base64(yaml)}]}`.
 pub fn answer(name: &str, yaml: &str) -> Value {
     json!({ "kubeconfigs": [{ "name": name, "value": STANDARD.encode(yaml.as_bytes()) }] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pki() -> Value {
+        json!({ "caCert": "CA", "clientCert": "CC", "clientKey": "CK" })
+    }
+
+    #[test]
+    fn user_kubeconfig_has_the_fields_clients_read() {
+        let text = document(
+            "c1",
+            "rg",
+            "c1-x.hcp.westus2.azmk8s.io",
+            &pki(),
+            "clusterUser",
+            "tok",
+            false,
+        );
+        assert_eq!(
+            text,
+            "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: Q0E=\n    server: https://c1-x.hcp.westus2.azmk8s.io:443\n  name: c1\ncontexts:\n- context:\n    cluster: c1\n    user: clusterUser_rg_c1\n  name: c1\ncurrent-context: c1\nkind: Config\npreferences: {}\nusers:\n- name: clusterUser_rg_c1\n  user:\n    token: tok\n"
+        );
+    }
+
+    #[test]
+    fn admin_kubeconfig_carries_the_client_certificate() {
+        let text = document("c1", "rg", "f", &pki(), "clusterAdmin", "tok", true);
+        let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(doc["current-context"], "c1-admin");
+        assert_eq!(
+            doc["users"][0]["user"],
+            json!({ "client-certificate-data": "Q0M=", "client-key-data": "Q0s=", "token": "tok" })
+        );
+    }
 }

@@ -9,9 +9,12 @@ pub mod clusters;
 pub mod control;
 pub mod imds;
 pub mod kubeconfig;
+pub mod model;
 pub mod node_images;
 pub mod nodes;
+pub mod plan;
 pub mod pools;
+pub mod request;
 pub mod rules;
 pub mod versions;
 
@@ -139,14 +142,15 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// Sets `properties.provisioningState` of a cluster or pool.
-pub fn set_provisioning_state(w: &Tx, id: &str, state: &str) {
-    w.store
-        .update(id, |r| r.body["properties"]["provisioningState"] = state.into());
+pub fn set_provisioning_state(w: &Tx, id: &str, state: model::ProvisioningState) {
+    w.store.update(id, |r| {
+        r.body["properties"]["provisioningState"] = state.as_str().into()
+    });
 }
 
 /// An operation on `id` ended: its provisioning state and an `OperationEnded` event.
-pub fn mark_ended(w: &Tx, id: &str, activity: &str, outcome: &Outcome, corr: &str) {
-    set_provisioning_state(w, id, outcome.status());
+pub fn mark_ended(w: &Tx, id: &str, activity: model::ProvisioningState, outcome: &Outcome, corr: &str) {
+    set_provisioning_state(w, id, model::ProvisioningState::ended(outcome));
     w.events.record(
         w.now(),
         id,

@@ -12,6 +12,7 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 pub const KIND: &str = "azemu/nodeImages";
 const DAY: Millis = 86_400_000;
@@ -133,13 +134,16 @@ pub fn versions(w: &Tx, family: &str) -> Vec<Value> {
         .into_iter()
         .map(|r| r.body)
         .collect();
-    v.sort_by(|a, b| {
-        a["released"]
-            .as_i64()
-            .cmp(&b["released"].as_i64())
-            .then_with(|| a["version"].as_str().cmp(&b["version"].as_str()))
-    });
+    v.sort_by(by_release);
     v
+}
+
+/// Release order: by release time, then by version.
+fn by_release(a: &Value, b: &Value) -> Ordering {
+    a["released"]
+        .as_i64()
+        .cmp(&b["released"].as_i64())
+        .then_with(|| a["version"].as_str().cmp(&b["version"].as_str()))
 }
 
 pub fn latest(w: &Tx, family: &str) -> Option<String> {
@@ -148,27 +152,83 @@ pub fn latest(w: &Tx, family: &str) -> Option<String> {
         .and_then(|v| v["version"].as_str().map(str::to_string))
 }
 
-/// Orders two versions of the same family by release.
-pub fn compare(w: &Tx, a: &str, b: &str) -> Ordering {
-    let Some(f) = family_of_version(a) else { return a.cmp(b) };
-    let all = versions(w, f.name);
-    let pos = |v: &str| all.iter().position(|x| x["version"].as_str() == Some(v));
-    match (pos(a), pos(b)) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        _ => a.cmp(b),
+/// The catalog as one read: every family's versions in release order. Decisions about images
+/// (which is the newest, whether one is newer than another) are pure functions of it.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Family name (lower case) to its versions, oldest first.
+    families: HashMap<String, Vec<String>>,
+}
+
+impl Catalog {
+    pub fn load(w: &Tx) -> Catalog {
+        let mut all: Vec<Value> = w.store.list(|r| r.kind == KIND).into_iter().map(|r| r.body).collect();
+        all.sort_by(by_release);
+        let mut c = Catalog::default();
+        for v in &all {
+            if let (Some(family), Some(version)) = (v["family"].as_str(), v["version"].as_str()) {
+                c.families
+                    .entry(family.to_ascii_lowercase())
+                    .or_default()
+                    .push(version.to_string());
+            }
+        }
+        c
+    }
+
+    /// A catalog of the given versions (oldest first per family).
+    #[cfg(test)]
+    pub fn of(families: &[(&str, &[&str])]) -> Catalog {
+        let families = families
+            .iter()
+            .map(|(f, v)| (f.to_ascii_lowercase(), v.iter().map(|s| s.to_string()).collect()))
+            .collect();
+        Catalog { families }
+    }
+
+    fn versions(&self, family: &str) -> &[String] {
+        self.families
+            .get(&family.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The newest version of `family`.
+    pub fn latest(&self, family: &str) -> Option<&str> {
+        self.versions(family).last().map(String::as_str)
+    }
+
+    /// Orders two versions of the same family by release.
+    pub fn compare(&self, a: &str, b: &str) -> Ordering {
+        let Some(f) = family_of_version(a) else { return a.cmp(b) };
+        let all = self.versions(f.name);
+        let pos = |v: &str| all.iter().position(|x| x == v);
+        match (pos(a), pos(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => a.cmp(b),
+        }
+    }
+
+    /// The newest image of `image`'s family when it is newer than `image` (node images are
+    /// never downgraded, aks-rules.md h4); `None` when `image` is the newest or unknown.
+    pub fn newer_than(&self, image: &str) -> Option<&str> {
+        let family = family_of_version(image)?;
+        self.latest(family.name)
+            .filter(|latest| self.compare(latest, image) == Ordering::Greater)
     }
 }
 
 /// The suffix after `latest`: a week later for Linux (`YYYYMM.DD.0`), a month for Windows.
 fn next_suffix(family: &Family, latest_suffix: &str, released: Millis) -> (String, Millis) {
-    let next_release = released + family.cadence_days * DAY;
+    // `released` may come from an imported snapshot: saturate, the date is clamped when formatted.
+    let next_release = released.saturating_add(family.cadence_days * DAY);
     let date = rfc3339(next_release);
     let (y, m, d) = (&date[0..4], &date[5..7], &date[8..10]);
     let suffix = if family.os_type == "Windows" {
         let mut p = latest_suffix.split('.');
         let build = p.next().unwrap_or("0");
         let rev: u64 = p.next().and_then(|r| r.parse().ok()).unwrap_or(0);
-        format!("{build}.{}.{}{m}{d}", rev + 1, &y[2..])
+        format!("{build}.{}.{}{m}{d}", rev.saturating_add(1), &y[2..])
     } else {
         format!("{y}{m}.{d}.0")
     };
@@ -190,13 +250,14 @@ pub fn publish(w: &Tx, family_name: &str, suffix: Option<&str>) -> ArmResult<Val
     let last = all.last().cloned().unwrap_or(json!({}));
     let last_suffix = last["version"]
         .as_str()
-        .map(|v| v[family.name.len() + 1..].to_string())
+        .and_then(|v| v.get(family.name.len() + 1..))
+        .map(str::to_string)
         .unwrap_or_default();
     let last_release = last["released"].as_i64().unwrap_or(0);
     let (suffix, release) = match suffix {
         Some(s) => (
             s.trim_start_matches(&format!("{}-", family.name)).to_string(),
-            last_release.max(w.now()).max(last_release + 1),
+            last_release.max(w.now()).max(last_release.saturating_add(1)),
         ),
         None => next_suffix(family, &last_suffix, last_release),
     };
@@ -243,5 +304,16 @@ mod tests {
         assert_eq!(family_for("Linux", "AzureLinux").unwrap().name, "AKSAzureLinux-V3gen2");
         assert_eq!(family_for("Windows", "").unwrap().name, "AKSWindows-2022-containerd");
         assert!(family_for("Linux", "Windows2019").is_err());
+    }
+
+    #[test]
+    fn catalog_finds_a_newer_image_only_when_there_is_one() {
+        let f = "AKSUbuntu-2204gen2containerd";
+        let (a, b) = (format!("{f}-202512.08.0"), format!("{f}-202512.15.0"));
+        let c = Catalog::of(&[(f, &[a.as_str(), b.as_str()])]);
+        assert_eq!(c.newer_than(&a), Some(b.as_str()));
+        assert_eq!(c.newer_than(&b), None);
+        assert_eq!(c.newer_than("unknown-1"), None);
+        assert_eq!(c.compare(&a, &b), Ordering::Less);
     }
 }

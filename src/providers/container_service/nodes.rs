@@ -7,6 +7,7 @@
 //! reimaged onto a newer node image; until then the pool is *pending* and keeps the old
 //! identity (aks-rules.md e2/e3).
 
+use super::model::KubeletKind;
 use crate::arm::time::rfc3339;
 use crate::store::Record;
 use crate::world::Tx;
@@ -16,9 +17,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct KubeletIdentity {
-    /// `UserAssigned` or `ServicePrincipal`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: KubeletKind,
     pub client_id: String,
     pub object_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,17 +74,21 @@ fn base36(mut n: u32) -> String {
 }
 
 /// How many nodes one upgrade batch replaces: `maxSurge` as a count or a percentage of the
-/// pool (rounded up, at least one). AKS's default is 10%.
+/// pool (rounded up, at least one, never more than the pool). AKS's default is 10%.
+/// Source: the `maxSurge` description in the AKS API specification (AgentPoolUpgradeSettings):
+/// "an integer (e.g. '5') or a percentage (e.g. '50%') … fractional nodes are rounded up".
 pub fn surge_size(max_surge: Option<&str>, count: usize) -> usize {
-    let s = max_surge.filter(|s| !s.is_empty()).unwrap_or("10%");
+    let s = max_surge.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("10%");
     let n = match s.strip_suffix('%') {
-        Some(p) => {
-            let pct: f64 = p.trim().parse().unwrap_or(10.0);
-            (count as f64 * pct / 100.0).ceil() as usize
-        }
-        None => s.trim().parse().unwrap_or(1),
+        // Integer arithmetic: ceil(count * pct / 100), saturating on absurd percentages.
+        Some(p) => p
+            .trim()
+            .parse::<usize>()
+            .map(|pct| count.saturating_mul(pct).div_ceil(100))
+            .unwrap_or_else(|_| count.div_ceil(10)),
+        None => s.parse().unwrap_or(1),
     };
-    n.max(1)
+    n.clamp(1, count.max(1))
 }
 
 impl PoolModel {
@@ -106,12 +110,12 @@ impl PoolModel {
 
     fn new_node(&mut self, w: &Tx, pool: &str) -> Node {
         let name = format!("aks-{pool}-{}-vmss{}", self.vmss_id, base36(self.next_index));
-        self.next_index += 1;
+        self.next_index = self.next_index.saturating_add(1);
         Node {
             name,
             node_image_version: self.image.clone(),
             kubelet_identity: self.identity.clone().unwrap_or(KubeletIdentity {
-                kind: "None".into(),
+                kind: KubeletKind::None,
                 client_id: String::new(),
                 object_id: String::new(),
                 resource_id: None,

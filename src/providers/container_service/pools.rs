@@ -2,15 +2,21 @@
 //! `agentPoolProfiles` in both directions (a pool is one record; the cluster's profiles are
 //! composed from the pools on every read), node image upgrades and pool upgrade profiles.
 
+use super::model::{Method, PoolMode, ProvisioningState};
+use super::node_images::Catalog;
 use super::nodes::{self, PoolModel};
+use super::request::PoolRequest;
+use super::rules::KubeletRollout;
 use super::{clusters, node_images, rules, versions, NAMESPACE, POOL_KIND};
 use crate::arm::lro::Outcome;
 use crate::arm::{paging, ArmError, ArmResult, Response};
-use crate::providers::common::{lro, schema};
+use crate::providers::common::{lro, resource};
 use crate::routing::Ctx;
 use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Map, Value};
+
+const SUBNET_KIND: &str = "Microsoft.Network/virtualNetworks/subnets";
 
 /// Pool names: lower-case letters and digits, starting with a letter, at most 12 characters
 /// (6 for Windows). Source: AKS docs "Create node pools" (naming rules).
@@ -34,7 +40,7 @@ pub fn check_pool_name(name: &str, os_type: &str) -> ArmResult<()> {
 /// What a pool inherits from its cluster.
 pub struct PoolContext<'a> {
     pub cluster_version: &'a str,
-    pub default_mode: &'a str,
+    pub default_mode: PoolMode,
     pub network_plugin: &'a str,
     pub plugin_mode: &'a str,
 }
@@ -44,6 +50,22 @@ fn max_pods_default(c: &PoolContext) -> u64 {
         ("kubenet", _) => 110,
         ("azure", m) if !m.eq_ignore_ascii_case("overlay") => 30,
         _ => 250,
+    }
+}
+
+/// A pool setting: the request's value when it gives one (not null, not `""`), else the
+/// pool's current one.
+struct Pick<'a> {
+    props: &'a Value,
+    old: &'a Value,
+}
+
+impl Pick<'_> {
+    fn get(&self, k: &str) -> Value {
+        match self.props.get(k) {
+            Some(v) if !v.is_null() && v != "" => v.clone(),
+            _ => self.old.get(k).cloned().unwrap_or(Value::Null),
+        }
     }
 }
 
@@ -57,19 +79,45 @@ pub fn normalize(
     c: &PoolContext,
 ) -> ArmResult<(Value, &'static str)> {
     let old = old.cloned().unwrap_or(Value::Null);
-    let pick = |k: &str| -> Value {
-        match props.get(k) {
-            Some(v) if !v.is_null() && v != "" => v.clone(),
-            _ => old.get(k).cloned().unwrap_or(Value::Null),
-        }
-    };
-    let os_type = pick("osType").as_str().unwrap_or("Linux").to_string();
+    let pick = Pick { props, old: &old };
+    let os_type = pick.get("osType").as_str().unwrap_or("Linux").to_string();
     check_pool_name(name, &os_type)?;
-    let os_sku = pick("osSKU").as_str().map(str::to_string).unwrap_or_default();
+    let os_sku = pick.get("osSKU").as_str().map(str::to_string).unwrap_or_default();
     let family = node_images::family_for(&os_type, &os_sku)?;
-    let mode = pick("mode").as_str().unwrap_or(c.default_mode).to_string();
-    let count = pick("count").as_u64().unwrap_or(if old.is_null() { 3 } else { 1 });
-    if mode.eq_ignore_ascii_case("System") && count == 0 && !pick("enableAutoScaling").as_bool().unwrap_or(false) {
+    let mode = pick
+        .get("mode")
+        .as_str()
+        .and_then(PoolMode::parse)
+        .unwrap_or(c.default_mode);
+    let count = pick.get("count").as_u64().unwrap_or(if old.is_null() { 3 } else { 1 });
+    let autoscale = pick.get("enableAutoScaling").as_bool().unwrap_or(false);
+    check_settings(w, props, &old, mode, count, autoscale)?;
+    let (requested_version, current) = pool_version(props, &old, c)?;
+    let settings = PoolSettings {
+        os_type,
+        os_sku: if os_sku.is_empty() {
+            if family.os_type == "Windows" {
+                "Windows2022"
+            } else {
+                "Ubuntu"
+            }
+            .to_string()
+        } else {
+            os_sku
+        },
+        mode,
+        count,
+        autoscale,
+        requested_version,
+        current,
+    };
+    Ok((pool_properties(&pick, &settings, c), family.name))
+}
+
+/// What AKS refuses in a pool's settings: a System pool without nodes, a changed VM size, a
+/// subnet that does not exist.
+fn check_settings(w: &Tx, props: &Value, old: &Value, mode: PoolMode, count: u64, autoscale: bool) -> ArmResult<()> {
+    if mode == PoolMode::System && count == 0 && !autoscale {
         return Err(
             ArmError::bad_request("InvalidParameter", "A system node pool must have at least one node.")
                 .with_target("agentPoolProfile.count"),
@@ -85,10 +133,20 @@ pub fn normalize(
         }
     }
     if let Some(subnet) = props["vnetSubnetID"].as_str().filter(|s| !s.is_empty()) {
-        rules::vnet_subnet_must_exist(w, subnet)?;
+        let exists = w
+            .store
+            .with(subnet, |r| r.kind.eq_ignore_ascii_case(SUBNET_KIND))
+            .unwrap_or(false);
+        rules::vnet_subnet_must_exist(subnet, exists)?;
     }
-    let requested_version = props["orchestratorVersion"].as_str().filter(|v| !v.is_empty());
-    let current = match requested_version {
+    Ok(())
+}
+
+/// The pool's requested and resolved Kubernetes versions, checked against the control plane
+/// and the pool's current version.
+fn pool_version(props: &Value, old: &Value, c: &PoolContext) -> ArmResult<(Option<String>, &'static str)> {
+    let requested = props["orchestratorVersion"].as_str().filter(|v| !v.is_empty());
+    let current = match requested {
         Some(v) => versions::check_version_supported(v, "")?,
         None => old["currentOrchestratorVersion"]
             .as_str()
@@ -101,34 +159,49 @@ pub fn normalize(
     if let Some(before) = old["currentOrchestratorVersion"].as_str() {
         rules::kubernetes_version_never_downgraded(before, current)?;
     }
-    let mut out: Map<String, Value> = match props.as_object() {
-        Some(m) => m.clone(),
-        None => Map::new(),
-    };
+    Ok((requested.map(str::to_string), current))
+}
+
+/// The settings [`normalize`] decided.
+struct PoolSettings {
+    os_type: String,
+    os_sku: String,
+    mode: PoolMode,
+    count: u64,
+    autoscale: bool,
+    requested_version: Option<String>,
+    current: &'static str,
+}
+
+/// The pool's properties: the request's, with AKS's defaults for what neither the request nor
+/// the pool's current state gives.
+fn pool_properties(pick: &Pick, s: &PoolSettings, c: &PoolContext) -> Value {
+    let mut out: Map<String, Value> = pick.props.as_object().cloned().unwrap_or_default();
     // Read-only fields clients echo from a GET (`agentPoolProfiles[]` carries the pool's `eTag`).
     for k in ["name", "eTag", "provisioningState"] {
         out.remove(k);
     }
+    let old = pick.old;
     let defaults = json!({
-        "count": count,
-        "vmSize": pick("vmSize").as_str().filter(|s| !s.is_empty()).unwrap_or("Standard_D8ds_v5"),
-        "osDiskSizeGB": pick("osDiskSizeGB").as_u64().filter(|n| *n > 0).unwrap_or(128),
-        "osDiskType": pick("osDiskType").as_str().unwrap_or("Managed"),
-        "kubeletDiskType": pick("kubeletDiskType").as_str().unwrap_or("OS"),
-        "maxPods": pick("maxPods").as_u64().filter(|n| *n > 0).unwrap_or(max_pods_default(c)),
-        "type": pick("type").as_str().unwrap_or("VirtualMachineScaleSets"),
-        "enableAutoScaling": pick("enableAutoScaling").as_bool().unwrap_or(false),
-        "scaleDownMode": pick("scaleDownMode").as_str().unwrap_or("Delete"),
-        "orchestratorVersion": requested_version.map(str::to_string).or_else(|| old["orchestratorVersion"].as_str().map(str::to_string)).unwrap_or_else(|| current.to_string()),
-        "currentOrchestratorVersion": current,
-        "enableNodePublicIP": pick("enableNodePublicIP").as_bool().unwrap_or(false),
-        "mode": mode,
-        "enableEncryptionAtHost": pick("enableEncryptionAtHost").as_bool().unwrap_or(false),
-        "enableUltraSSD": pick("enableUltraSSD").as_bool().unwrap_or(false),
-        "osType": os_type,
-        "osSKU": if os_sku.is_empty() { if family.os_type == "Windows" { "Windows2022".to_string() } else { "Ubuntu".to_string() } } else { os_sku },
-        "upgradeSettings": pick("upgradeSettings").as_object().filter(|m| !m.is_empty()).map(|m| Value::Object(m.clone())).unwrap_or(json!({ "maxSurge": "10%" })),
-        "enableFIPS": pick("enableFIPS").as_bool().unwrap_or(false),
+        "count": s.count,
+        "vmSize": pick.get("vmSize").as_str().filter(|s| !s.is_empty()).unwrap_or("Standard_D8ds_v5"),
+        "osDiskSizeGB": pick.get("osDiskSizeGB").as_u64().filter(|n| *n > 0).unwrap_or(128),
+        "osDiskType": pick.get("osDiskType").as_str().unwrap_or("Managed"),
+        "kubeletDiskType": pick.get("kubeletDiskType").as_str().unwrap_or("OS"),
+        "maxPods": pick.get("maxPods").as_u64().filter(|n| *n > 0).unwrap_or(max_pods_default(c)),
+        "type": pick.get("type").as_str().unwrap_or("VirtualMachineScaleSets"),
+        "enableAutoScaling": s.autoscale,
+        "scaleDownMode": pick.get("scaleDownMode").as_str().unwrap_or("Delete"),
+        "orchestratorVersion": s.requested_version.clone().or_else(|| old["orchestratorVersion"].as_str().map(str::to_string)).unwrap_or_else(|| s.current.to_string()),
+        "currentOrchestratorVersion": s.current,
+        "enableNodePublicIP": pick.get("enableNodePublicIP").as_bool().unwrap_or(false),
+        "mode": s.mode.as_str(),
+        "enableEncryptionAtHost": pick.get("enableEncryptionAtHost").as_bool().unwrap_or(false),
+        "enableUltraSSD": pick.get("enableUltraSSD").as_bool().unwrap_or(false),
+        "osType": s.os_type,
+        "osSKU": s.os_sku,
+        "upgradeSettings": pick.get("upgradeSettings").as_object().filter(|m| !m.is_empty()).map(|m| Value::Object(m.clone())).unwrap_or(json!({ "maxSurge": "10%" })),
+        "enableFIPS": pick.get("enableFIPS").as_bool().unwrap_or(false),
         "powerState": old.get("powerState").cloned().filter(|v| !v.is_null()).unwrap_or(json!({ "code": "Running" })),
         "nodeImageVersion": old["nodeImageVersion"].clone(),
     });
@@ -142,7 +215,7 @@ pub fn normalize(
     {
         out.insert("upgradeSettings".into(), json!({ "maxSurge": "10%" }));
     }
-    Ok((Value::Object(out), family.name))
+    Value::Object(out)
 }
 
 fn pool_id(cluster_id: &str, name: &str) -> String {
@@ -153,7 +226,7 @@ fn pool_id(cluster_id: &str, name: &str) -> String {
 pub fn create(w: &Tx, cluster: &Record, name: &str, mut props: Value, family: &str, corr: &str) -> String {
     let image = node_images::latest(w, family).unwrap_or_default();
     props["nodeImageVersion"] = json!(image);
-    props["provisioningState"] = json!("Creating");
+    props["provisioningState"] = json!(ProvisioningState::Creating.as_str());
     let id = pool_id(&cluster.id, name);
     let count = props["count"].as_u64().unwrap_or(0) as usize;
     let model = PoolModel::new(w, name, count, &image, clusters::kubelet_of(cluster));
@@ -217,43 +290,40 @@ pub fn of_cluster(w: &Tx, cluster_id: &str) -> Vec<Record> {
 }
 
 /// Sets `provisioningState` of the cluster's pools.
-pub fn set_state(w: &Tx, cluster_id: &str, state: &str) {
+pub fn set_state(w: &Tx, cluster_id: &str, state: ProvisioningState) {
     for p in of_cluster(w, cluster_id) {
-        w.store
-            .update(&p.id, |r| r.body["properties"]["provisioningState"] = json!(state));
+        super::set_provisioning_state(w, &p.id, state);
     }
 }
 
 /// Moves a pool to the newest image of its family with the cluster's kubelet identity, unless it
 /// is already there (then nothing changes — aks-rules.md h5). Returns whether it was reimaged.
 pub fn reimage_to_latest(w: &Tx, pool_id: &str, corr: &str) -> bool {
-    reimage(w, pool_id, corr, false)
+    reimage(w, &Catalog::load(w), pool_id, corr, false)
 }
 
 /// A Kubernetes version upgrade replaces every node — surge nodes run the new version, the old
 /// ones are drained and deleted (AKS docs "Upgrade an AKS cluster") — on the newest image, with
 /// the cluster's current kubelet identity. Returns whether nodes were replaced.
 pub fn replace_all_nodes(w: &Tx, pool_id: &str, corr: &str) -> bool {
-    reimage(w, pool_id, corr, true)
+    reimage(w, &Catalog::load(w), pool_id, corr, true)
 }
 
-fn reimage(w: &Tx, pool_id: &str, corr: &str, every_node: bool) -> bool {
+fn reimage(w: &Tx, catalog: &Catalog, pool_id: &str, corr: &str, every_node: bool) -> bool {
     let Some(pool) = w.store.get(pool_id) else { return false };
     let Some(cluster) = w.store.get(&clusters::cluster_of(pool_id)) else {
         return false;
     };
     let mut model = nodes::model_of(&pool);
-    let Some(family) = node_images::family_of_version(&model.image) else {
+    if node_images::family_of_version(&model.image).is_none() {
         return false;
-    };
-    let mut latest = node_images::latest(w, family.name).unwrap_or_default();
-    // Rule: node images are never downgraded (aks-rules.md h4).
-    if node_images::compare(w, &latest, &model.image) != std::cmp::Ordering::Greater {
-        if !every_node || model.nodes.is_empty() {
-            return false;
-        }
-        latest = model.image.clone();
     }
+    // Rule: node images are never downgraded (aks-rules.md h4).
+    let latest = match catalog.newer_than(&model.image) {
+        Some(newer) => newer.to_string(),
+        None if every_node && !model.nodes.is_empty() => model.image.clone(),
+        None => return false,
+    };
     let name = pool.body["name"].as_str().unwrap_or_default().to_string();
     let surge = nodes::surge_size(
         pool.body["properties"]["upgradeSettings"]["maxSurge"].as_str(),
@@ -286,39 +356,47 @@ fn reimage(w: &Tx, pool_id: &str, corr: &str, every_node: bool) -> bool {
     true
 }
 
-/// After a kubelet identity change: each pool with a newer image to consume is reimaged onto
-/// it; a pool already on the newest image keeps its nodes and the old identity, and is marked
-/// pending until a newer image is published and the pool upgraded (aks-rules.md e1–e3).
+/// After a kubelet identity change: the pools [`rules::pools_taking_new_kubelet_identity_now`]
+/// names are reimaged onto their newer image; the others keep their nodes and the old identity,
+/// and are marked pending until a newer image is published and the pool upgraded.
 pub fn roll_kubelet_identity(w: &Tx, cluster_id: &str, corr: &str) {
     let Some(cluster) = w.store.get(cluster_id) else { return };
     let Some(identity) = clusters::kubelet_of(&cluster) else {
         return;
     };
-    for pool in of_cluster(w, cluster_id) {
-        let model = nodes::model_of(&pool);
-        if model.identity.as_ref().is_some_and(|i| i.same_as(&identity)) && model.pending.is_none() {
-            continue;
-        }
-        if !reimage_to_latest(w, &pool.id, corr) {
-            let mut model = nodes::model_of(&pool);
-            model.pending = Some(nodes::Pending {
-                kubelet_identity: identity.clone(),
-                since: crate::arm::time::rfc3339(w.now()),
-                reason: format!(
-                    "pending: waiting for a newer node image (the pool already runs the newest, {})",
-                    model.image
-                ),
-            });
-            nodes::save(w, &pool.id, &model);
-            w.events.record(
-                w.now(),
-                &pool.id,
-                "KubeletIdentityPending",
-                format!("pending: waiting for a newer node image; nodes keep kubelet identity {} until the pool is upgraded to a newer image", model.identity.map(|i| i.client_id).unwrap_or_default()),
-                corr,
-            );
+    let models: Vec<(String, PoolModel)> = of_cluster(w, cluster_id)
+        .iter()
+        .map(|p| (p.id.clone(), nodes::model_of(p)))
+        .collect();
+    let catalog = Catalog::load(w);
+    for (pool_id, rollout) in rules::pools_taking_new_kubelet_identity_now(&models, &identity, &catalog) {
+        let reimaged = rollout != KubeletRollout::Pending && reimage(w, &catalog, &pool_id, corr, false);
+        if !reimaged {
+            mark_pending(w, &pool_id, &identity, corr);
         }
     }
+}
+
+/// A pool keeps its nodes (and their kubelet identity) until a newer image comes.
+fn mark_pending(w: &Tx, pool_id: &str, identity: &nodes::KubeletIdentity, corr: &str) {
+    let Some(pool) = w.store.get(pool_id) else { return };
+    let mut model = nodes::model_of(&pool);
+    model.pending = Some(nodes::Pending {
+        kubelet_identity: identity.clone(),
+        since: crate::arm::time::rfc3339(w.now()),
+        reason: format!(
+            "pending: waiting for a newer node image (the pool already runs the newest, {})",
+            model.image
+        ),
+    });
+    nodes::save(w, pool_id, &model);
+    w.events.record(
+        w.now(),
+        pool_id,
+        "KubeletIdentityPending",
+        format!("pending: waiting for a newer node image; nodes keep kubelet identity {} until the pool is upgraded to a newer image", model.identity.map(|i| i.client_id).unwrap_or_default()),
+        corr,
+    );
 }
 
 fn cluster_record(w: &Tx, ctx: &Ctx) -> ArmResult<Record> {
@@ -344,14 +422,19 @@ pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let name = ctx.name(1);
     let pid = pool_id(&cluster.id, name);
-    match ctx.method() {
-        "GET" => w
+    match Method::of(ctx.method())? {
+        Method::Get => w
             .store
             .get(&pid)
             .map(|r| Response::ok(r.body))
             .ok_or_else(|| pool_not_found(name)),
-        "PUT" => put(w, ctx, &cluster, &pid, name),
-        _ => delete(w, ctx, &cluster, &pid),
+        Method::Put => put(w, ctx, &cluster, &pid, name),
+        Method::Delete => delete(w, ctx, &cluster, &pid),
+        Method::Patch => Err(ArmError::new(
+            405,
+            "MethodNotAllowed",
+            "Agent pools are updated with PUT.",
+        )),
     }
 }
 
@@ -367,22 +450,22 @@ fn urls<'a>(cluster: &'a Record, sub: &'a str) -> lro::Urls<'a> {
 fn other_system_pools(w: &Tx, cluster_id: &str, pid: &str) -> usize {
     of_cluster(w, cluster_id)
         .iter()
-        .filter(|p| !crate::arm::id::same(&p.id, pid) && p.body["properties"]["mode"] == "System")
+        .filter(|p| !crate::arm::id::same(&p.id, pid) && PoolMode::of_pool(&p.body) == Some(PoolMode::System))
         .count()
 }
 
-/// Starts an operation on a pool: its provisioning state becomes `activity` and the operation
+/// Starts an operation on a pool: its provisioning state becomes `state` and the operation
 /// runs with AKS's polling URLs. `effect` gets the outcome, the pool id and the correlation id.
 fn begin_pool_op(
     w: &Tx,
     ctx: &Ctx,
     cluster: &Record,
     pid: &str,
-    activity: &'static str,
+    state: ProvisioningState,
     location_header: bool,
     effect: impl for<'a, 'b> FnOnce(&'b Tx<'a>, &'b Outcome, &str, &str) + Send + 'static,
 ) -> ArmResult<lro::Started> {
-    super::set_provisioning_state(w, pid, activity);
+    super::set_provisioning_state(w, pid, state);
     let sub = crate::arm::id::segments(&cluster.id)[1].clone();
     let (target, corr) = (pid.to_string(), ctx.correlation_id.to_string());
     lro::begin(
@@ -390,7 +473,7 @@ fn begin_pool_op(
         ctx,
         lro::Begin {
             resource_id: pid.to_string(),
-            activity,
+            activity: state.as_str(),
             urls: urls(cluster, &sub),
             location_header,
             fail: None,
@@ -400,74 +483,89 @@ fn begin_pool_op(
 }
 
 fn put(w: &Tx, ctx: &Ctx, cluster: &Record, pid: &str, name: &str) -> ArmResult<Response> {
-    let body = ctx.req.json_object()?;
-    schema::validate("agentPool", &body)?;
-    lro::ensure_idle(w, &cluster.id)?;
+    let req = PoolRequest::parse_put(ctx, name)?;
     let existing = w.store.get(pid);
+    // `If-Match` / `If-None-Match` are defined for AgentPools_CreateOrUpdate (2026-08-01).
+    resource::check_preconditions(
+        ctx,
+        existing.as_ref().and_then(|r| r.body["properties"]["eTag"].as_str()),
+    )?;
+    lro::ensure_idle(w, &cluster.id)?;
     let np = &cluster.body["properties"]["networkProfile"];
     let pc = PoolContext {
         cluster_version: cluster.body["properties"]["currentKubernetesVersion"]
             .as_str()
             .unwrap_or(versions::DEFAULT),
-        default_mode: "User",
+        default_mode: PoolMode::User,
         network_plugin: np["networkPlugin"].as_str().unwrap_or("azure"),
         plugin_mode: np["networkPluginMode"].as_str().unwrap_or(""),
     };
     let (props, family) = normalize(
         w,
-        name,
-        &body["properties"],
+        &req.name,
+        &req.props,
         existing.as_ref().map(|r| &r.body["properties"]),
         &pc,
     )?;
-    let this_system = props["mode"] == "System";
+    let this_system = props["mode"].as_str().and_then(PoolMode::parse) == Some(PoolMode::System);
     rules::keep_one_system_pool(other_system_pools(w, &cluster.id, pid) + usize::from(this_system))?;
-    let (status, activity, version_up) = match &existing {
+    let (status, state, version_up) = match &existing {
         None => {
             create(w, cluster, name, props, family, ctx.correlation_id);
-            (201, "Creating", false)
+            (201, ProvisioningState::Creating, false)
         }
         Some(old) => {
             let up = old.body["properties"]["currentOrchestratorVersion"] != props["currentOrchestratorVersion"];
             update(w, old, props, ctx.correlation_id);
-            (200, if up { "Upgrading" } else { "Updating" }, up)
+            let state = if up {
+                ProvisioningState::Upgrading
+            } else {
+                ProvisioningState::Updating
+            };
+            (200, state, up)
         }
     };
-    let started = begin_pool_op(
-        w,
-        ctx,
-        cluster,
-        pid,
-        activity,
-        false,
-        move |w, outcome, target, corr| {
-            if *outcome == Outcome::Succeeded && version_up {
-                replace_all_nodes(w, target, corr);
-            }
-            super::mark_ended(w, target, activity, outcome, corr);
-        },
-    )?;
+    let started = begin_pool_op(w, ctx, cluster, pid, state, false, move |w, outcome, target, corr| {
+        if *outcome == Outcome::Succeeded && version_up {
+            replace_all_nodes(w, target, corr);
+        }
+        super::mark_ended(w, target, state, outcome, corr);
+    })?;
     let rec = w.store.get(pid).ok_or_else(|| ArmError::internal("pool vanished"))?;
     Ok(started.apply(Response::json(status, rec.body)))
 }
 
 fn delete(w: &Tx, ctx: &Ctx, cluster: &Record, pid: &str) -> ArmResult<Response> {
-    let Some(pool) = w.store.get(pid) else {
+    let existing = w.store.get(pid);
+    // `If-Match` is defined for AgentPools_Delete (2026-08-01).
+    resource::check_preconditions(
+        ctx,
+        existing.as_ref().and_then(|r| r.body["properties"]["eTag"].as_str()),
+    )?;
+    let Some(pool) = existing else {
         return Ok(Response::empty(204));
     };
     lro::ensure_idle(w, &cluster.id)?;
-    if pool.body["properties"]["mode"] == "System" {
+    if PoolMode::of_pool(&pool.body) == Some(PoolMode::System) {
         rules::keep_one_system_pool(other_system_pools(w, &cluster.id, pid))?;
     }
-    let started = begin_pool_op(w, ctx, cluster, pid, "Deleting", true, |w, outcome, target, corr| {
-        if *outcome == Outcome::Succeeded {
-            w.store.remove(target);
-            w.events
-                .record(w.now(), target, "PoolDeleted", "agent pool and its nodes deleted", corr);
-        } else {
-            super::set_provisioning_state(w, target, outcome.status());
-        }
-    })?;
+    let started = begin_pool_op(
+        w,
+        ctx,
+        cluster,
+        pid,
+        ProvisioningState::Deleting,
+        true,
+        |w, outcome, target, corr| {
+            if *outcome == Outcome::Succeeded {
+                w.store.remove(target);
+                w.events
+                    .record(w.now(), target, "PoolDeleted", "agent pool and its nodes deleted", corr);
+            } else {
+                super::set_provisioning_state(w, target, ProvisioningState::ended(outcome));
+            }
+        },
+    )?;
     Ok(started.apply(Response::empty(202)))
 }
 
@@ -487,7 +585,7 @@ pub fn upgrade_node_image(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
         "UpgradingNodeImageVersion",
         ctx.correlation_id,
     );
-    let activity = "UpgradingNodeImageVersion";
+    let activity = ProvisioningState::UpgradingNodeImageVersion;
     let started = begin_pool_op(
         w,
         ctx,

@@ -207,26 +207,28 @@ fn invalid_prefix(p: &str) -> ArmError {
 /// Rule: a subnet's prefix must parse and lie inside the virtual network's address space.
 /// Source: Azure Network error `NetcfgSubnetRangeOutsideVnet`.
 fn check_subnet_prefix(space: &[String], subnet: &Value, name: &str) -> ArmResult<()> {
-    let Some(prefix) = subnet["properties"]["addressPrefix"].as_str() else {
+    let given = cidr::subnet_prefixes(subnet);
+    if given.is_empty() {
         return Err(ArmError::bad_request(
             "InvalidRequestFormat",
             format!("Subnet '{name}' needs properties.addressPrefix."),
         )
         .with_target("properties.addressPrefix"));
-    };
-    let net = cidr::parse(prefix).ok_or_else(|| invalid_prefix(prefix))?;
-    if space
-        .iter()
-        .filter_map(|s| cidr::parse(s))
-        .any(|outer| cidr::contains(outer, net))
-    {
-        Ok(())
-    } else {
-        Err(ArmError::bad_request(
-            "NetcfgSubnetRangeOutsideVnet",
-            format!("Subnet '{name}' is not valid because its IP address range is outside the IP address range of virtual network."),
-        ))
     }
+    for prefix in given {
+        let net = cidr::parse(prefix).ok_or_else(|| invalid_prefix(prefix))?;
+        if !space
+            .iter()
+            .filter_map(|s| cidr::parse(s))
+            .any(|outer| cidr::contains(outer, net))
+        {
+            return Err(ArmError::bad_request(
+                "NetcfgSubnetRangeOutsideVnet",
+                format!("Subnet '{name}' is not valid because its IP address range is outside the IP address range of virtual network."),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn store_subnet(w: &Tx, vnet_id: &str, name: &str, s: &Value) -> Value {
@@ -248,6 +250,15 @@ fn store_subnet(w: &Tx, vnet_id: &str, name: &str, s: &Value) -> Value {
             "privateLinkServiceNetworkPolicies": p["privateLinkServiceNetworkPolicies"].as_str().unwrap_or("Enabled"),
         },
     });
+    let mut doc = doc;
+    if let Some(list) = p["addressPrefixes"].as_array().filter(|a| !a.is_empty()) {
+        doc["properties"]["addressPrefixes"] = json!(list);
+        if p["addressPrefix"].is_null() {
+            if let Some(props) = doc["properties"].as_object_mut() {
+                props.remove("addressPrefix");
+            }
+        }
+    }
     let mut rec = Record::new(stored_id, SUBNET_KIND, doc.clone());
     if let Some(old) = existing {
         rec.internal = old.internal;

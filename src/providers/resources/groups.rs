@@ -188,32 +188,16 @@ fn delete(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 
 /// `GET /subscriptions/{s}/resourcegroups`.
 pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+    let tags = super::filters::groups(ctx.req.query("$filter"))?;
     let prefix = format!("/subscriptions/{}", ctx.name(0));
     let items: Vec<Value> = w
         .store
         .list(|r| r.kind == KIND && id::is_at_or_above(&prefix, &r.id))
         .into_iter()
         .map(|r| r.body)
-        .filter(|b| tag_filter(ctx, b))
+        .filter(|b| tags(b))
         .collect();
     Ok(Response::ok(paging::page(ctx.req, items)?))
-}
-
-/// `$filter=tagName eq 'x' [and tagValue eq 'y']`.
-fn tag_filter(ctx: &Ctx, body: &Value) -> bool {
-    let Some(f) = ctx.req.query("$filter") else {
-        return true;
-    };
-    let quoted: Vec<&str> = f.split('\'').skip(1).step_by(2).collect();
-    if !f.to_ascii_lowercase().contains("tagname") || quoted.is_empty() {
-        return true;
-    }
-    let tags = body["tags"].as_object();
-    match (tags, quoted.as_slice()) {
-        (Some(t), [name]) => t.keys().any(|k| k.eq_ignore_ascii_case(name)),
-        (Some(t), [name, value, ..]) => t.iter().any(|(k, v)| k.eq_ignore_ascii_case(name) && v == value),
-        _ => false,
-    }
 }
 
 /// True for a tracked top-level resource: `{rg}/providers/{ns}/{type}/{name}`.
@@ -242,38 +226,6 @@ fn resource_summary(rec: &Record, expand: &str) -> Value {
     out
 }
 
-/// `resourceType eq 'X'`, `name eq 'Y'`, `resourceGroup eq 'Z'`, `location eq 'L'` joined by
-/// `and`: the filters az (`az resource list -g`, `--attach-acr <name>`) and Terraform send.
-fn resource_filter(filter: Option<&str>) -> impl Fn(&Record) -> bool {
-    let (mut rtype, mut name, mut group, mut location) = (None, None, None, None);
-    if let Some(f) = filter {
-        for clause in f.split(" and ") {
-            let c = clause.trim();
-            let value = c.split('\'').nth(1).map(str::to_string);
-            let lower = c.to_ascii_lowercase();
-            if lower.starts_with("resourcetype eq") {
-                rtype = value;
-            } else if lower.starts_with("name eq") {
-                name = value;
-            } else if lower.starts_with("resourcegroup eq") {
-                group = value;
-            } else if lower.starts_with("location eq") {
-                location = value;
-            }
-        }
-    }
-    move |r: &Record| {
-        let eq = |want: &Option<String>, got: Option<&str>| {
-            want.as_ref()
-                .is_none_or(|w| got.is_some_and(|g| g.eq_ignore_ascii_case(w)))
-        };
-        eq(&rtype, Some(&r.kind))
-            && eq(&name, r.body["name"].as_str())
-            && eq(&location, r.body["location"].as_str())
-            && eq(&group, id::ScopeRef::parse(&r.id).resource_group)
-    }
-}
-
 /// `GET {rg}/resources` and `GET /subscriptions/{s}/resources`.
 pub fn resources(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let scope = if ctx.names.len() >= 2 {
@@ -286,7 +238,7 @@ pub fn resources(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
         format!("/subscriptions/{}", ctx.name(0))
     };
     let expand = ctx.req.query("$expand").unwrap_or("").to_ascii_lowercase();
-    let pred = resource_filter(ctx.req.query("$filter"));
+    let pred = super::filters::resources(ctx.req.query("$filter"))?;
     let items: Vec<Value> = w
         .store
         .list(|r| id::is_at_or_above(&scope, &r.id) && is_top_level(r) && pred(r))

@@ -2,6 +2,7 @@
 //! resource providers, resource groups and the resources inside them.
 
 pub(crate) mod deployments;
+mod filters;
 pub mod groups;
 pub mod metadata;
 pub mod registry;

@@ -30,8 +30,6 @@ pub fn create(w: &Tx, subscription_id: &str, tenant_id: &str, display_name: &str
     ));
 }
 
-/// The tenant a subscription belongs to.
-
 /// `GET /subscriptions`: the subscriptions of the caller's tenant.
 pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let tenant = ctx.caller.map(|c| c.tenant_id.clone());

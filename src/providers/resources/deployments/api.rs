@@ -91,31 +91,22 @@ pub(super) fn check_deployment_name(name: &str) -> ArmResult<()> {
     ))
 }
 
-/// The request body, read as ARM reads it: az splices the template file's raw text in, with
-/// its comments (research note §5), so the body is lenient JSON.
-fn lenient_body(ctx: &Ctx) -> ArmResult<(Value, Positions)> {
-    let text = std::str::from_utf8(&ctx.req.body).map_err(|_| ArmError::invalid_content("the body is not UTF-8"))?;
-    let (v, pos) = template::json::parse(text).map_err(|e| {
-        ArmError::bad_request(
-            "InvalidRequestContent",
-            format!(
-                "The request content was invalid and could not be deserialized: '{}'.",
-                e.message
-            ),
-        )
-    })?;
-    if !v.is_object() {
-        return Err(ArmError::invalid_content("the body must be a JSON object"));
-    }
-    Ok((v, pos))
+/// The request body's text (az splices the template file's raw text in, comments and all,
+/// so it is read as lenient JSON: research note §5).
+fn body_text<'c>(ctx: &'c Ctx) -> ArmResult<&'c str> {
+    std::str::from_utf8(&ctx.req.body).map_err(|_| ArmError::invalid_content("the body is not UTF-8"))
 }
 
 pub(super) fn parse_request(ctx: &Ctx, target: &Target) -> ArmResult<DeploymentRequest> {
-    let (body, positions) = lenient_body(ctx)?;
-    parse_request_value(&body, positions, target)
+    let (body, template) = template::parse_request_body(body_text(ctx)?)?;
+    parse_request_value(&body, template, target)
 }
 
-pub(super) fn parse_request_value(body: &Value, positions: Positions, target: &Target) -> ArmResult<DeploymentRequest> {
+pub(super) fn parse_request_value(
+    body: &Value,
+    template: Option<Template>,
+    target: &Target,
+) -> ArmResult<DeploymentRequest> {
     let p = &body["properties"];
     if !p.is_object() {
         return Err(ArmError::bad_request(
@@ -131,18 +122,13 @@ pub(super) fn parse_request_value(body: &Value, positions: Positions, target: &T
             ));
         }
     }
-    if !p["template"].is_object() {
+    let Some(template) = template.filter(|t| t.value.is_object()) else {
         return Err(ArmError::bad_request(
             "InvalidTemplate",
             "Deployment template validation failed: 'The deployment must have a 'template' object.'.",
         ));
-    }
-    let template = Template::from_value(
-        p["template"].clone(),
-        positions.subtree("properties.template"),
-        "properties.template",
-    )
-    .map_err(run::invalid)?;
+    };
+    template_fits_the_scope(&template, target)?;
     let mode = Mode::parse(&p["mode"])?;
     let location = body["location"].as_str().map(str::to_string);
     if target.resource_group.is_none() {
@@ -199,22 +185,34 @@ pub(super) fn parse_request_value(body: &Value, positions: Positions, target: &T
     })
 }
 
+/// A template written for one scope (its `$schema`) deployed at another is refused.
+fn template_fits_the_scope(template: &Template, target: &Target) -> ArmResult<()> {
+    let here = if target.resource_group.is_some() {
+        "resourceGroup"
+    } else {
+        "subscription"
+    };
+    let written_for = template.target_scope();
+    let has_schema = template.value.get("$schema").is_some();
+    if !has_schema || written_for == here {
+        return Ok(());
+    }
+    Err(ArmError::bad_request(
+        "InvalidTemplate",
+        format!("Deployment template validation failed: 'The template '$schema' is written for a {written_for} deployment; this deployment is at {here} scope.'."),
+    ))
+}
+
 /// `deployment()` as the template sees it.
 pub(super) fn deployment_function(target: &Target, req: &DeploymentRequest) -> Value {
-    let mut v = json!({
-        "name": target.name,
-        "properties": {
-            "template": req.template.value,
-            "templateHash": run::template_hash(&req.template.value),
-            "parameters": req.parameters,
-            "mode": req.mode.as_str(),
-            "provisioningState": "Running",
-        },
-    });
-    if let Some(l) = &req.location {
-        v["location"] = json!(l);
-    }
-    v
+    template::deployment_object(
+        &target.name,
+        &req.template.value,
+        &template::template_hash(&req.template.value),
+        &req.parameters,
+        req.mode.as_str(),
+        req.location.as_deref(),
+    )
 }
 
 /// Plans `req` at `target` (template errors are `InvalidTemplate`).
@@ -328,7 +326,13 @@ fn stored_request(rec: &Record, target: &Target) -> ArmResult<DeploymentRequest>
             "onErrorDeployment": rec.internal["onErrorDeployment"],
         },
     });
-    let mut req = parse_request_value(&body, Positions::default(), target)?;
+    let template = Template::from_value(
+        rec.internal["template"].clone(),
+        Positions::default(),
+        "properties.template",
+    )
+    .map_err(|e| e.to_arm())?;
+    let mut req = parse_request_value(&body, Some(template), target)?;
     req.tags = rec.body.get("tags").filter(|t| !t.is_null()).cloned();
     Ok(req)
 }
@@ -603,9 +607,9 @@ pub fn operation_legacy(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 
 /// `POST /providers/Microsoft.Resources/calculateTemplateHash`: the body is a template.
 pub fn calculate_template_hash(_tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
-    let (template, _) = lenient_body(ctx)?;
+    let template = Template::parse(body_text(ctx)?).map_err(|e| e.to_arm())?;
     Ok(Response::ok(json!({
-        "minifiedTemplate": serde_json::to_string(&template).unwrap_or_default(),
-        "templateHash": run::template_hash(&template),
+        "minifiedTemplate": template.value.to_string(),
+        "templateHash": template::template_hash(&template.value),
     })))
 }

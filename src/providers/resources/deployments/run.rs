@@ -261,21 +261,6 @@ fn operation(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn resource_group_ids_in_provider_form_are_routed_as_groups() {
-        assert_eq!(
-            super::canonical("/subscriptions/s/providers/Microsoft.Resources/resourceGroups/rg/providers/X.Y/z/n"),
-            "/subscriptions/s/resourceGroups/rg/providers/X.Y/z/n"
-        );
-        assert_eq!(
-            super::canonical("/subscriptions/s/resourceGroups/rg"),
-            "/subscriptions/s/resourceGroups/rg"
-        );
-    }
-}
-
 /// ISO 8601 duration of `ms` milliseconds (`PT1.5S`).
 pub(super) fn duration(ms: i64) -> String {
     let ms = ms.max(0);
@@ -370,7 +355,7 @@ fn run_nested(tx: &Tx, parent: &Target, n: &NestedDeployment) -> ArmResult<()> {
     };
     let mut plan = plan_nested(n, &mut env).map_err(|e| e.to_arm())?;
     let record = Record {
-        id: target.deployment_id(),
+        id: n.id.clone(),
         kind: KIND.to_string(),
         body: deployment_body(tx, &target, &plan, &n.mode, "Running", None),
         internal: json!({ "template": n.template.value }),
@@ -378,7 +363,7 @@ fn run_nested(tx: &Tx, parent: &Target, n: &NestedDeployment) -> ArmResult<()> {
     };
     tx.store.put(record);
     let outcome = execute(tx, &target, &mut plan, &mut env);
-    finish_record(tx, &target.deployment_id(), &outcome, tx.now());
+    finish_record(tx, &n.id, &outcome, tx.now());
     outcome.error().map_or(Ok(()), Err)
 }
 
@@ -392,15 +377,18 @@ pub(super) fn deployment_body(
     location: Option<&str>,
 ) -> Value {
     let mut props = Map::new();
-    props.insert("templateHash".into(), json!(template_hash(&plan.template().value)));
+    props.insert(
+        "templateHash".into(),
+        json!(template::template_hash(&plan.template().value)),
+    );
     props.insert("parameters".into(), plan.parameters_echo());
     props.insert("mode".into(), json!(mode));
     props.insert("provisioningState".into(), json!(state));
     props.insert("timestamp".into(), json!(crate::arm::time::rfc3339(tx.now())));
     props.insert("duration".into(), json!("PT0S"));
     props.insert("correlationId".into(), json!(tx.correlation_id()));
-    props.insert("providers".into(), providers_of(plan));
-    props.insert("dependencies".into(), dependencies_of(plan));
+    props.insert("providers".into(), plan.providers());
+    props.insert("dependencies".into(), plan.dependencies());
     let mut body = json!({
         "id": target.deployment_id(),
         "name": target.name,
@@ -411,48 +399,6 @@ pub(super) fn deployment_body(
         body["location"] = json!(l);
     }
     body
-}
-
-/// `providers`: the namespaces and types the template deploys.
-fn providers_of(plan: &Plan) -> Value {
-    let mut by_ns: Vec<(String, Vec<String>)> = Vec::new();
-    for r in plan.resources.iter().filter(|r| r.is_deployed()) {
-        let (ns, t) = r.full_type.split_once('/').unwrap_or((&r.full_type, ""));
-        match by_ns.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(ns)) {
-            Some((_, types)) if !types.iter().any(|x| x.eq_ignore_ascii_case(t)) => types.push(t.to_string()),
-            Some(_) => {}
-            None => by_ns.push((ns.to_string(), vec![t.to_string()])),
-        }
-    }
-    Value::Array(
-        by_ns
-            .into_iter()
-            .map(|(ns, types)| {
-                json!({ "namespace": ns, "resourceTypes": types.iter().map(|t| json!({ "resourceType": t, "locations": [] })).collect::<Vec<_>>() })
-            })
-            .collect(),
-    )
-}
-
-/// `dependencies`: each resource with what it waits for.
-fn dependencies_of(plan: &Plan) -> Value {
-    Value::Array(
-        plan.resources
-            .iter()
-            .filter(|r| r.is_deployed() && !r.depends_on.is_empty())
-            .map(|r| {
-                let on: Vec<Value> = r
-                    .depends_on
-                    .iter()
-                    .map(|d| {
-                        let dep = &plan.resources[*d];
-                        json!({ "id": dep.id, "resourceType": dep.full_type, "resourceName": dep.name })
-                    })
-                    .collect();
-                json!({ "id": r.id, "resourceType": r.full_type, "resourceName": r.name, "dependsOn": on })
-            })
-            .collect(),
-    )
 }
 
 /// Writes what running the deployment gave into its record: state, outputs, resources,
@@ -475,15 +421,22 @@ pub(super) fn finish_record(tx: &Tx, deployment_id: &str, outcome: &Ran, started
     });
 }
 
-/// The template's hash: Microsoft's MurmurHash64 of the minified, upper-cased template,
-/// printed as a decimal (research note §1.1, `templateHash`; the exact canonicalisation
-/// is unconfirmed).
-pub(super) fn template_hash(template: &Value) -> String {
-    let minified = serde_json::to_string(template).unwrap_or_default();
-    template::hash::murmur64(minified.to_uppercase().as_bytes()).to_string()
-}
-
 /// Turns a template error into ARM's `InvalidTemplate` response error.
 pub(super) fn invalid(e: TemplateError) -> ArmError {
     e.to_arm()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn resource_group_ids_in_provider_form_are_routed_as_groups() {
+        assert_eq!(
+            super::canonical("/subscriptions/s/providers/Microsoft.Resources/resourceGroups/rg/providers/X.Y/z/n"),
+            "/subscriptions/s/resourceGroups/rg/providers/X.Y/z/n"
+        );
+        assert_eq!(
+            super::canonical("/subscriptions/s/resourceGroups/rg"),
+            "/subscriptions/s/resourceGroups/rg"
+        );
+    }
 }

@@ -52,6 +52,9 @@ fn format_item(item: &str, args: &[Value]) -> Result<String, String> {
         .trim()
         .parse()
         .map_err(|_| "input string was not in a correct format")?;
+    if align.is_some_and(|w| w.unsigned_abs() > 1_000) {
+        return Err("the alignment must not exceed 1000".into());
+    }
     let v = args.get(index).ok_or(
         "index (zero based) must be greater than or equal to zero and less than the size of the argument list",
     )?;
@@ -79,7 +82,7 @@ fn format_value(v: &Value, spec: &str) -> String {
 /// Standard numeric format strings N, D, X, F, G, P, E for integers.
 fn format_int(i: i64, spec: &str) -> String {
     let kind = spec.chars().next().unwrap_or('G');
-    let prec: Option<usize> = spec[kind.len_utf8()..].parse().ok();
+    let prec: Option<usize> = spec[kind.len_utf8()..].parse().ok().map(|p: usize| p.min(99));
     match kind {
         'N' | 'n' => format_float(i as f64, &format!("N{}", prec.unwrap_or(2))),
         'F' | 'f' => format!("{:.*}", prec.unwrap_or(2), i as f64),
@@ -103,7 +106,7 @@ fn format_int(i: i64, spec: &str) -> String {
 
 fn format_float(f: f64, spec: &str) -> String {
     let kind = spec.chars().next().unwrap_or('G');
-    let prec: Option<usize> = spec.get(1..).and_then(|p| p.parse().ok());
+    let prec: Option<usize> = spec.get(1..).and_then(|p| p.parse().ok()).map(|p: usize| p.min(99));
     match kind {
         'N' | 'n' => {
             let fixed = format!("{:.*}", prec.unwrap_or(2), f.abs());
@@ -154,6 +157,10 @@ const DAYS: [&str; 7] = [
 
 /// Formats a UTC instant with a .NET standard or custom date/time format.
 pub(crate) fn format_datetime(ms: i64, fmt: &str) -> Result<String, String> {
+    // .NET DateTime's range: 0001-01-01 to 9999-12-31.
+    if !(-62_135_596_800_000..=253_402_300_799_999).contains(&ms) {
+        return Err("the date time is outside the range of representable values".into());
+    }
     let pattern = match fmt {
         "d" => "MM/dd/yyyy",
         "D" => "dddd, dd MMMM yyyy",
@@ -174,6 +181,106 @@ pub(crate) fn format_datetime(ms: i64, fmt: &str) -> Result<String, String> {
         f => f,
     };
     Ok(custom_datetime(ms, pattern))
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses an ISO 8601 timestamp (`2020-04-07 14:53:14Z`, `2020-04-07T14:53:14.123+02:00`,
+/// `20190305T175318Z`, `2020-04-07`) to milliseconds since the epoch, UTC.
+pub(crate) fn parse_iso(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let digits: String = s.chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect();
+    let (y, mo, d, rest) = if digits.len() >= 10 && digits.as_bytes()[4] == b'-' {
+        (
+            s.get(0..4)?.parse().ok()?,
+            s.get(5..7)?.parse().ok()?,
+            s.get(8..10)?.parse().ok()?,
+            &s[10..],
+        )
+    } else {
+        (
+            s.get(0..4)?.parse().ok()?,
+            s.get(4..6)?.parse().ok()?,
+            s.get(6..8)?.parse().ok()?,
+            s.get(8..)?,
+        )
+    };
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let rest = rest.trim_start_matches(['T', 't', ' ']);
+    let (clock, zone) = match rest.find(['Z', 'z', '+', '-']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let clock: String = clock.chars().filter(|c| *c != ':').collect();
+    let (whole, frac) = clock.split_once('.').unwrap_or((clock.as_str(), ""));
+    let part = |r: std::ops::Range<usize>| whole.get(r).map_or(Some(0), |t| t.parse::<i64>().ok());
+    let (h, mi, sec) = (part(0..2)?, part(2..4)?, part(4..6)?);
+    let ms = format!("{frac:0<3}").get(0..3)?.parse::<i64>().ok()?;
+    let offset = match zone.as_bytes().first() {
+        Some(b'+' | b'-') => {
+            let z: String = zone[1..].chars().filter(|c| *c != ':').collect();
+            let mins = z.get(0..2)?.parse::<i64>().ok()? * 60 + z.get(2..4).map_or(Some(0), |t| t.parse().ok())?;
+            if zone.starts_with('-') {
+                -mins
+            } else {
+                mins
+            }
+        }
+        _ => 0,
+    };
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 24 + h) * 60 + mi - offset) * 60_000 + sec * 1000 + ms)
+}
+
+/// An ISO 8601 duration (`P3Y`, `-P9D`, `PT1H30M`, `PT0.5S`) in milliseconds, with years of
+/// 365 days and months of 30 days, as .NET's `XmlConvert.ToTimeSpan` counts them (which is why
+/// `dateTimeAdd('2023-01-31 00:00:00Z', 'P1M')` is `2023-03-02T00:00:00Z` in
+/// bicep-functions-date#datetimeadd).
+pub(crate) fn parse_duration(s: &str) -> Option<i64> {
+    let (neg, s) = match s.trim().strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.trim()),
+    };
+    let body = s.strip_prefix('P')?;
+    let mut total = 0f64;
+    let mut in_time = false;
+    let mut num = String::new();
+    for c in body.chars() {
+        match c {
+            'T' => in_time = true,
+            '0'..='9' | '.' => num.push(c),
+            unit => {
+                let n: f64 = num.parse().ok()?;
+                num.clear();
+                let day = 86_400_000f64;
+                total += n * match (unit, in_time) {
+                    ('Y', false) => 365.0 * day,
+                    ('M', false) => 30.0 * day,
+                    ('W', false) => 7.0 * day,
+                    ('D', false) => day,
+                    ('H', true) => 3_600_000.0,
+                    ('M', true) => 60_000.0,
+                    ('S', true) => 1000.0,
+                    _ => return None,
+                };
+            }
+        }
+    }
+    if !num.is_empty() || body.is_empty() {
+        return None;
+    }
+    let ms = total.round() as i64;
+    Some(if neg { -ms } else { ms })
 }
 
 struct Parts {
@@ -243,7 +350,7 @@ fn custom_datetime(ms: i64, pattern: &str) -> String {
                 _ => DAYS[p.dow].to_string(),
             }),
             'H' => out.push_str(&pad(p.h, run)),
-            'h' => out.push_str(&pad(if p.h % 12 == 0 { 12 } else { p.h % 12 }, run)),
+            'h' => out.push_str(&pad(if p.h.is_multiple_of(12) { 12 } else { p.h % 12 }, run)),
             'm' => out.push_str(&pad(p.mi, run)),
             's' => out.push_str(&pad(p.s, run)),
             'f' | 'F' => out.push_str(&format!("{:07}", p.frac)[..run.min(7)]),

@@ -12,6 +12,7 @@
 
 use super::json::Pos;
 use crate::arm::error::ArmError;
+#[cfg(test)]
 use serde_json::{json, Value};
 use std::fmt;
 
@@ -108,6 +109,7 @@ impl TemplateError {
     }
 
     /// `additionalInfo` as ARM attaches it to template violations.
+    #[cfg(test)]
     pub(crate) fn additional_info(&self) -> Option<Value> {
         let pos = self.pos?;
         Some(json!([{

@@ -116,7 +116,28 @@ pub(crate) struct Ctx<'a> {
     /// Active copy loops, outermost first: (loop name, index).
     pub copy: Vec<(String, i64)>,
     pub phase: Phase,
+    /// What-if preview: a string whose `reference()`/`list*()` cannot be answered yet stays
+    /// the expression text, as what-if shows it.
+    pub preview: bool,
+    /// Lambda parameters in scope (template-functions-lambda), innermost last.
+    pub lambda: Vec<(String, Value)>,
+    /// Dependency scan: `reference()`/`list*()` record their target here instead of calling
+    /// the environment, and a failing string is skipped rather than fatal.
+    pub collect: Option<Vec<Collected>>,
+    /// JSON path of the string being evaluated (for what `collect` records).
+    pub path: String,
 }
+
+/// A `reference()`/`list*()` target found by a dependency scan.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Collected {
+    pub target: String,
+    pub is_reference: bool,
+    pub path: String,
+}
+
+/// The marker error a collecting `reference()`/`list*()` stops its string with.
+pub(crate) const COLLECTED: &str = "\u{0}collected";
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(st: &'a mut State, env: &'a mut dyn Env, phase: Phase) -> Self {
@@ -125,6 +146,10 @@ impl<'a> Ctx<'a> {
             env,
             copy: Vec::new(),
             phase,
+            preview: false,
+            lambda: Vec::new(),
+            collect: None,
+            path: String::new(),
         }
     }
 
@@ -154,6 +179,7 @@ impl<'a> Ctx<'a> {
             .ok_or_else(|| EvalError::msg(format!("The template variable '{name}' is not found.")))?;
         self.st.slots.insert(key.clone(), Slot::Evaluating);
         let (saved_phase, saved_copy) = (self.phase, std::mem::take(&mut self.copy));
+        let saved_collect = self.collect.take();
         self.phase = Phase::Variables;
         let result = match &def {
             VarDef::Plain(v) => eval_value(self, v, &child_path("variables", &decl_name)),
@@ -161,6 +187,7 @@ impl<'a> Ctx<'a> {
         };
         self.phase = saved_phase;
         self.copy = saved_copy;
+        self.collect = saved_collect;
         match result {
             Ok(v) => {
                 self.st.slots.insert(key, Slot::Done(v.clone()));
@@ -226,7 +253,14 @@ pub(crate) fn copy_array(
 /// Evaluates a JSON value: expressions in strings, property `copy` in objects.
 pub(crate) fn eval_value(ctx: &mut Ctx, v: &Value, path: &str) -> Result<Value, EvalError> {
     match v {
-        Value::String(s) => eval_string(ctx, s).map_err(|e| e.in_path(path)),
+        Value::String(s) if ctx.collect.is_some() => {
+            ctx.path = path.to_string();
+            Ok(eval_string(ctx, s).unwrap_or(Value::Null))
+        }
+        Value::String(s) => match eval_string(ctx, s) {
+            Err(_) if ctx.preview && calls_runtime_function(s) => Ok(Value::String(s.clone())),
+            r => r.map_err(|e| e.in_path(path)),
+        },
         Value::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
@@ -245,15 +279,28 @@ fn eval_object(ctx: &mut Ctx, map: &Map<String, Value>, path: &str) -> Result<Va
         let p = child_path(path, k);
         if k.eq_ignore_ascii_case("copy") {
             if let Value::Array(loops) = v {
-                property_copies(ctx, loops, &p, &mut out)?;
-                continue;
+                // Only `{name, count, input}` entries are loops; anything else is a plain property.
+                if !loops.is_empty()
+                    && loops
+                        .iter()
+                        .all(|l| l.get("name").is_some() && l.get("count").is_some())
+                {
+                    property_copies(ctx, loops, &p, &mut out)?;
+                    continue;
+                }
             }
         }
-        // Property names are expressions too (`"[resourceId(...)]": {}` in
-        // `userAssignedIdentities` is the documented way to name an identity).
+        // Property names may be expressions too, e.g. `userAssignedIdentities` keyed by
+        // `[resourceId(...)]` (user-assigned identities in templates, managed-identity docs).
         let key = match eval_string(ctx, k).map_err(|e| e.in_path(&p))? {
             Value::String(s) => s,
-            other => other.to_string(),
+            other => {
+                return Err(EvalError::msg(format!(
+                    "The property name '{k}' must evaluate to a string; it is of type '{}'.",
+                    functions::type_name(&other)
+                ))
+                .in_path(&p))
+            }
         };
         out.insert(key, eval_value(ctx, v, &p)?);
     }
@@ -277,6 +324,19 @@ fn property_copies(ctx: &mut Ctx, loops: &[Value], path: &str, out: &mut Map<Str
         out.insert(name, arr);
     }
     Ok(())
+}
+
+/// True when the expression calls `reference()` or a `list*()` function.
+pub(crate) fn calls_runtime_function(s: &str) -> bool {
+    let Ok(expr::Template::Expression(e)) = expr::classify(s) else {
+        return false;
+    };
+    let mut found = false;
+    e.visit_calls(&mut |name, _| {
+        let l = name.to_ascii_lowercase();
+        found |= l == "reference" || (l.starts_with("list") && l.len() > 4);
+    });
+    found
 }
 
 /// Evaluates one JSON string: a literal, an escaped literal or an expression.
@@ -317,16 +377,22 @@ fn eval_call(ctx: &mut Ctx, name: &str, args: &[Expr], pos: usize) -> Result<Val
         };
         return eval_expr(ctx, &args[if c { 1 } else { 2 }]);
     }
+    let lower = name.to_ascii_lowercase();
+    if functions::lambda::is_lambda_function(&lower) {
+        return functions::lambda::call(ctx, &lower, name, args).map_err(|e| at_call(e, pos));
+    }
     let mut values = Vec::with_capacity(args.len());
     for a in args {
         values.push(eval_expr(ctx, a)?);
     }
-    functions::call(ctx, name, values).map_err(|mut e| {
-        if e.position.is_none() {
-            e.position = Some(pos);
-        }
-        e
-    })
+    functions::call(ctx, name, values).map_err(|e| at_call(e, pos))
+}
+
+fn at_call(mut e: EvalError, pos: usize) -> EvalError {
+    if e.position.is_none() {
+        e.position = Some(pos);
+    }
+    e
 }
 
 /// `value.name` (case-insensitive, as ARM resolves property names).

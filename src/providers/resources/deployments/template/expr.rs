@@ -57,13 +57,6 @@ pub(crate) enum Expr {
 }
 
 impl Expr {
-    pub(crate) fn pos(&self) -> usize {
-        match self {
-            Expr::Str(_) | Expr::Int(_) => 0,
-            Expr::Call { pos, .. } | Expr::Prop { pos, .. } | Expr::Index { pos, .. } => *pos,
-        }
-    }
-
     /// Every call in the tree, outermost first.
     pub(crate) fn visit_calls<'a>(&'a self, f: &mut dyn FnMut(&'a str, &'a [Expr])) {
         match self {
@@ -91,8 +84,9 @@ pub(crate) enum Template {
 /// Classifies a JSON string: `[...]` is an expression, `[[...` an escaped literal.
 pub(crate) fn classify(s: &str) -> Result<Template, ExprError> {
     if !is_expression(s) {
-        if let Some(rest) = s.strip_prefix("[[") {
-            return Ok(Template::Literal(format!("[{rest}")));
+        // Only a bracketed string is escaped: `[[x]` is `[x]`, `[[x` stays as it is.
+        if s.starts_with("[[") && s.ends_with(']') {
+            return Ok(Template::Literal(s[1..].to_string()));
         }
         return Ok(Template::Literal(s.to_string()));
     }
@@ -107,9 +101,34 @@ pub(crate) fn is_expression(s: &str) -> bool {
 /// Parses an expression string including its outer brackets.
 pub(crate) fn parse(s: &str) -> Result<Expr, ExprError> {
     let chars: Vec<char> = s.chars().collect();
+    if chars.len() < 2 {
+        return Err(ExprError::new(
+            format!("The language expression '{s}' is not valid."),
+            0,
+        ));
+    }
+    if chars.len() > MAX_EXPRESSION_CHARS {
+        return Err(ExprError::new(
+            format!(
+                "The template language expression is too long: '{}' characters; the limit is '{MAX_EXPRESSION_CHARS}'.",
+                chars.len()
+            ),
+            0,
+        ));
+    }
     let inner = &chars[1..chars.len() - 1];
-    let tokens = lex(inner, 1)?;
-    let mut p = ExprParser { tokens, i: 0, text: s };
+    let tokens = lex(inner, 1).map_err(|e| {
+        ExprError::new(
+            format!("The language expression '{s}' is not valid: {}", e.message),
+            e.position,
+        )
+    })?;
+    let mut p = ExprParser {
+        tokens,
+        i: 0,
+        text: s,
+        depth: 0,
+    };
     if p.peek().0 == Tok::End {
         return Err(p.unexpected("Identifier"));
     }
@@ -191,7 +210,7 @@ fn lex(c: &[char], offset: usize) -> Result<Vec<(Tok, usize)>, ExprError> {
             }
             other => {
                 return Err(ExprError::new(
-                    format!("The language expression character '{other}' at position '{at}' is not expected."),
+                    format!("the character '{other}' at position '{at}' is not expected."),
                     at,
                 ))
             }
@@ -209,7 +228,7 @@ fn lex_string(c: &[char], start: usize, offset: usize) -> Result<(String, usize)
             None => {
                 return Err(ExprError::new(
                     format!(
-                        "The string character ''' at position '{}' is not terminated.",
+                        "the string character ''' at position '{}' is not terminated.",
                         start + offset
                     ),
                     start + offset,
@@ -237,7 +256,7 @@ fn lex_int(c: &[char], start: usize, offset: usize) -> Result<(i64, usize), Expr
     text.parse::<i64>().map(|n| (n, i)).map_err(|_| {
         ExprError::new(
             format!(
-                "The language expression literal '{text}' at position '{}' is not a valid integer.",
+                "the literal '{text}' at position '{}' is not a valid integer.",
                 start + offset
             ),
             start + offset,
@@ -249,7 +268,14 @@ struct ExprParser<'a> {
     tokens: Vec<(Tok, usize)>,
     i: usize,
     text: &'a str,
+    depth: usize,
 }
+
+/// Nesting limit of calls and accessors (keeps recursion bounded).
+const MAX_NESTING: usize = 256;
+
+/// best-practices.md#template-limits: 24,576 characters per expression.
+pub(crate) const MAX_EXPRESSION_CHARS: usize = 24_576;
 
 impl ExprParser<'_> {
     fn peek(&self) -> &(Tok, usize) {
@@ -268,7 +294,7 @@ impl ExprParser<'_> {
         let (t, at) = self.peek();
         ExprError::new(
             format!(
-                "Unable to parse language expression '{}': expected token '{expected}' and actual '{}' at position '{at}'.",
+                "Unable to parse language expression '{}': expected token '{expected}' and actual '{}'.",
                 self.text,
                 t.kind()
             ),
@@ -286,6 +312,23 @@ impl ExprParser<'_> {
     }
 
     fn expr(&mut self) -> Result<Expr, ExprError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            let at = self.peek().1;
+            return Err(ExprError::new(
+                format!(
+                    "The language expression '{}' is not valid: it is nested more than '{MAX_NESTING}' levels deep.",
+                    self.text
+                ),
+                at,
+            ));
+        }
+        let r = self.expr_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self) -> Result<Expr, ExprError> {
         let mut e = self.primary()?;
         loop {
             match self.peek().clone() {
@@ -389,6 +432,7 @@ mod tests {
         );
         assert_eq!(classify("[test").unwrap(), Template::Literal("[test".into()));
         assert_eq!(classify("test]").unwrap(), Template::Literal("test]".into()));
+        assert_eq!(classify("[[test").unwrap(), Template::Literal("[[test".into()));
         assert!(matches!(classify("[concat('a')]").unwrap(), Template::Expression(_)));
     }
 
@@ -431,7 +475,7 @@ mod tests {
     fn unterminated_string_reports_its_position() {
         let e = parse("[concat('abc)]").unwrap_err();
         assert_eq!(e.position, 8);
-        assert!(e.message.contains("position '8'"), "{}", e.message);
+        assert_eq!(e.message, "The language expression '[concat('abc)]' is not valid: the string character ''' at position '8' is not terminated.");
     }
 
     #[test]

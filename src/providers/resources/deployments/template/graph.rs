@@ -6,7 +6,7 @@
 //! `InvalidTemplate` "Circular dependency detected on resource" (text seen from Azure,
 //! akshata29/entaoai#15).
 
-use super::eval::{eval_value, Ctx, Phase, State};
+use super::eval::{eval_value, Collected, Ctx, Declared, Phase, State};
 use super::expr::{self, Expr};
 use super::json::{child_path, index_path};
 use super::plan::{body_template, validation_error, PlannedResource, Source};
@@ -26,7 +26,7 @@ pub(crate) fn link(
         let mut ctx = Ctx::new(st, env, Phase::Header);
         ctx.copy = resources[i].copy_stack();
         let mut deps = explicit(tpl, &mut ctx, sources, src, resources)?;
-        let (implicit, lazy) = implicit(&mut ctx, src, &resources[i].full_type, resources);
+        let (implicit, lazy) = implicit(tpl, &mut ctx, src, &resources[i].full_type, resources)?;
         deps.extend(implicit);
         deps.extend(serial_predecessors(resources, i));
         deps.retain(|d| *d != i && resources[*d].is_deployed());
@@ -96,7 +96,14 @@ pub(crate) fn resolve(resources: &[PlannedResource], target: &str) -> Vec<usize>
     };
     if t.starts_with('/') {
         let want = normalize_id(t);
-        return by(&|r| normalize_id(&r.id) == want);
+        let exact = by(&|r| normalize_id(&r.id) == want);
+        if !exact.is_empty() {
+            return exact;
+        }
+        // A resource deployed to another scope (a nested deployment into another resource
+        // group) named by an id built for this one still matches by type and name.
+        let tail = provider_tail(t);
+        return by(&|r| provider_tail(&r.id) == tail);
     }
     let hits =
         by(&|r| r.name.eq_ignore_ascii_case(t) || r.symbolic.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(t)));
@@ -127,41 +134,110 @@ fn provider_tail(id: &str) -> String {
     }
 }
 
-/// Targets of `reference()`/`list*()` calls in the body whose first argument can be
-/// evaluated before deployment; and whether the body calls them at all (then it is lazy).
-fn implicit(ctx: &mut Ctx, src: &Source, full_type: &str, resources: &[PlannedResource]) -> (Vec<usize>, bool) {
+/// Resources the body reads through `reference()`/`list*()`, and whether it calls them at
+/// all (then it is lazy). The body is evaluated in a scan mode where those calls record their
+/// target instead of calling the environment, so targets built with `copyIndex()` of a
+/// property copy are found too. A `reference()` by name to a resource the template does not
+/// declare is refused here, at validation, as ARM does.
+fn implicit(
+    tpl: &Template,
+    ctx: &mut Ctx,
+    src: &Source,
+    full_type: &str,
+    resources: &[PlannedResource],
+) -> Result<(Vec<usize>, bool), TemplateError> {
     let body = body_template(&src.def, full_type);
-    let mut exprs = Vec::new();
-    collect_expressions(&body, &mut exprs);
+    if runtime_targets(&body, &src.path).is_empty() {
+        return Ok((Vec::new(), false));
+    }
+    let found = scan(ctx, &body, &src.path, Phase::Body);
     let mut deps = Vec::new();
-    let mut lazy = false;
-    for e in &exprs {
-        let mut targets: Vec<Expr> = Vec::new();
+    for c in found {
+        let hit = resolve(resources, &c.target);
+        if hit.is_empty() && c.is_reference {
+            check_reference_name(tpl, &ctx.st.declared, &c.target, &c.path)?;
+        }
+        deps.extend(hit);
+    }
+    Ok((deps, true))
+}
+
+/// Evaluates `v` in scan mode and returns the `reference()`/`list*()` targets met.
+fn scan(ctx: &mut Ctx, v: &Value, path: &str, phase: Phase) -> Vec<Collected> {
+    let saved = std::mem::replace(&mut ctx.phase, phase);
+    ctx.collect = Some(Vec::new());
+    let _ = eval_value(ctx, v, path);
+    ctx.phase = saved;
+    ctx.collect.take().unwrap_or_default()
+}
+
+/// Refuses `reference('name')` when no resource of the template (nor, for an outer-scope
+/// nested template, of its parent) has that name.
+fn check_reference_name(tpl: &Template, declared: &[Declared], name: &str, path: &str) -> Result<(), TemplateError> {
+    let known = declared.iter().any(|d| {
+        d.name.eq_ignore_ascii_case(name) || d.symbolic.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(name))
+    });
+    if known || name.is_empty() || name.starts_with('/') {
+        return Ok(());
+    }
+    Err(tpl.error_at(
+        path,
+        &format!("The template reference '{name}' is not valid: could not find template resource or resource copy with this name. Please see https://aka.ms/arm-function-reference for usage details."),
+    ))
+}
+
+/// Checks the `reference()` names used in outputs (evaluable before deployment).
+pub(crate) fn check_output_references(
+    tpl: &Template,
+    st: &mut State,
+    env: &mut dyn Env,
+    resources: &[PlannedResource],
+) -> Result<(), TemplateError> {
+    let Some(outputs) = tpl.value.get("outputs") else {
+        return Ok(());
+    };
+    if runtime_targets(outputs, "outputs").is_empty() {
+        return Ok(());
+    }
+    let mut ctx = Ctx::new(st, env, Phase::Outputs);
+    for c in scan(&mut ctx, outputs, "outputs", Phase::Outputs) {
+        if c.is_reference && resolve(resources, &c.target).is_empty() {
+            check_reference_name(tpl, &ctx.st.declared, &c.target, &c.path)?;
+        }
+    }
+    Ok(())
+}
+
+/// `(path, first argument, is reference())` of every `reference()`/`list*()` call under `v`.
+fn runtime_targets(v: &Value, path: &str) -> Vec<(String, Expr, bool)> {
+    let mut exprs = Vec::new();
+    collect_expressions(v, path, &mut exprs);
+    let mut out = Vec::new();
+    for (p, e) in &exprs {
         e.visit_calls(&mut |name, args| {
             let l = name.to_ascii_lowercase();
             if (l == "reference" || (l.starts_with("list") && l.len() > 4)) && !args.is_empty() {
-                targets.push(args[0].clone());
+                out.push((p.clone(), args[0].clone(), l == "reference"));
             }
         });
-        lazy |= !targets.is_empty();
-        for t in targets {
-            if let Ok(Value::String(s)) = super::eval::eval_expr(ctx, &t) {
-                deps.extend(resolve(resources, &s));
-            }
-        }
     }
-    (deps, lazy)
+    out
 }
 
-fn collect_expressions(v: &Value, out: &mut Vec<Expr>) {
+fn collect_expressions(v: &Value, path: &str, out: &mut Vec<(String, Expr)>) {
     match v {
         Value::String(s) if expr::is_expression(s) => {
             if let Ok(e) = expr::parse(s) {
-                out.push(e);
+                out.push((path.to_string(), e));
             }
         }
-        Value::Array(a) => a.iter().for_each(|x| collect_expressions(x, out)),
-        Value::Object(o) => o.values().for_each(|x| collect_expressions(x, out)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| collect_expressions(x, &index_path(path, i), out)),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| collect_expressions(x, &child_path(path, k), out)),
         _ => {}
     }
 }

@@ -178,10 +178,14 @@ impl Parser<'_> {
         if depth > MAX_DEPTH {
             return Err(self.err("The reader's MaxDepth of 256 has been exceeded"));
         }
-        self.pos.map.insert(path.clone(), self.here());
-        match self.peek() {
-            Some(b'{') => self.object(path, depth),
-            Some(b'[') => self.array(path, depth),
+        // Json.NET's line info: a container at its opening bracket, a scalar at its last
+        // character (the closing quote of a string).
+        if matches!(self.peek(), Some(b'{' | b'[')) {
+            self.pos.map.insert(path.clone(), self.here());
+        }
+        let scalar = match self.peek() {
+            Some(b'{') => return self.object(path, depth),
+            Some(b'[') => return self.array(path, depth),
             Some(q @ (b'"' | b'\'')) => self.string(q).map(Value::String),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(c) if c.is_ascii_alphabetic() => self.literal(),
@@ -190,7 +194,13 @@ impl Parser<'_> {
                 "Unexpected character encountered while parsing value: {}",
                 c as char
             ))),
-        }
+        }?;
+        let end = Pos {
+            line: self.line,
+            column: self.col.saturating_sub(1).max(1),
+        };
+        self.pos.map.insert(path, end);
+        Ok(scalar)
     }
 
     fn object(&mut self, path: String, depth: usize) -> Result<Value, JsonError> {
@@ -397,7 +407,7 @@ mod tests {
         let t = "{\n  \"resources\": [\n    {\"name\": \"a\"},\n    {\"name\": \"b\"}\n  ]\n}";
         let (_, pos) = parse(t).unwrap();
         assert_eq!(pos.get("resources[1]"), Some(Pos { line: 4, column: 5 }));
-        assert_eq!(pos.get("resources[1].name"), Some(Pos { line: 4, column: 14 }));
+        assert_eq!(pos.get("resources[1].name"), Some(Pos { line: 4, column: 16 }));
     }
 
     #[test]

@@ -6,18 +6,26 @@
 //! GUIDs) comes through [`Env`], which the caller implements.
 //!
 //! Use:
-//! 1. [`Template::parse`] (or [`Template::from_value`] for a template already inside a
-//!    parsed request body);
-//! 2. [`plan`] binds parameters, evaluates variables, expands `copy` and `condition`, builds
-//!    the dependency graph and orders the resources in waves;
+//! 1. [`parse_request_body`] for a body as az sends it (or [`Template::parse`] for template
+//!    text alone);
+//! 2. [`plan()`] binds parameters, evaluates variables, expands `copy` and `condition`, builds
+//!    the dependency graph, orders the resources in waves and evaluates every body that does
+//!    not depend on deploy-time state. Its errors are validation errors (`InvalidTemplate`,
+//!    400, with [`TemplateError::additional_info`] for line, column and path);
 //! 3. for each wave, for each resource: [`Plan::evaluate_resource`] gives the request body
-//!    (evaluated just before deploying, so `reference()` sees resources deployed earlier);
-//!    a `Microsoft.Resources/deployments` resource carries a [`NestedDeployment`] to run with
-//!    [`plan_nested`];
-//! 4. [`Plan::outputs`] once every resource is deployed.
-
-// The deployments API is the engine's client; items it does not call yet are kept for it.
-#![allow(dead_code, unused_imports)]
+//!    (evaluated just before deploying, so `reference()` sees resources deployed earlier).
+//!    Its errors belong to that resource's deployment operation; an error the environment
+//!    answered (say `ResourceNotFound` from `reference()`) comes back unchanged in
+//!    [`TemplateError::to_arm`]. A `Microsoft.Resources/deployments` resource with an inline
+//!    template carries a [`NestedDeployment`]: run it with [`plan_nested`] and an [`Env`]
+//!    scoped to its `subscription_id`/`resource_group` (an inner-scope template sees its own
+//!    resource group; an outer-scope one the parent's parameters and variables), then record
+//!    it so `reference('<name>').outputs` answers;
+//! 4. [`Plan::outputs`] once every resource is deployed; [`Plan::parameters_echo`],
+//!    [`Plan::dependencies`] and [`Plan::providers`] fill the deployment's properties.
+//!
+//! What-if uses [`Plan::preview_resource`]: values that need resources this deployment would
+//! create stay as their expression text, as Azure's what-if shows them.
 
 mod dotnet;
 pub(crate) mod error;
@@ -34,8 +42,7 @@ mod plan;
 mod tests;
 
 pub(crate) use error::TemplateError;
-pub(crate) use params::{echo_parameters, BoundParameter, ParamType};
-pub(crate) use plan::{plan, plan_nested, EvaluatedResource, NestedDeployment, NestedScope, Plan, PlannedResource};
+pub(crate) use plan::{plan, plan_nested, EvaluatedResource, NestedDeployment, Plan};
 
 use crate::arm::error::ArmError;
 use json::{Pos, Positions};
@@ -109,6 +116,68 @@ pub(crate) fn azure_cloud_environment() -> Value {
     })
 }
 
+/// The value `deployment()` returns for a template sent inline
+/// (template-functions-deployment#deployment): name, the template, its hash, the parameters,
+/// the mode and the provisioning state; `location` at subscription scope.
+pub(crate) fn deployment_object(
+    name: &str,
+    template: &Value,
+    template_hash: &str,
+    parameters: &Value,
+    mode: &str,
+    location: Option<&str>,
+) -> Value {
+    let mut v = json!({
+        "name": name,
+        "properties": {
+            "template": template,
+            "templateHash": template_hash,
+            "parameters": parameters,
+            "mode": mode,
+            "provisioningState": "Accepted"
+        }
+    });
+    if let Some(l) = location {
+        v["location"] = json!(l);
+    }
+    v
+}
+
+/// Parses a deployment request body as az sends it (non-strict JSON with the template file's
+/// raw text spliced in) and extracts `properties.template`, its positions kept relative to the
+/// body. A malformed body is `InvalidRequestContent` (400), as ARM answers an undeserializable
+/// body (seen in MicrosoftDocs/azure-docs#102473).
+pub(crate) fn parse_request_body(text: &str) -> Result<(Value, Option<Template>), ArmError> {
+    let (body, positions) = json::parse(text).map_err(|e| {
+        ArmError::bad_request(
+            "InvalidRequestContent",
+            format!(
+                "The request content was invalid and could not be deserialized: '{}'.",
+                e.message
+            ),
+        )
+    })?;
+    let template = match body.pointer("/properties/template") {
+        Some(t) => Some(
+            Template::from_value(
+                t.clone(),
+                positions.subtree("properties.template"),
+                "properties.template",
+            )
+            .map_err(|e| e.to_arm())?,
+        ),
+        None => None,
+    };
+    Ok((body, template))
+}
+
+/// `templateHash`: Microsoft's MurmurHash64 as a decimal string (the value format seen in
+/// Azure/azure-cli#28834). The input canonicalisation (upper-cased compact JSON) is
+/// community-sourced and not confirmed against Azure.
+pub(crate) fn template_hash(template: &Value) -> String {
+    hash::murmur64(template.to_string().to_uppercase().as_bytes()).to_string()
+}
+
 /// A parsed template with the positions of its elements.
 #[derive(Debug, Clone)]
 pub(crate) struct Template {
@@ -160,6 +229,26 @@ impl Template {
         }
     }
 
+    /// The deployment scope the `$schema` is written for: `resourceGroup` (deploymentTemplate),
+    /// `subscription`, `managementGroup` or `tenant`.
+    pub(crate) fn target_scope(&self) -> &'static str {
+        let schema = self
+            .value
+            .get("$schema")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if schema.contains("subscriptiondeploymenttemplate") {
+            "subscription"
+        } else if schema.contains("managementgroupdeploymenttemplate") {
+            "managementGroup"
+        } else if schema.contains("tenantdeploymenttemplate") {
+            "tenant"
+        } else {
+            "resourceGroup"
+        }
+    }
+
     pub(crate) fn pos(&self, path: &str) -> Option<Pos> {
         self.positions.get(path)
     }
@@ -181,9 +270,5 @@ impl Template {
     /// The positions under `path`, for a template nested inside this one.
     pub(crate) fn sub_positions(&self, path: &str) -> Positions {
         self.positions.subtree(path)
-    }
-
-    pub(crate) fn prefix(&self) -> &str {
-        &self.prefix
     }
 }

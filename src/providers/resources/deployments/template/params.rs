@@ -51,7 +51,7 @@ impl ParamType {
     }
 
     /// The JSON kind a value of this type must have, as ARM names it in errors.
-    fn expected(self) -> &'static str {
+    pub(crate) fn expected(self) -> &'static str {
         match self {
             ParamType::String | ParamType::SecureString => "String, Uri",
             ParamType::Int => "Integer",
@@ -61,7 +61,7 @@ impl ParamType {
         }
     }
 
-    fn accepts(self, v: &Value) -> bool {
+    pub(crate) fn accepts(self, v: &Value) -> bool {
         match self {
             ParamType::String | ParamType::SecureString => v.is_string(),
             ParamType::Int => v.is_i64(),
@@ -157,6 +157,8 @@ fn bind_one(
     env: &mut dyn Env,
 ) -> Result<BoundParameter, TemplateError> {
     let at = at_line(tpl.pos(path));
+    let resolved = resolve_definition(tpl, def);
+    let def = &resolved;
     let type_str = def.get("type").and_then(Value::as_str).unwrap_or_default();
     let ptype = ParamType::parse(type_str).ok_or_else(|| {
         tpl.error_at(
@@ -168,6 +170,8 @@ fn bind_one(
         Some(g) => supplied_value(tpl, name, g, path)?,
         None => match def.get("defaultValue") {
             Some(d) => default_value(tpl, name, d, path, st, env)?,
+            // A nullable parameter (user-defined types) without a value is null.
+            None if def.get("nullable").and_then(Value::as_bool) == Some(true) => Value::Null,
             // microsoft/fabric-toolbox#398 (verbatim Azure text).
             None => {
                 return Err(tpl.error_at(
@@ -177,7 +181,8 @@ fn bind_one(
             }
         },
     };
-    if !ptype.accepts(&value) {
+    let nullable = def.get("nullable").and_then(Value::as_bool) == Some(true);
+    if !(ptype.accepts(&value) || nullable && value.is_null()) {
         return Err(tpl.error_at(
             path,
             &format!(
@@ -193,6 +198,28 @@ fn bind_one(
         ptype,
         value,
     })
+}
+
+/// A parameter typed through `"$ref": "#/definitions/<name>"` (user-defined types, as Bicep
+/// compiles them) takes the definition's keys, its own keys winning.
+fn resolve_definition(tpl: &Template, def: &Value) -> Value {
+    let mut out = def.clone();
+    let mut seen = 0;
+    while let Some(r) = out.get("$ref").and_then(Value::as_str).map(str::to_string) {
+        seen += 1;
+        let target = r.strip_prefix('#').and_then(|p| tpl.value.pointer(p)).cloned();
+        let (Some(Value::Object(t)), Value::Object(o)) = (target, &mut out) else {
+            break;
+        };
+        o.remove("$ref");
+        for (k, v) in t {
+            o.entry(k).or_insert(v);
+        }
+        if seen > 32 {
+            break;
+        }
+    }
+    out
 }
 
 fn supplied_value(tpl: &Template, name: &str, given: &Value, path: &str) -> Result<Value, TemplateError> {

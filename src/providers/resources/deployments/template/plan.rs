@@ -8,7 +8,7 @@ use super::graph;
 use super::json::{child_path, index_path};
 use super::params::{self, BoundParameter, ParamType};
 use super::{Env, Template, TemplateError};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// Keys of a resource definition that steer the deployment; they are not part of the body
 /// sent to the provider.
@@ -25,9 +25,16 @@ const TEMPLATE_KEYS: &[&str] = &[
     "resourceGroup",
     "subscriptionId",
     "existing",
+    // Bicep compiles a resource's decorators (`@description`) to `metadata`; it is for readers.
+    "metadata",
 ];
 
 const DEPLOYMENTS: &str = "Microsoft.Resources/deployments";
+
+const MAX_RESOURCES: usize = 800;
+
+/// A resource type and the locations it is deployed to.
+type TypeLocations = (String, Vec<String>);
 
 /// One resource definition of the template (child resources flattened).
 #[derive(Debug, Clone)]
@@ -103,6 +110,7 @@ pub(crate) struct NestedDeployment {
     inherited_params: Map<String, Value>,
     inherited_vars: Map<String, Value>,
     inherited_functions: std::collections::HashMap<String, UserFunction>,
+    inherited_declared: Vec<Declared>,
 }
 
 /// A resource evaluated for deployment.
@@ -152,6 +160,7 @@ pub(crate) fn plan_nested(n: &NestedDeployment, env: &mut dyn Env) -> Result<Pla
             let mut st = State {
                 params: n.inherited_params.clone(),
                 functions: n.inherited_functions.clone(),
+                declared: n.inherited_declared.clone(),
                 ..State::default()
             };
             st.preset_variables(&n.inherited_vars);
@@ -171,8 +180,18 @@ fn build(
     for si in 0..sources.len() {
         expand(&template, &sources, si, &mut st, env, &mut resources)?;
     }
-    st.declared = resources.iter().map(declared).collect();
+    // best-practices.md#template-limits: 800 resources, copies included.
+    if resources.len() > MAX_RESOURCES {
+        return Err(TemplateError::validation(&format!(
+            "The number of template resources limit exceeded. Limit: '{MAX_RESOURCES}' and actual: '{}'. Please see https://aka.ms/arm-syntax-resources for usage details.",
+            resources.len()
+        )));
+    }
+    // An outer-scope nested template also sees its parent's resources by name.
+    let inherited = std::mem::take(&mut st.declared);
+    st.declared = resources.iter().map(declared).chain(inherited).collect();
     graph::link(&template, &sources, &mut resources, &mut st, env)?;
+    graph::check_output_references(&template, &mut st, env, &resources)?;
     let waves = graph::waves(&template, &resources)?;
     let mut plan = Plan {
         parameters,
@@ -330,7 +349,7 @@ fn push_source(
     let Some(obj) = r.as_object() else {
         return Err(tpl.error_at(&path, "The template resource must be a JSON object"));
     };
-    for key in ["type", "name"] {
+    for key in ["type", "name", "apiVersion"] {
         if !obj.get(key).is_some_and(Value::is_string) {
             let at = at_line(tpl.pos(&path));
             return Err(tpl.error_at(&path, &format!("The template resource{at} is not valid: the '{key}' property is missing or not a string. Please see https://aka.ms/arm-syntax-resources for usage details.")));
@@ -384,6 +403,8 @@ fn expand(
         None => vec![None],
         Some(c) => (0..c.count).map(|i| Some(CopyInfo { index: i, ..c.clone() })).collect(),
     };
+    // A child declared inside its parent takes the parent's type and name as prefixes; no
+    // dependency on the parent is implied (resource-dependency.md, "Child resources").
     let parent = src
         .parent
         .and_then(|p| out.iter().find(|r| r.source == p))
@@ -532,22 +553,24 @@ fn resource_id(
     for (t, n) in types[1..].iter().zip(&names) {
         tail.push_str(&format!("/{t}/{n}"));
     }
-    let deployment_base = match (&sub, rg.or(env_scope.resource_group)) {
+    let home = match (sub, rg.or(env_scope.resource_group)) {
         (Some(s), Some(g)) => format!("/subscriptions/{s}/resourceGroups/{g}"),
         (Some(s), None) => format!("/subscriptions/{s}"),
         (None, _) => String::new(),
     };
     let base = match scope {
-        // A full id, or the relative form `Microsoft.Storage/storageAccounts/{name}` that
-        // names a resource of the deployment's own group (scope-extension-resources.md).
         Some(s) if s.starts_with('/') => s.trim_end_matches('/').to_string(),
-        Some(s) => format!("{deployment_base}/providers/{}", s.trim_matches('/')),
-        None => deployment_base,
+        // A relative scope (`Microsoft.Compute/virtualMachines/vm1`, as Bicep and the
+        // rbac-builtinrole-multiplevms quickstart write it) is a resource of the deployment's
+        // resource group.
+        Some(s) => format!("{home}/providers/{}", s.trim_matches('/')),
+        None => home,
     };
     Ok(format!("{base}/providers/{tail}"))
 }
 
 impl Plan {
+    #[cfg(test)]
     /// Indices of deployable resources in deployment order.
     pub(crate) fn order(&self) -> Vec<usize> {
         self.waves.iter().flatten().copied().collect()
@@ -557,9 +580,68 @@ impl Plan {
         &self.template
     }
 
+    #[cfg(test)]
     /// The variables' values.
     pub(crate) fn variables(&self) -> Map<String, Value> {
         self.st.variable_values()
+    }
+
+    /// `properties.dependencies` of a deployment (`Dependency` in deployments.json, 2025-04-01):
+    /// each deployed resource that waits for others, with what it waits for.
+    pub(crate) fn dependencies(&self) -> Value {
+        let basic = |r: &PlannedResource| json!({"id": r.id, "resourceType": r.full_type, "resourceName": r.name});
+        let list: Vec<Value> = self
+            .resources
+            .iter()
+            .filter(|r| r.is_deployed() && !r.depends_on.is_empty())
+            .map(|r| {
+                let mut d = basic(r);
+                d["dependsOn"] = r.depends_on.iter().map(|j| basic(&self.resources[*j])).collect();
+                d
+            })
+            .collect();
+        Value::Array(list)
+    }
+
+    /// `properties.providers` of a deployment (`Provider` in deployments.json, 2025-04-01): the
+    /// namespaces and types the template deploys, with the locations of evaluated bodies.
+    pub(crate) fn providers(&self) -> Value {
+        let mut out: Vec<(String, Vec<TypeLocations>)> = Vec::new();
+        for r in self.resources.iter().filter(|r| r.is_deployed()) {
+            let (ns, rtype) = r.full_type.split_once('/').unwrap_or((&r.full_type, ""));
+            let loc = r
+                .body
+                .as_ref()
+                .and_then(|b| b.get("location"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let types = match out.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(ns)) {
+                Some((_, t)) => t,
+                None => {
+                    out.push((ns.to_string(), Vec::new()));
+                    &mut out.last_mut().expect("just pushed").1
+                }
+            };
+            let entry = match types.iter_mut().find(|(t, _)| t.eq_ignore_ascii_case(rtype)) {
+                Some(e) => e,
+                None => {
+                    types.push((rtype.to_string(), Vec::new()));
+                    types.last_mut().expect("just pushed")
+                }
+            };
+            if let Some(l) = loc.filter(|l| !entry.1.contains(l)) {
+                entry.1.push(l);
+            }
+        }
+        out.into_iter()
+            .map(|(ns, types)| {
+                let rts: Vec<Value> = types
+                    .into_iter()
+                    .map(|(t, l)| json!({"resourceType": t, "locations": l}))
+                    .collect();
+                json!({"namespace": ns, "resourceTypes": rts})
+            })
+            .collect()
     }
 
     /// `properties.parameters` to echo (secure values left out).
@@ -571,18 +653,21 @@ impl Plan {
     /// reports their errors.
     fn prepare_bodies(&mut self, env: &mut dyn Env) -> Result<(), TemplateError> {
         for i in 0..self.resources.len() {
-            if self.resources[i].lazy || !self.resources[i].condition {
+            if self.resources[i].lazy || !self.resources[i].is_deployed() {
                 continue;
             }
             let body = self
-                .eval_body(i, env)
+                .eval_body(i, env, false)
                 .map_err(|e| validation_error(&self.template, e, "resource"))?;
+            if self.resources[i].full_type.eq_ignore_ascii_case(DEPLOYMENTS) {
+                self.nested(i, &body)?;
+            }
             self.resources[i].body = Some(body);
         }
         Ok(())
     }
 
-    fn eval_body(&mut self, i: usize, env: &mut dyn Env) -> Result<Value, EvalError> {
+    fn eval_body(&mut self, i: usize, env: &mut dyn Env, preview: bool) -> Result<Value, EvalError> {
         let r = &self.resources[i];
         let src = &self.sources[r.source];
         let body = body_template(&src.def, &r.full_type);
@@ -590,7 +675,19 @@ impl Plan {
         let copy = r.copy_stack();
         let mut ctx = Ctx::new(&mut self.st, env, Phase::Body);
         ctx.copy = copy;
+        ctx.preview = preview;
         eval_value(&mut ctx, &body, &path)
+    }
+
+    #[cfg(test)]
+    /// Resource `i` as what-if shows it before anything is deployed: what cannot be known yet
+    /// (`reference()` of a resource this deployment creates) stays expression text.
+    pub(crate) fn preview_resource(&mut self, i: usize, env: &mut dyn Env) -> Result<EvaluatedResource, TemplateError> {
+        let body = match self.resources[i].body.clone() {
+            Some(b) => b,
+            None => self.eval_body(i, env, true).map_err(|e| self.deploy_error(i, e))?,
+        };
+        self.evaluated(i, body)
     }
 
     /// The request body of resource `i`, evaluated now (call it when the resource's
@@ -602,8 +699,12 @@ impl Plan {
     ) -> Result<EvaluatedResource, TemplateError> {
         let body = match self.resources[i].body.clone() {
             Some(b) => b,
-            None => self.eval_body(i, env).map_err(|e| self.deploy_error(i, e))?,
+            None => self.eval_body(i, env, false).map_err(|e| self.deploy_error(i, e))?,
         };
+        self.evaluated(i, body)
+    }
+
+    fn evaluated(&self, i: usize, body: Value) -> Result<EvaluatedResource, TemplateError> {
         let r = &self.resources[i];
         let nested = if r.full_type.eq_ignore_ascii_case(DEPLOYMENTS) {
             self.nested(i, &body)?
@@ -620,8 +721,8 @@ impl Plan {
         })
     }
 
-    /// "Unable to process template language expressions for resource '<id>' at line 'N' and
-    /// column 'M'. '<reason>'" (F5Networks/f5-azure-arm-templates#238).
+    /// `Unable to process template language expressions for resource '{id}' at line 'N' and
+    /// column 'M'. '{reason}'` (F5Networks/f5-azure-arm-templates#238).
     fn deploy_error(&self, i: usize, e: EvalError) -> TemplateError {
         if let Some(inner) = e.env.clone() {
             let mut t = TemplateError::invalid(inner.message.clone());
@@ -662,6 +763,17 @@ impl Plan {
         };
         let s = |k: &str| src.def.get(k).and_then(Value::as_str).map(str::to_string);
         let (sub, rg) = self.target_scope(i, s("subscriptionId"), s("resourceGroup"));
+        // deployment-modes.md: "Only root-level templates support the complete deployment
+        // mode. For linked or nested templates, you must use incremental mode."
+        if props
+            .get("mode")
+            .and_then(Value::as_str)
+            .is_some_and(|m| m.eq_ignore_ascii_case("complete"))
+        {
+            let path = format!("{}.properties.mode", src.path);
+            let at = at_line(self.template.pos(&path));
+            return Err(self.template.error_at(&path, &format!("The nested deployment '{}'{at} is not valid: only the root template supports the 'Complete' deployment mode; nested deployments must use 'Incremental'. Please see https://aka.ms/arm-deployment-modes for usage details.", r.name)));
+        }
         Ok(Some(NestedDeployment {
             name: r.name.clone(),
             id: r.id.clone(),
@@ -678,6 +790,11 @@ impl Plan {
             inherited_params: self.st.params.clone(),
             inherited_vars: self.st.variable_values(),
             inherited_functions: self.st.functions.clone(),
+            inherited_declared: if scope == NestedScope::Outer {
+                self.st.declared.clone()
+            } else {
+                Vec::new()
+            },
         }))
     }
 
@@ -720,6 +837,16 @@ impl Plan {
                     &format!("The template output '{name}' has an unsupported type '{ptype}'"),
                 )
             })?;
+            if !value.is_null() && !ptype.accepts(&value) {
+                return Err(self.template.error_at(
+                    &path,
+                    &format!(
+                        "The template output '{name}' is not valid: Template output JToken type is not valid. Expected '{}'. Actual '{}'. Please see https://aka.ms/arm-syntax-outputs for usage details.",
+                        ptype.expected(),
+                        super::functions::type_name(&value)
+                    ),
+                ));
+            }
             let mut o = Map::new();
             o.insert("type".into(), ptype.arm_name().into());
             if !ptype.is_secure() {

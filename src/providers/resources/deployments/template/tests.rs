@@ -2,6 +2,7 @@
 //! nested deployments, outputs and error positions. Function-by-function cases live in
 //! `functions/tests.rs`.
 
+use super::plan::NestedScope;
 use super::*;
 use serde_json::json;
 use std::collections::HashMap;
@@ -807,12 +808,46 @@ fn lazy_bodies_are_evaluated_after_their_dependencies_exist() {
 }
 
 #[test]
-fn reference_to_an_unknown_name_is_refused_when_evaluated() {
-    let t = tpl(
+fn reference_to_an_undeclared_name_is_refused_at_validation() {
+    // "The template reference 'x' is not valid: could not find template resource or resource
+    // copy with this name."
+    let e = plan_err(
         json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x", "properties": {"p": "[reference('ghost').id]"}}]}),
+        Value::Null,
+    );
+    assert!(e.message.starts_with("Deployment template validation failed: 'The template reference 'ghost' is not valid: could not find template resource or resource copy with this name."), "{}", e.message);
+    assert_eq!(e.path.as_deref(), Some("resources[0].properties.p"));
+    let e = plan_err(
+        json!({"resources": [], "outputs": {"o": {"type": "string", "value": "[reference('ghost').id]"}}}),
+        Value::Null,
+    );
+    assert_eq!(e.path.as_deref(), Some("outputs.o.value"));
+    // An empty name inside a branch that if() never takes is not a reference (the docs'
+    // conditionWithReference example), and ids are resolved only when deployed.
+    plan_ok(
+        json!({"parameters": {"la": {"type": "string", "defaultValue": ""}}, "resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x",
+        "properties": {"w": "[if(not(empty(parameters('la'))), reference(parameters('la'), '2015-11-01-preview').customerId, null())]"}}]}),
+        Value::Null,
+    );
+}
+
+#[test]
+fn reference_to_a_missing_resource_by_id_fails_when_evaluated() {
+    let t = tpl(
+        json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x", "properties": {"p": "[reference('/subscriptions/s/resourceGroups/r/providers/A.B/c/gone', '1').id]"}}]}),
     );
     let mut env = FakeEnv::new();
     let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    let e = p.evaluate_resource(0, &mut env).unwrap_err();
+    assert_eq!(e.to_arm().code, "ResourceNotFound");
+    let t = tpl(
+        json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x", "properties": {"p": "[substring(string(reference('/subscriptions/s/resourceGroups/r/providers/A.B/c/y', '1')), 100)]"}}]}),
+    );
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    env.put(
+        "/subscriptions/s/resourceGroups/r/providers/A.B/c/y",
+        json!({"properties": {}}),
+    );
     let e = p.evaluate_resource(0, &mut env).unwrap_err();
     assert!(
         e.message.starts_with(&format!(
@@ -822,7 +857,12 @@ fn reference_to_an_unknown_name_is_refused_when_evaluated() {
         "{}",
         e.message
     );
-    assert!(e.message.contains("The template reference 'ghost' is not valid: could not find template resource or resource copy with this name."), "{}", e.message);
+    assert!(
+        e.message
+            .contains("The index and length parameters must refer to a location within the string."),
+        "{}",
+        e.message
+    );
     assert_eq!(e.path.as_deref(), Some("resources[0].properties.p"));
 }
 
@@ -1001,7 +1041,7 @@ fn nested_template_errors_carry_the_nested_path() {
         e.path.as_deref(),
         Some("resources[0].properties.template.resources[0].name")
     );
-    assert_eq!(e.pos, Some(json::Pos { line: 4, column: 10 }));
+    assert_eq!(e.pos, Some(json::Pos { line: 4, column: 17 }));
     assert!(
         e.message.contains("Unable to parse language expression"),
         "{}",
@@ -1051,11 +1091,11 @@ fn expression_errors_report_line_column_path_and_position() {
     let t = Template::parse(text).unwrap();
     let e = plan(&t, &Value::Null, &mut FakeEnv::new()).unwrap_err();
     assert_eq!(e.path.as_deref(), Some("resources[0].name"));
-    assert_eq!(e.pos, Some(json::Pos { line: 6, column: 15 }));
+    assert_eq!(e.pos, Some(json::Pos { line: 6, column: 42 }));
     assert_eq!(e.expression_position, Some(13));
     assert_eq!(
         e.message,
-        "Deployment template validation failed: 'The template resource '[concat('a', nosuch('b'))]' at line '6' and column '15' is not valid: The template function 'nosuch' is not valid. Please see https://aka.ms/arm-functions for usage details.'."
+        "Deployment template validation failed: 'The template resource '[concat('a', nosuch('b'))]' at line '6' and column '42' is not valid: The template function 'nosuch' is not valid. Please see https://aka.ms/arm-functions for usage details.'."
     );
 }
 
@@ -1088,30 +1128,602 @@ fn an_escaped_bracket_is_a_literal_everywhere() {
 // ---- scale --------------------------------------------------------------------------------
 
 #[test]
-fn two_hundred_resources_plan_quickly() {
-    let mut resources = vec![identity("root")];
-    for i in 0..199 {
-        resources.push(json!({"type": "A.B/c", "apiVersion": "1", "name": format!("r{i}"),
-            "dependsOn": [if i == 0 { "root".to_string() } else { format!("r{}", i - 1) }],
-            "properties": {"i": "[concat('x', string(copyIndex('c', 0)))]"}}));
-        resources
-            .last_mut()
-            .unwrap()
-            .as_object_mut()
-            .unwrap()
-            .remove("properties");
-    }
-    let t = tpl(json!({"resources": resources}));
+fn two_hundred_resources_plan_and_evaluate_quickly() {
+    // 200 resources: a copy loop of 100 identities and 100 resources that each read one
+    // identity through reference() (lazy bodies, implicit dependencies).
+    let t = tpl(json!({
+        "parameters": {"n": {"type": "int", "defaultValue": 100}},
+        "variables": {"prefix": "[concat('id-', uniqueString(resourceGroup().id))]"},
+        "resources": [
+            {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31",
+             "name": "[concat(variables('prefix'), '-', copyIndex())]", "location": "[resourceGroup().location]",
+             "copy": {"name": "ids", "count": "[parameters('n')]"}},
+            {"type": "A.B/c", "apiVersion": "1", "name": "[concat('user-', copyIndex())]", "location": "[resourceGroup().location]",
+             "copy": {"name": "users", "count": "[parameters('n')]"},
+             "properties": {"principal": "[reference(concat(variables('prefix'), '-', copyIndex())).principalId]",
+                            "tags": {"index": "[string(copyIndex())]", "guid": "[guid(resourceGroup().id, string(copyIndex()))]"}}}
+        ]
+    }));
     let start = std::time::Instant::now();
     let mut env = FakeEnv::new();
     let mut p = plan(&t, &Value::Null, &mut env).unwrap();
-    for i in p.order() {
-        p.evaluate_resource(i, &mut env).unwrap();
-    }
-    assert_eq!(p.waves.len(), 200);
-    assert!(
-        start.elapsed() < std::time::Duration::from_secs(2),
-        "{:?}",
-        start.elapsed()
+    let order = deploy(
+        &mut p,
+        &mut env,
+        |r| json!({"id": r.id, "properties": {"principalId": format!("p-{}", r.name)}}),
     );
+    let elapsed = start.elapsed();
+    assert_eq!(p.resources.len(), 200);
+    assert_eq!(order.iter().map(Vec::len).collect::<Vec<_>>(), [100, 100]);
+    assert!(p.resources[150].depends_on == [50], "{:?}", p.resources[150].depends_on);
+    eprintln!("200 resources planned and evaluated in {elapsed:?}");
+    assert!(elapsed < std::time::Duration::from_secs(2), "{elapsed:?}");
+}
+
+// ---- what-if preview, limits, languageVersion 2.0, deployment() ---------------------------
+
+#[test]
+fn preview_keeps_unanswerable_references_as_expression_text() {
+    let t = tpl(json!({"resources": [
+        identity("kubelet"),
+        {"type": "A.B/c", "apiVersion": "1", "name": "user", "location": "[resourceGroup().location]",
+         "properties": {"principal": "[reference('kubelet').principalId]", "plain": "[concat('a', 'b')]"}}
+    ]}));
+    let mut env = FakeEnv::new();
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    let r = p.preview_resource(1, &mut env).unwrap();
+    assert_eq!(r.body["properties"]["principal"], "[reference('kubelet').principalId]");
+    assert_eq!(r.body["properties"]["plain"], "ab");
+    assert_eq!(r.body["location"], "westeurope");
+    // Other failures are still errors in a preview.
+    let t = tpl(json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x",
+        "properties": {"a": "[reference('x2').p]", "b": "[substring('abc', 5)]"}},
+        {"type": "A.B/c", "apiVersion": "1", "name": "x2"}]}));
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    assert!(p
+        .preview_resource(0, &mut env)
+        .unwrap_err()
+        .message
+        .contains("The index and length parameters"));
+}
+
+#[test]
+fn more_than_800_resources_are_refused() {
+    let t = tpl(json!({"resources": [
+        {"type": "A.B/c", "apiVersion": "1", "name": "[concat('a', copyIndex())]", "copy": {"name": "a", "count": 800}},
+        {"type": "A.B/c", "apiVersion": "1", "name": "one-more"}
+    ]}));
+    let e = plan(&t, &Value::Null, &mut FakeEnv::new()).unwrap_err();
+    assert!(e.message.contains("Limit: '800' and actual: '801'"), "{}", e.message);
+}
+
+#[test]
+fn symbolic_names_and_existing_resources() {
+    // languageVersion 2.0: resources keyed by symbolic name; `existing` resources are only read.
+    let t = tpl(json!({"languageVersion": "2.0", "resources": {
+        "ident": {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31", "name": "pre", "existing": true},
+        "user": {"type": "A.B/c", "apiVersion": "1", "name": "user", "dependsOn": ["ident"], "properties": {"p": "[reference('ident').principalId]"}}
+    }}));
+    let mut env = FakeEnv::new();
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    assert_eq!(p.resources[0].symbolic.as_deref(), Some("ident"));
+    assert_eq!(p.resources[0].path, "resources.ident");
+    assert!(p.resources[0].existing && !p.resources[0].is_deployed());
+    assert_eq!(p.waves, vec![vec![1]]);
+    let id = p.resources[0].id.clone();
+    env.put(&id, json!({"properties": {"principalId": "pp"}}));
+    assert_eq!(p.evaluate_resource(1, &mut env).unwrap().body["properties"]["p"], "pp");
+}
+
+#[test]
+fn deployment_object_has_the_documented_shape() {
+    let v = deployment_object(
+        "dep",
+        &json!({"contentVersion": "1.0.0.0"}),
+        "123",
+        &json!({}),
+        "Incremental",
+        None,
+    );
+    assert_eq!(
+        v,
+        json!({"name": "dep", "properties": {"template": {"contentVersion": "1.0.0.0"}, "templateHash": "123", "parameters": {}, "mode": "Incremental", "provisioningState": "Accepted"}})
+    );
+    assert_eq!(
+        deployment_object("d", &json!({}), "", &json!({}), "Incremental", Some("westus"))["location"],
+        "westus"
+    );
+}
+
+#[test]
+fn documented_json_example_end_to_end() {
+    // template-functions-object#json: parameters with string defaults (one of them an escaped
+    // bracket) turned into typed outputs.
+    let t = tpl(json!({
+        "parameters": {
+            "jsonEmptyObject": {"type": "string", "defaultValue": "null"},
+            "jsonObject": {"type": "string", "defaultValue": "{\"a\": \"b\"}"},
+            "jsonString": {"type": "string", "defaultValue": "\"test\""},
+            "jsonBoolean": {"type": "string", "defaultValue": "true"},
+            "jsonInt": {"type": "string", "defaultValue": "3"},
+            "jsonArray": {"type": "string", "defaultValue": "[[1,2,3 ]"},
+            "concatValue": {"type": "string", "defaultValue": "demo value"}
+        },
+        "resources": [],
+        "outputs": {
+            "emptyObjectOutput": {"type": "bool", "value": "[empty(json(parameters('jsonEmptyObject')))]"},
+            "objectOutput": {"type": "object", "value": "[json(parameters('jsonObject'))]"},
+            "stringOutput": {"type": "string", "value": "[json(parameters('jsonString'))]"},
+            "booleanOutput": {"type": "bool", "value": "[json(parameters('jsonBoolean'))]"},
+            "intOutput": {"type": "int", "value": "[json(parameters('jsonInt'))]"},
+            "arrayOutput": {"type": "array", "value": "[json(parameters('jsonArray'))]"},
+            "concatObjectOutput": {"type": "object", "value": "[json(concat('{\"a\": \"', parameters('concatValue'), '\"}'))]"}
+        }
+    }));
+    let mut env = FakeEnv::new();
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    let out = p.outputs(&mut env).unwrap();
+    let values: Vec<(&str, &Value)> = out
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), &v["value"]))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            ("emptyObjectOutput", &json!(true)),
+            ("objectOutput", &json!({"a": "b"})),
+            ("stringOutput", &json!("test")),
+            ("booleanOutput", &json!(true)),
+            ("intOutput", &json!(3)),
+            ("arrayOutput", &json!([1, 2, 3])),
+            ("concatObjectOutput", &json!({"a": "demo value"})),
+        ]
+    );
+}
+
+#[test]
+fn request_bodies_as_az_sends_them_parse_with_template_positions() {
+    // azure-cli JsonCTemplatePolicy: `, template:<raw file text>}}` appended to the body.
+    let body = "{\"properties\": {\"mode\": \"Incremental\", \"parameters\": {}, template:{\n  // the file's comment\n  \"parameters\": {\"p\": {\"type\": \"string\"}},\n  \"resources\": [],\n}}}";
+    let (v, t) = parse_request_body(body).unwrap();
+    assert_eq!(v["properties"]["mode"], "Incremental");
+    let t = t.unwrap();
+    let e = plan(&t, &v["properties"]["parameters"], &mut FakeEnv::new()).unwrap_err();
+    assert_eq!(e.path.as_deref(), Some("properties.template.parameters.p"));
+    assert_eq!(e.pos, Some(json::Pos { line: 3, column: 23 }));
+    let e = parse_request_body("{\"properties\": ").unwrap_err();
+    assert_eq!((e.status, e.code.as_str()), (400, "InvalidRequestContent"));
+    assert!(parse_request_body("{\"properties\": {}}").unwrap().1.is_none());
+    assert_eq!(
+        parse_request_body("{\"properties\": {\"template\": 1}}")
+            .unwrap_err()
+            .code,
+        "InvalidTemplate"
+    );
+}
+
+#[test]
+fn template_hash_is_a_decimal_murmur64() {
+    let h = template_hash(&json!({"resources": []}));
+    assert!(h.parse::<u64>().is_ok());
+    assert_ne!(h, template_hash(&json!({"resources": [1]})));
+}
+
+#[test]
+fn a_plain_property_named_copy_is_not_a_loop() {
+    let (mut p, mut env) = plan_ok(
+        json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x", "properties": {"copy": ["a", "[toUpper('b')]"]}}]}),
+        Value::Null,
+    );
+    assert_eq!(
+        p.evaluate_resource(0, &mut env).unwrap().body["properties"]["copy"],
+        json!(["a", "B"])
+    );
+}
+
+// ---- the seed's setup as one template ------------------------------------------------------
+
+/// The seed walkthrough as a template: two identities, a registry, a virtual network, the
+/// Managed Identity Operator assignment on the kubelet identity, the AcrPull assignment and
+/// the cluster with its pre-created kubelet identity.
+fn seed_template() -> Value {
+    let uai = "Microsoft.ManagedIdentity/userAssignedIdentities";
+    json!({
+        "$schema": schema(),
+        "contentVersion": "1.0.0.0",
+        "parameters": {
+            "location": {"type": "string", "defaultValue": "[resourceGroup().location]"},
+            "clusterName": {"type": "string", "defaultValue": "myAKSCluster"},
+            "acrName": {"type": "string", "defaultValue": "[concat('acr', uniqueString(resourceGroup().id))]"}
+        },
+        "variables": {
+            "cpId": format!("[resourceId('{uai}', 'myIdentity')]"),
+            "kubeletId": format!("[resourceId('{uai}', 'myKubeletIdentity')]"),
+            "mioRole": "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'f1a07417-d97a-45cb-824c-7a7467783830')]",
+            "acrPullRole": "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '7f951dda-4ed3-4680-a7ca-43fe172d538d')]"
+        },
+        "resources": [
+            {"type": uai, "apiVersion": "2023-01-31", "name": "myIdentity", "location": "[parameters('location')]"},
+            {"type": uai, "apiVersion": "2023-01-31", "name": "myKubeletIdentity", "location": "[parameters('location')]"},
+            {"type": "Microsoft.ContainerRegistry/registries", "apiVersion": "2023-07-01", "name": "[parameters('acrName')]",
+             "location": "[parameters('location')]", "sku": {"name": "Basic"}},
+            {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-09-01", "name": "myVnet", "location": "[parameters('location')]",
+             "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/8"]},
+                            "subnets": [{"name": "aks", "properties": {"addressPrefix": "10.240.0.0/16"}}]}},
+            {"type": "Microsoft.Authorization/roleAssignments", "apiVersion": "2022-04-01",
+             "name": "[guid(variables('kubeletId'), variables('cpId'), variables('mioRole'))]",
+             "scope": "[variables('kubeletId')]",
+             "properties": {"roleDefinitionId": "[variables('mioRole')]",
+                            "principalId": "[reference(variables('cpId')).principalId]", "principalType": "ServicePrincipal"}},
+            {"type": "Microsoft.Authorization/roleAssignments", "apiVersion": "2022-04-01",
+             "name": "[guid(resourceId('Microsoft.ContainerRegistry/registries', parameters('acrName')), variables('kubeletId'), variables('acrPullRole'))]",
+             "scope": "[resourceId('Microsoft.ContainerRegistry/registries', parameters('acrName'))]",
+             "dependsOn": ["[resourceId('Microsoft.ContainerRegistry/registries', parameters('acrName'))]"],
+             "properties": {"roleDefinitionId": "[variables('acrPullRole')]",
+                            "principalId": "[reference(variables('kubeletId')).principalId]", "principalType": "ServicePrincipal"}},
+            {"type": "Microsoft.ContainerService/managedClusters", "apiVersion": "2024-02-01", "name": "[parameters('clusterName')]",
+             "location": "[parameters('location')]",
+             "dependsOn": ["[extensionResourceId(variables('kubeletId'), 'Microsoft.Authorization/roleAssignments', guid(variables('kubeletId'), variables('cpId'), variables('mioRole')))]",
+                           "myVnet"],
+             "identity": {"type": "UserAssigned", "userAssignedIdentities": {"[variables('cpId')]": {}}},
+             "properties": {
+                "dnsPrefix": "[parameters('clusterName')]",
+                "agentPoolProfiles": [{"name": "nodepool1", "count": 1, "vmSize": "Standard_DS2_v2", "mode": "System",
+                                       "vnetSubnetID": "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'myVnet', 'aks')]"}],
+                "identityProfile": {"kubeletidentity": {
+                    "resourceId": "[variables('kubeletId')]",
+                    "clientId": "[reference(variables('kubeletId')).clientId]",
+                    "objectId": "[reference(variables('kubeletId')).principalId]"}}
+             }}
+        ],
+        "outputs": {
+            "kubeletClientId": {"type": "string", "value": "[reference(resourceId('Microsoft.ContainerService/managedClusters', parameters('clusterName')), '2024-02-01').identityProfile.kubeletidentity.clientId]"}
+        }
+    })
+}
+
+/// Deploys a plan wave by wave into the fake environment, the way the deployment engine's
+/// caller does: evaluate each resource when its turn comes, then record it as live.
+fn deploy(p: &mut Plan, env: &mut FakeEnv, mut after: impl FnMut(&EvaluatedResource) -> Value) -> Vec<Vec<String>> {
+    let mut order = Vec::new();
+    for wave in p.waves.clone() {
+        let mut names = Vec::new();
+        for i in wave {
+            let r = p
+                .evaluate_resource(i, env)
+                .unwrap_or_else(|e| panic!("{}: {}", p.resources[i].name, e.message));
+            let live = after(&r);
+            env.put(&r.id, live);
+            names.push(r.name.clone());
+        }
+        order.push(names);
+    }
+    order
+}
+
+#[test]
+fn seed_setup_template_plans_and_deploys_in_dependency_order() {
+    let mut env = FakeEnv::new();
+    let mut p = plan(&tpl(seed_template()), &Value::Null, &mut env).unwrap();
+    let acr = format!("acr{}", hash::unique_string(&[&rg_id()]));
+    let mut bodies = HashMap::new();
+    let order = deploy(&mut p, &mut env, |r| {
+        bodies.insert(r.name.clone(), r.body.clone());
+        let mut live = r.body.clone();
+        live["id"] = json!(r.id);
+        if r.full_type.ends_with("userAssignedIdentities") {
+            live["properties"] =
+                json!({"clientId": format!("client-{}", r.name), "principalId": format!("principal-{}", r.name)});
+        }
+        live
+    });
+    let mio = hash::guid(&[
+        &format!("{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myKubeletIdentity", rg_id()),
+        &format!("{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myIdentity", rg_id()),
+        &format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/f1a07417-d97a-45cb-824c-7a7467783830"),
+    ]);
+    assert_eq!(order[0], ["myIdentity", "myKubeletIdentity", acr.as_str(), "myVnet"]);
+    assert_eq!(order[1].len(), 2, "{order:?}");
+    assert!(order[1].contains(&mio));
+    assert_eq!(order[2], ["myAKSCluster"]);
+    // The assignments were evaluated after the identities existed.
+    assert_eq!(bodies[&mio]["properties"]["principalId"], "principal-myIdentity");
+    let aks = &bodies["myAKSCluster"];
+    assert_eq!(
+        aks["properties"]["identityProfile"]["kubeletidentity"]["clientId"],
+        "client-myKubeletIdentity"
+    );
+    assert_eq!(
+        aks["properties"]["identityProfile"]["kubeletidentity"]["objectId"],
+        "principal-myKubeletIdentity"
+    );
+    let cp = format!(
+        "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myIdentity",
+        rg_id()
+    );
+    assert_eq!(aks["identity"]["userAssignedIdentities"], json!({cp: {}}));
+    assert_eq!(
+        aks["properties"]["agentPoolProfiles"][0]["vnetSubnetID"],
+        json!(format!(
+            "{}/providers/Microsoft.Network/virtualNetworks/myVnet/subnets/aks",
+            rg_id()
+        ))
+    );
+    let i = p.resources.iter().position(|r| r.name == mio).unwrap();
+    assert!(p.resources[i].id.starts_with(&format!("{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myKubeletIdentity/providers/Microsoft.Authorization/roleAssignments/", rg_id())));
+    let out = p.outputs(&mut env).unwrap();
+    assert_eq!(out["kubeletClientId"]["value"], "client-myKubeletIdentity");
+}
+
+#[test]
+fn seed_template_without_the_operator_assignment_still_plans() {
+    // The AKS rule (kubelet identity needs Managed Identity Operator) is the provider's to
+    // enforce at deploy time; the engine only orders the resources.
+    let mut t = seed_template();
+    t["resources"].as_array_mut().unwrap().remove(4);
+    t["resources"][5]["dependsOn"] = json!(["myVnet"]);
+    let (p, _) = plan_ok(t, Value::Null);
+    let waves: Vec<Vec<String>> = p.waves.iter().map(|w| names(&p, w)).collect();
+    assert_eq!(waves.len(), 2);
+    assert!(waves[1].contains(&"myAKSCluster".to_string()), "{waves:?}");
+}
+
+#[test]
+fn dependencies_and_providers_as_the_deployment_reports_them() {
+    let (p, _) = plan_ok(
+        json!({"resources": [
+            identity("a"),
+            identity("b"),
+            {"type": "A.B/c", "apiVersion": "1", "name": "x", "location": "eastus", "dependsOn": ["a", "b"]}
+        ]}),
+        Value::Null,
+    );
+    let id = |t: &str, n: &str| format!("{}/providers/{t}/{n}", rg_id());
+    let uai = "Microsoft.ManagedIdentity/userAssignedIdentities";
+    assert_eq!(
+        p.dependencies(),
+        json!([{"id": id("A.B/c", "x"), "resourceType": "A.B/c", "resourceName": "x", "dependsOn": [
+            {"id": id(uai, "a"), "resourceType": uai, "resourceName": "a"},
+            {"id": id(uai, "b"), "resourceType": uai, "resourceName": "b"}
+        ]}])
+    );
+    assert_eq!(
+        p.providers(),
+        json!([
+            {"namespace": "Microsoft.ManagedIdentity", "resourceTypes": [{"resourceType": "userAssignedIdentities", "locations": ["westeurope"]}]},
+            {"namespace": "A.B", "resourceTypes": [{"resourceType": "c", "locations": ["eastus"]}]}
+        ])
+    );
+}
+
+#[test]
+fn output_values_must_match_their_type() {
+    let t = tpl(json!({"resources": [], "outputs": {"n": {"type": "int", "value": "five"}}}));
+    let mut env = FakeEnv::new();
+    let mut p = plan(&t, &Value::Null, &mut env).unwrap();
+    let e = p.outputs(&mut env).unwrap_err();
+    assert!(
+        e.message
+            .contains("Template output JToken type is not valid. Expected 'Integer'. Actual 'String'."),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.path.as_deref(), Some("outputs.n"));
+}
+
+#[test]
+fn resources_need_type_name_and_api_version_and_keep_metadata_out_of_the_body() {
+    let e = plan_err(json!({"resources": [{"type": "A.B/c", "name": "x"}]}), Value::Null);
+    assert!(
+        e.message.contains("the 'apiVersion' property is missing"),
+        "{}",
+        e.message
+    );
+    let e = plan_err(
+        json!({"resources": [{"type": "A.B/c", "apiVersion": "1"}]}),
+        Value::Null,
+    );
+    assert!(e.message.contains("the 'name' property is missing"), "{}", e.message);
+    let (mut p, mut env) = plan_ok(
+        json!({"resources": [{"type": "A.B/c", "apiVersion": "1", "name": "x", "metadata": {"description": "for readers"}, "properties": {}}]}),
+        Value::Null,
+    );
+    assert_eq!(
+        p.evaluate_resource(0, &mut env).unwrap().body,
+        json!({"properties": {}})
+    );
+}
+
+#[test]
+fn nested_deployments_must_be_incremental() {
+    let e = plan_err(
+        json!({"resources": [{"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "n",
+            "properties": {"mode": "Complete", "template": {"resources": []}}}]}),
+        Value::Null,
+    );
+    assert!(
+        e.message.contains("nested deployments must use 'Incremental'"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.path.as_deref(), Some("resources[0].properties.mode"));
+}
+
+#[test]
+fn parameters_typed_by_definitions_and_nullable() {
+    // Bicep user-defined types compile to `definitions` and `$ref`.
+    let t = json!({
+        "definitions": {"skuName": {"type": "string", "allowedValues": ["Basic", "Standard"]}},
+        "parameters": {
+            "sku": {"$ref": "#/definitions/skuName"},
+            "tag": {"type": "string", "nullable": true}
+        },
+        "resources": []
+    });
+    let (p, _) = plan_ok(t.clone(), json!({"sku": {"value": "Basic"}}));
+    assert_eq!(p.parameters[0].value, "Basic");
+    assert_eq!(p.parameters[1].value, Value::Null);
+    let e = plan_err(t, json!({"sku": {"value": "Premium"}}));
+    assert!(
+        e.message.contains("not part of the allowed value(s): 'Basic,Standard'"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn schema_names_the_target_scope() {
+    let s = |schema: &str| tpl(json!({"$schema": schema, "resources": []})).target_scope();
+    assert_eq!(s(schema()), "resourceGroup");
+    assert_eq!(
+        s("https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"),
+        "subscription"
+    );
+    assert_eq!(
+        s("https://schema.management.azure.com/schemas/2019-08-01/managementGroupDeploymentTemplate.json#"),
+        "managementGroup"
+    );
+    assert_eq!(
+        s("https://schema.management.azure.com/schemas/2019-08-01/tenantDeploymentTemplate.json#"),
+        "tenant"
+    );
+}
+
+#[test]
+fn references_inside_property_copies_are_dependencies_too() {
+    let (p, _) = plan_ok(
+        json!({"resources": [
+            {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31", "name": "[concat('id', copyIndex())]",
+             "copy": {"name": "ids", "count": 3}},
+            {"type": "A.B/c", "apiVersion": "1", "name": "user", "properties": {"copy": [{"name": "principals", "count": 2,
+                "input": "[reference(concat('id', copyIndex('principals'))).principalId]"}]}}
+        ]}),
+        Value::Null,
+    );
+    assert_eq!(p.resources[3].depends_on, [0, 1]);
+    assert!(p.resources[3].lazy);
+}
+
+#[test]
+fn relative_scopes_and_multi_line_expressions() {
+    // The rbac-builtinrole-multiplevms quickstart: a relative extension scope, and an
+    // expression spread over lines inside a JSON string.
+    let text = "{\"variables\": {\"role\": {\"Reader\": \"[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'acdd72a7-3385-48ef-bd42-f606fba81ae7')]\"},\n\"n\": \"[guid(resourceId('Microsoft.Compute/virtualMachines', 'vm1'), \n        variables('role')['Reader'],\n        'p')]\"},\n\"resources\": [{\"scope\": \"[concat('Microsoft.Compute/virtualMachines/', 'vm1')]\", \"type\": \"Microsoft.Authorization/roleAssignments\", \"apiVersion\": \"2022-04-01\", \"name\": \"[variables('n')]\", \"properties\": {\"roleDefinitionId\": \"[variables('role')['Reader']]\"}}]}";
+    let t = Template::parse(text).unwrap();
+    let p = plan(&t, &Value::Null, &mut FakeEnv::new()).unwrap();
+    let name = hash::guid(&[
+        &format!("{}/providers/Microsoft.Compute/virtualMachines/vm1", rg_id()),
+        &format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+        "p",
+    ]);
+    assert_eq!(
+        p.resources[0].id,
+        format!("{}/providers/Microsoft.Compute/virtualMachines/vm1/providers/Microsoft.Authorization/roleAssignments/{name}", rg_id())
+    );
+}
+
+#[test]
+fn depends_on_an_id_of_another_scope_matches_by_type_and_name() {
+    let (p, _) = plan_ok(
+        json!({"resources": [
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "mod", "resourceGroup": "rg2",
+             "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"}, "template": {"resources": []}}},
+            {"type": "A.B/c", "apiVersion": "1", "name": "after", "dependsOn": ["[resourceId('Microsoft.Resources/deployments', 'mod')]"]}
+        ]}),
+        Value::Null,
+    );
+    assert_eq!(p.resources[1].depends_on, [0]);
+}
+
+#[test]
+fn subscription_deployment_creates_a_group_and_deploys_into_it() {
+    // The shape of `az deployment sub create` with the create-rg-lock-role-assignment
+    // quickstart: a resource group, then a nested deployment (outer scope) into it.
+    let t = tpl(json!({
+        "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
+        "parameters": {
+            "rgName": {"type": "string"},
+            "principalId": {"type": "string"},
+            "assignment": {"type": "string", "defaultValue": "[guid(parameters('principalId'), parameters('rgName'))]"}
+        },
+        "resources": [
+            {"type": "Microsoft.Resources/resourceGroups", "apiVersion": "2022-09-01", "name": "[parameters('rgName')]", "location": "westeurope", "properties": {}},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "applyLock", "resourceGroup": "[parameters('rgName')]",
+             "dependsOn": ["[parameters('rgName')]"],
+             "properties": {"mode": "Incremental", "template": {"resources": [
+                {"type": "Microsoft.Authorization/locks", "apiVersion": "2017-04-01", "name": "DontDelete", "properties": {"level": "CanNotDelete"}},
+                {"type": "Microsoft.Authorization/roleAssignments", "apiVersion": "2022-04-01", "name": "[guid(parameters('assignment'))]",
+                 "properties": {"principalId": "[parameters('principalId')]",
+                                "roleDefinitionId": "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'b24988ac-6180-42a0-ab88-20f7382dd24c')]"}}
+             ]}}}
+        ]
+    }));
+    assert_eq!(t.target_scope(), "subscription");
+    let mut env = FakeEnv::subscription_scope();
+    let mut p = plan(
+        &t,
+        &json!({"rgName": {"value": "demo"}, "principalId": {"value": "p1"}}),
+        &mut env,
+    )
+    .unwrap();
+    assert_eq!(names(&p, &p.waves[0]), ["demo"]);
+    assert_eq!(names(&p, &p.waves[1]), ["applyLock"]);
+    assert_eq!(p.resources[0].id, format!("/subscriptions/{SUB}/resourceGroups/demo"));
+    let n = p.evaluate_resource(1, &mut env).unwrap().nested.unwrap();
+    assert_eq!(
+        (n.subscription_id.as_deref(), n.resource_group.as_deref()),
+        (Some(SUB), Some("demo"))
+    );
+    assert_eq!(
+        n.id,
+        format!("/subscriptions/{SUB}/resourceGroups/demo/providers/Microsoft.Resources/deployments/applyLock")
+    );
+    // The caller runs the nested deployment with an environment scoped to its group.
+    let mut rg_env = FakeEnv::new();
+    rg_env.scope.resource_group = Some("demo".into());
+    let inner = plan_nested(&n, &mut rg_env).unwrap();
+    assert_eq!(
+        inner.resources[0].id,
+        format!("/subscriptions/{SUB}/resourceGroups/demo/providers/Microsoft.Authorization/locks/DontDelete")
+    );
+    let assignment = hash::guid(&[&hash::guid(&["p1", "demo"])]);
+    assert!(inner.resources[1].id.ends_with(&format!(
+        "/resourceGroups/demo/providers/Microsoft.Authorization/roleAssignments/{assignment}"
+    )));
+    assert_eq!(inner.waves, vec![vec![0, 1]]);
+}
+
+#[test]
+fn an_outer_scope_nested_template_can_reference_its_parents_resources() {
+    let (mut p, mut env) = plan_ok(
+        json!({"resources": [
+            identity("parentId"),
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "n", "dependsOn": ["parentId"],
+             "properties": {"mode": "Incremental", "template": {"resources": [
+                {"type": "A.B/c", "apiVersion": "1", "name": "child", "properties": {"p": "[reference('parentId').principalId]"}}
+             ]}}}
+        ]}),
+        Value::Null,
+    );
+    let id = p.evaluate_resource(0, &mut env).unwrap().id;
+    env.put(&id, json!({"properties": {"principalId": "pp"}}));
+    let n = p.evaluate_resource(1, &mut env).unwrap().nested.unwrap();
+    let mut inner = plan_nested(&n, &mut env).unwrap();
+    assert_eq!(
+        inner.evaluate_resource(0, &mut env).unwrap().body["properties"]["p"],
+        "pp"
+    );
+    // Inner scope does not see the parent's resources.
+    let mut t = json!({"resources": [identity("parentId"),
+        {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "n",
+         "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"}, "template": {"resources": [
+            {"type": "A.B/c", "apiVersion": "1", "name": "child", "properties": {"p": "[reference('parentId').principalId]"}}]}}}]});
+    let (mut p, mut env) = plan_ok(t.take(), Value::Null);
+    let n = p.evaluate_resource(1, &mut env).unwrap().nested.unwrap();
+    assert!(plan_nested(&n, &mut env)
+        .unwrap_err()
+        .message
+        .contains("The template reference 'parentId' is not valid"));
 }

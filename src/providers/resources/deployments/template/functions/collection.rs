@@ -37,6 +37,8 @@ pub(super) fn call(name: &str, a: &Args) -> Option<R> {
         "coalesce" => Ok(a.v.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null)),
         "tryget" => try_get(a),
         "null" => a.count(0, 0).map(|_| Value::Null),
+        "flatten" => flatten(a),
+        "shallowmerge" => shallow_merge(a),
         _ => return None,
     })
 }
@@ -56,7 +58,7 @@ fn as_array(v: &Value) -> Value {
 }
 
 fn create_object(a: &Args) -> R {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(a.error("the number of parameters must be even (key and value pairs)"));
     }
     let mut m = Map::new();
@@ -278,7 +280,7 @@ fn range(a: &Args) -> R {
     if !(0..=10_000).contains(&count) {
         return Err(a.error("the count must be a non-negative integer not greater than 10000"));
     }
-    if start + count > 2_147_483_647 {
+    if start.checked_add(count).is_none_or(|end| end > 2_147_483_647) {
         return Err(a.error("the sum of start index and count must not exceed 2147483647"));
     }
     Ok((start..start + count).map(Value::from).collect())
@@ -321,4 +323,33 @@ fn try_get(a: &Args) -> R {
         };
     }
     Ok(cur)
+}
+
+/// `flatten(arrayOfArrays)` (template-functions-array#flatten).
+fn flatten(a: &Args) -> R {
+    a.count(1, 1)?;
+    let mut out = Vec::new();
+    for v in a.array(0)? {
+        match v {
+            Value::Array(inner) => out.extend(inner.iter().cloned()),
+            other => out.push(other.clone()),
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+/// `shallowMerge(arrayOfObjects)`: later objects win, nested objects are replaced
+/// (template-functions-object#shallowmerge).
+fn shallow_merge(a: &Args) -> R {
+    a.count(1, 1)?;
+    let mut out = Map::new();
+    for v in a.array(0)? {
+        let o = v
+            .as_object()
+            .ok_or_else(|| a.error("the array elements must be objects"))?;
+        for (k, x) in o {
+            out.insert(k.clone(), x.clone());
+        }
+    }
+    Ok(Value::Object(out))
 }

@@ -2,7 +2,9 @@
 //!
 //! Function names are case-insensitive. Each family lives in its own file; `call` dispatches.
 
+mod cidr;
 mod collection;
+pub(crate) mod lambda;
 mod logic;
 mod scope;
 mod string;
@@ -27,10 +29,16 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: Vec<Value>) -> Result<Value,
     if let Some(r) = collection::call(&lower, &a) {
         return r;
     }
+    if let Some(r) = cidr::call(&lower, &a) {
+        return r;
+    }
     if let Some(r) = logic::call(&lower, &a) {
         return r;
     }
     if let Some(r) = scope::call(ctx, &lower, &a) {
+        return r;
+    }
+    if let Some(r) = scope::date(&lower, &a) {
         return r;
     }
     Err(EvalError::msg(format!(

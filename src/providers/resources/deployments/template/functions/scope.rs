@@ -3,7 +3,7 @@
 //! template-functions-date, copyIndex, user-defined functions).
 
 use super::super::dotnet;
-use super::super::eval::{eval_value, Ctx, Phase};
+use super::super::eval::{eval_value, Collected, Ctx, Phase, COLLECTED};
 use super::{to_text, Args};
 use crate::providers::resources::deployments::template::error::EvalError;
 use serde_json::{Map, Value};
@@ -13,6 +13,7 @@ type R = Result<Value, EvalError>;
 pub(super) fn call(ctx: &mut Ctx, name: &str, a: &Args) -> Option<R> {
     Some(match name {
         "parameters" => parameters(ctx, a),
+        "lambdavariables" => a.count(1, 1).and_then(|_| super::lambda::variable(ctx, a.str(0)?)),
         "variables" => variables(ctx, a),
         "copyindex" => copy_index(ctx, a),
         "resourcegroup" => resource_group(ctx, a),
@@ -74,7 +75,10 @@ fn copy_index(ctx: &mut Ctx, a: &Args) -> R {
         None => ctx.copy.last(),
     };
     match hit {
-        Some((_, i)) => Ok((i + offset).into()),
+        Some((_, i)) => i
+            .checked_add(offset)
+            .map(Value::from)
+            .ok_or_else(|| a.error("the offset is too large")),
         None if loop_name.is_some() && !ctx.copy.is_empty() => Err(EvalError::msg(format!(
             "The template copy index loop '{}' is not found. Please see https://aka.ms/arm-copy for usage details.",
             loop_name.unwrap_or_default()
@@ -178,6 +182,9 @@ fn reference(ctx: &mut Ctx, a: &Args) -> R {
         return Err(not_expected(a.name, ""));
     }
     let target = a.str(0)?;
+    if collected(ctx, target, true) {
+        return Err(EvalError::msg(COLLECTED));
+    }
     let mut api = match a.v.get(1) {
         Some(Value::Null) | None => None,
         Some(_) => Some(a.str(1)?.to_string()),
@@ -217,9 +224,39 @@ fn list(ctx: &mut Ctx, a: &Args) -> R {
     if !matches!(ctx.phase, Phase::Body | Phase::Outputs) {
         return Err(not_expected(a.name, ""));
     }
-    let id = a.str(0)?;
+    let target = a.str(0)?;
+    if collected(ctx, target, false) {
+        return Err(EvalError::msg(COLLECTED));
+    }
     let api = a.str(1)?;
-    ctx.env.list(id, a.name, api, a.v.get(2)).map_err(EvalError::env)
+    // "resourceName or resourceIdentifier" (template-functions-resource#list): a name is a
+    // resource of this template.
+    let id = match ctx
+        .st
+        .declared
+        .iter()
+        .find(|d| !target.starts_with('/') && d.name.eq_ignore_ascii_case(target))
+    {
+        Some(d) => d.id.clone(),
+        None => target.to_string(),
+    };
+    ctx.env.list(&id, a.name, api, a.v.get(2)).map_err(EvalError::env)
+}
+
+/// In a dependency scan, records the target and reports that the call must stop there.
+fn collected(ctx: &mut Ctx, target: &str, is_reference: bool) -> bool {
+    let path = ctx.path.clone();
+    match ctx.collect.as_mut() {
+        Some(c) => {
+            c.push(Collected {
+                target: target.to_string(),
+                is_reference,
+                path,
+            });
+            true
+        }
+        None => false,
+    }
 }
 
 fn only_in_defaults(ctx: &Ctx, a: &Args) -> Result<(), EvalError> {
@@ -248,6 +285,13 @@ fn utc_now(ctx: &mut Ctx, a: &Args) -> R {
 
 /// A user-defined function (user-defined-functions.md): only its own parameters are visible.
 pub(super) fn user_function(ctx: &mut Ctx, lower: &str, a: Args) -> R {
+    // user-defined-functions.md, limitations: a user function can't call another one.
+    if ctx.phase == Phase::Function {
+        return Err(EvalError::msg(format!(
+            "The template function '{}' is not valid: user-defined functions can't call other user-defined functions.",
+            a.name
+        )));
+    }
     let f = ctx.st.functions.get(lower).cloned().ok_or_else(|| {
         EvalError::msg(format!(
             "The template function '{}' is not valid. Please see https://aka.ms/arm-functions for usage details.",
@@ -267,4 +311,45 @@ pub(super) fn user_function(ctx: &mut Ctx, lower: &str, a: Args) -> R {
     ctx.phase = phase;
     ctx.copy = copy;
     r
+}
+
+/// `dateTimeAdd(base, duration, [format])`, `dateTimeFromEpoch(seconds)`,
+/// `dateTimeToEpoch(dateTime)` (template-functions-date). Results default to
+/// `yyyy-MM-ddTHH:mm:ssZ`, the form the documentation's examples show.
+pub(super) fn date(name: &str, a: &Args) -> Option<R> {
+    const ISO: &str = "yyyy-MM-ddTHH:mm:ssZ";
+    let bad_time = |s: &str| a.error(format!("the value '{s}' is not a valid ISO 8601 date time"));
+    Some(match name {
+        "datetimeadd" => (|| {
+            a.count(2, 3)?;
+            let base = a.str(0)?;
+            let ms = dotnet::parse_iso(base).ok_or_else(|| bad_time(base))?;
+            let d = a.str(1)?;
+            let delta = dotnet::parse_duration(d)
+                .ok_or_else(|| a.error(format!("the value '{d}' is not a valid ISO 8601 duration")))?;
+            let fmt = if a.len() == 3 {
+                a.str(2)?.to_string()
+            } else {
+                ISO.to_string()
+            };
+            dotnet::format_datetime(ms.saturating_add(delta), &fmt)
+                .map(Value::from)
+                .map_err(|e| a.error(e))
+        })(),
+        "datetimefromepoch" => (|| {
+            a.count(1, 1)?;
+            let secs = a.int(0)?;
+            dotnet::format_datetime(secs.saturating_mul(1000), ISO)
+                .map(Value::from)
+                .map_err(|e| a.error(e))
+        })(),
+        "datetimetoepoch" => (|| {
+            a.count(1, 1)?;
+            let s = a.str(0)?;
+            dotnet::parse_iso(s)
+                .map(|ms| Value::from(ms.div_euclid(1000)))
+                .ok_or_else(|| bad_time(s))
+        })(),
+        _ => return None,
+    })
 }

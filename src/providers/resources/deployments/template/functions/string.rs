@@ -22,7 +22,7 @@ pub(super) fn call(name: &str, a: &Args) -> Option<R> {
         "startswith" => two_str(a, |s, t| Ok(lower(s).starts_with(&lower(t)).into())),
         "format" => format(a),
         "guid" => hash_args(a, 1).map(|p| hash::guid(&refs(&p)).into()),
-        "uniquestring" => hash_args(a, 1).map(|p| hash::unique_string(&refs(&p)).into()),
+        "uniquestring" => unique_string(a),
         "padleft" => pad_left(a),
         "replace" => replace(a),
         "split" => split(a),
@@ -65,6 +65,19 @@ fn two_str(a: &Args, f: impl FnOnce(&str, &str) -> R) -> R {
 fn hash_args(a: &Args, min: usize) -> Result<Vec<String>, EvalError> {
     a.count(min, usize::MAX)?;
     (0..a.len()).map(|i| a.str(i).map(str::to_string)).collect()
+}
+
+/// `uniqueString`: the joined input may be at most 131072 characters
+/// (`TemplateLiteralLimitExceeded`).
+fn unique_string(a: &Args) -> R {
+    let parts = hash_args(a, 1)?;
+    let len: usize = parts.iter().map(|p| p.chars().count()).sum::<usize>() + parts.len() - 1;
+    if len > 131_072 {
+        return Err(a.error(format!(
+            "the length of the input '{len}' exceeds the limit of '131072' characters (TemplateLiteralLimitExceeded)"
+        )));
+    }
+    Ok(hash::unique_string(&refs(&parts)).into())
 }
 
 fn decode_b64(a: &Args, s: &str) -> Result<String, EvalError> {
@@ -119,6 +132,10 @@ fn pad_left(a: &Args) -> R {
         _ => return Err(a.fail(0, "Integer, String")),
     };
     let total = a.int(1)?;
+    // uniqueString's input limit (131072 characters) bounds every generated string here too.
+    if total > 131_072 {
+        return Err(a.error("the total length must not exceed 131072"));
+    }
     let pad = match a.v.get(2) {
         None => ' ',
         Some(_) => {
@@ -175,7 +192,7 @@ fn substring(a: &Args) -> R {
         Some(_) => a.int(2)?,
         None => s.len() as i64 - start,
     };
-    if start < 0 || len < 0 || start + len > s.len() as i64 {
+    if start < 0 || len < 0 || start.saturating_add(len) > s.len() as i64 {
         return Err(EvalError::msg(format!(
             "The index and length parameters must refer to a location within the string. The index parameter: '{start}', the length parameter: '{len}', the length of the string parameter: '{}'. Please see https://aka.ms/arm-functions for usage details.",
             s.len()

@@ -20,7 +20,14 @@ fn state() -> State {
         "secondObject": {"one": "a", "two": "z", "three": "c"},
         "lengthObject": {"propA": "one", "propB": "two", "propC": "three", "propD": {"propD-1": "sub", "propD-2": "sub"}},
         "nullObject": {"null1": null, "null2": null, "string": "default", "int": 1, "object": {"first": "default"}, "array": [1]},
-        "intArray": [0, 3, 2, 5, 4]
+        "intArray": [0, 3, 2, 5, 4],
+        "dogs": [
+            {"name": "Evie", "age": 5, "interests": ["Ball", "Frisbee"]},
+            {"name": "Casper", "age": 3, "interests": ["Other dogs"]},
+            {"name": "Indy", "age": 2, "interests": ["Butter"]},
+            {"name": "Kira", "age": 8, "interests": ["Rubs"]}
+        ],
+        "ages": [5, 3, 2, 8]
     });
     st.params = params.as_object().unwrap().clone();
     st
@@ -704,4 +711,247 @@ fn literals_and_escapes() {
     assert_eq!(ev("plain"), "plain");
     assert_eq!(ev("['It''s']"), "It's");
     assert_eq!(ev("[add(-1, 2)]"), 1);
+}
+
+// ---- template-functions-lambda (the documentation's "dogs" examples) ---------------------
+
+#[test]
+fn filter_with_lambda() {
+    assert_eq!(
+        ev("[map(filter(parameters('dogs'), lambda('dog', greaterOrEquals(lambdaVariables('dog').age, 5))), lambda('d', lambdaVariables('d').name))]"),
+        json!(["Evie", "Kira"])
+    );
+    assert_eq!(
+        ev("[filter(range(0, 10), lambda('i', lessOrEquals(lambdaVariables('i'), 3)))]"),
+        json!([0, 1, 2, 3])
+    );
+    assert!(err("[filter(range(0, 2), lambda('i', 1))]")
+        .message
+        .contains("'Boolean'"));
+}
+
+#[test]
+fn map_with_lambda_and_index() {
+    assert_eq!(
+        ev("[map(parameters('dogs'), lambda('dog', lambdaVariables('dog').name))]"),
+        json!(["Evie", "Casper", "Indy", "Kira"])
+    );
+    assert_eq!(
+        ev("[map(parameters('arrayToTest'), lambda('x', 'i', concat(string(lambdaVariables('i')), '-', lambdaVariables('x'))))]"),
+        json!(["0-one", "1-two", "2-three"])
+    );
+}
+
+#[test]
+fn reduce_with_lambda() {
+    assert_eq!(ev("[reduce(parameters('ages'), 0, lambda('cur', 'next', add(lambdaVariables('cur'), lambdaVariables('next'))))]"), 18);
+    assert_eq!(
+        ev("[reduce(parameters('arrayToTest'), '', lambda('cur', 'next', concat(lambdaVariables('cur'), lambdaVariables('next'))))]"),
+        "onetwothree"
+    );
+}
+
+#[test]
+fn sort_with_lambda() {
+    assert_eq!(
+        ev("[map(sort(parameters('dogs'), lambda('a', 'b', less(lambdaVariables('a').age, lambdaVariables('b').age))), lambda('d', lambdaVariables('d').name))]"),
+        json!(["Indy", "Casper", "Evie", "Kira"])
+    );
+}
+
+#[test]
+fn to_object_group_by_and_map_values() {
+    assert_eq!(
+        ev("[toObject(parameters('dogs'), lambda('entry', lambdaVariables('entry').name), lambda('entry', lambdaVariables('entry').age))]"),
+        json!({"Evie": 5, "Casper": 3, "Indy": 2, "Kira": 8})
+    );
+    assert_eq!(
+        ev("[groupBy(createArray('foo', 'bar', 'baz'), lambda('x', substring(lambdaVariables('x'), 0, 1)))]"),
+        json!({"f": ["foo"], "b": ["bar", "baz"]})
+    );
+    assert_eq!(
+        ev("[mapValues(createObject('a', 1, 'b', 2), lambda('v', mul(lambdaVariables('v'), 10)))]"),
+        json!({"a": 10, "b": 20})
+    );
+}
+
+#[test]
+fn lambda_variables_outside_a_lambda_and_non_lambda_arguments_are_refused() {
+    assert!(err("[lambdaVariables('x')]")
+        .message
+        .contains("The lambda variable 'x' is not found."));
+    assert!(err("[filter(createArray(1), 'x')]").message.contains("lambda function"));
+}
+
+// ---- template-functions-date ----------------------------------------------------------------
+
+#[test]
+fn date_time_add_with_durations() {
+    // template-functions-date#datetimeadd, base time 2020-04-07 14:53:14Z.
+    assert_eq!(
+        ev("[dateTimeAdd('2020-04-07 14:53:14Z', 'P3Y')]"),
+        "2023-04-07T14:53:14Z"
+    );
+    assert_eq!(
+        ev("[dateTimeAdd('2020-04-07 14:53:14Z', '-P9D')]"),
+        "2020-03-29T14:53:14Z"
+    );
+    assert_eq!(
+        ev("[dateTimeAdd('2020-04-07 14:53:14Z', 'PT1H')]"),
+        "2020-04-07T15:53:14Z"
+    );
+    // bicep-functions-date#datetimeadd remarks: a month is 30 days.
+    assert_eq!(
+        ev("[dateTimeAdd('2023-01-31 00:00:00Z', 'P1M')]"),
+        "2023-03-02T00:00:00Z"
+    );
+    assert_eq!(
+        ev("[dateTimeAdd('2024-01-31 00:00:00Z', 'P1M')]"),
+        "2024-03-01T00:00:00Z"
+    );
+    assert_eq!(
+        ev("[dateTimeAdd('20190305T175318Z', 'PT30M', 'u')]"),
+        "2019-03-05 18:23:18Z"
+    );
+    assert_eq!(
+        ev("[dateTimeAdd('2020-04-07T14:53:14+02:00', 'PT0S')]"),
+        "2020-04-07T12:53:14Z"
+    );
+    assert!(err("[dateTimeAdd('yesterday', 'P1D')]")
+        .message
+        .contains("not a valid ISO 8601 date time"));
+    assert!(err("[dateTimeAdd('2020-04-07', '1D')]")
+        .message
+        .contains("not a valid ISO 8601 duration"));
+}
+
+#[test]
+fn epoch_conversions() {
+    // bicep-functions-date#datetimefromepoch example: 1683040573 is 2023-05-02T15:16:13Z.
+    assert_eq!(ev("[dateTimeFromEpoch(1683040573)]"), "2023-05-02T15:16:13Z");
+    assert_eq!(ev("[dateTimeToEpoch('2023-05-02T15:16:13Z')]"), 1683040573);
+    assert_eq!(ev("[dateTimeToEpoch(dateTimeFromEpoch(0))]"), 0);
+}
+
+// ---- hostile input: errors, never panics ----------------------------------------------------
+
+#[test]
+fn hostile_expressions_fail_cleanly() {
+    let deep = format!("[{}1{}]", "string(".repeat(300), ")".repeat(300));
+    let long = format!("[concat('{}')]", "a".repeat(30_000));
+    let cases = [
+        deep.as_str(),
+        long.as_str(),
+        "[padLeft('a', 9223372036854775807)]",
+        "[format('{0,999999999}', 1)]",
+        "[range(9223372036854775807, 10)]",
+        "[substring('abc', 9223372036854775807, 9223372036854775807)]",
+        "[dateTimeFromEpoch(-9223372036854775807)]",
+        "[dateTimeAdd('2020-01-01', 'P99999999999999Y')]",
+        "[mod(-9223372036854775808, -1)]",
+        "[mul(9223372036854775807, 2)]",
+        "[parameters('arrayToTest')[-1]]",
+        "[json('[[[[[[')]",
+        "[base64ToString('%%%')]",
+        "[int('99999999999999999999')]",
+    ];
+    for c in cases {
+        let r = run(c, Phase::Body, &mut state(), &mut FakeEnv::new());
+        assert!(r.is_err(), "{c} should fail, got {r:?}");
+    }
+    // Large but allowed precision is capped rather than allocated.
+    assert_eq!(ev("[format('{0:D999999}', 7)]").as_str().unwrap().len(), 99);
+    let mut ctx_copy = state();
+    let mut env = FakeEnv::new();
+    let mut ctx = Ctx::new(&mut ctx_copy, &mut env, Phase::Body);
+    ctx.copy = vec![("x".into(), 1)];
+    assert!(eval_string(&mut ctx, "[copyIndex(9223372036854775807)]").is_err());
+}
+
+#[test]
+fn user_functions_cannot_recurse() {
+    let mut st = state();
+    st.functions.insert(
+        "a.f".into(),
+        super::super::eval::UserFunction {
+            params: vec![],
+            output: json!("[a.f()]"),
+        },
+    );
+    let e = run("[a.f()]", Phase::Body, &mut st, &mut FakeEnv::new()).unwrap_err();
+    assert!(
+        e.message.contains("can't call other user-defined functions"),
+        "{}",
+        e.message
+    );
+}
+
+// ---- template-functions-cidr, flatten, shallowMerge ---------------------------------------
+
+#[test]
+fn cidr_functions() {
+    assert_eq!(
+        ev("[parseCidr('10.144.0.0/20')]"),
+        json!({"network": "10.144.0.0", "netmask": "255.255.240.0", "broadcast": "10.144.15.255", "firstUsable": "10.144.0.1", "lastUsable": "10.144.15.254", "cidr": 20})
+    );
+    assert_eq!(ev("[cidrSubnet('10.144.0.0/20', 24, 3)]"), "10.144.3.0/24");
+    assert_eq!(ev("[cidrSubnet('10.144.0.0/20', 24, 0)]"), "10.144.0.0/24");
+    assert_eq!(ev("[cidrHost('10.144.3.0/24', 0)]"), "10.144.3.1");
+    assert_eq!(ev("[cidrHost('10.144.3.0/24', 253)]"), "10.144.3.254");
+    assert!(err("[cidrSubnet('10.144.0.0/20', 24, 16)]")
+        .message
+        .contains("subnet index"));
+    assert!(err("[parseCidr('10.144.0.0')]")
+        .message
+        .contains("not a valid IPv4 CIDR block"));
+    assert!(err("[cidrHost('10.0.0.0/24', 254)]")
+        .message
+        .contains("outside the network"));
+}
+
+#[test]
+fn flatten_and_shallow_merge() {
+    assert_eq!(
+        ev("[flatten(createArray(createArray('one', 'two'), createArray('three'), createArray('four', 'five')))]"),
+        json!(["one", "two", "three", "four", "five"])
+    );
+    assert_eq!(
+        ev("[shallowMerge(createArray(createObject('one', 'a', 'nested', createObject('x', 1)), createObject('two', 'b', 'nested', createObject('y', 2))))]"),
+        json!({"one": "a", "nested": {"y": 2}, "two": "b"})
+    );
+}
+
+#[test]
+fn list_functions_accept_a_template_resource_name() {
+    let mut st = state();
+    let id = format!("{}/providers/Microsoft.Storage/storageAccounts/store", rg_id());
+    st.declared.push(Declared {
+        name: "store".into(),
+        full_type: "Microsoft.Storage/storageAccounts".into(),
+        id: id.clone(),
+        api_version: "2023-01-01".into(),
+        copy_name: None,
+        symbolic: None,
+        enabled: true,
+    });
+    let mut env = FakeEnv::new();
+    let v = run("[listKeys('store', '2023-01-01')]", Phase::Body, &mut st, &mut env).unwrap();
+    assert_eq!(v["id"], json!(id));
+    assert_eq!(v["function"], "listKeys");
+}
+
+#[test]
+fn unique_string_input_is_limited() {
+    let long = format!("[uniqueString('{}')]", "a".repeat(20_000));
+    assert!(ev(&long).is_string());
+    let mut st = state();
+    st.params.insert("big".into(), json!("a".repeat(131_073)));
+    let e = run(
+        "[uniqueString(parameters('big'))]",
+        Phase::Body,
+        &mut st,
+        &mut FakeEnv::new(),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("TemplateLiteralLimitExceeded"), "{}", e.message);
 }
