@@ -37,6 +37,13 @@ pub struct Config {
     /// Checks that every refused write left the state as it found it (answers 500
     /// `RefusalLeftTrace` when one did not). For test suites; costs a state copy per write.
     pub audit_refusals: bool,
+    /// With `state_file`: how often (milliseconds) changed state is saved; 0 = only at stop.
+    pub state_save_interval_ms: i64,
+    /// The most the request journal keeps, in bytes (the oldest entries go first).
+    pub journal_max_bytes: usize,
+    /// How long (milliseconds) a connection may stay idle, or take to send a request head,
+    /// before it is closed.
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -61,6 +68,9 @@ impl Default for Config {
             seed: None,
             state_file: None,
             audit_refusals: false,
+            state_save_interval_ms: 1000,
+            journal_max_bytes: 16 * 1024 * 1024,
+            idle_timeout_ms: 30_000,
         }
     }
 }

@@ -237,6 +237,15 @@ struct ServeArgs {
     /// that changed anything answers 500 RefusalLeftTrace).
     #[arg(long, env = "AZEMU_AUDIT_REFUSALS")]
     audit_refusals: bool,
+    /// With --state-file, save changed state this often, so a crash loses at most this much (0: only at stop).
+    #[arg(long, env = "AZEMU_STATE_SAVE_INTERVAL", default_value = "1s")]
+    state_save_interval: String,
+    /// The most the request journal (/_azemu/requests) keeps, in bytes; the oldest entries go first.
+    #[arg(long, env = "AZEMU_JOURNAL_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
+    journal_max_bytes: usize,
+    /// Close a connection idle (or sending its request head) longer than this.
+    #[arg(long, env = "AZEMU_IDLE_TIMEOUT", default_value = "30s")]
+    idle_timeout: String,
 }
 
 fn duration_ms(flag: &str, v: &str) -> i64 {
@@ -271,6 +280,9 @@ impl ServeArgs {
             seed: self.seed,
             state_file: self.state_file.clone(),
             audit_refusals: self.audit_refusals,
+            state_save_interval_ms: duration_ms("state-save-interval", &self.state_save_interval),
+            journal_max_bytes: self.journal_max_bytes,
+            idle_timeout_ms: duration_ms("idle-timeout", &self.idle_timeout).max(1) as u64,
         }
     }
 }

@@ -10,37 +10,46 @@
 
 use percent_encoding::percent_decode_str;
 
-/// Collapses repeated slashes, drops a trailing slash and decodes each segment.
+/// Collapses repeated slashes and drops a trailing slash. Ids are plain text: nothing is
+/// decoded here (a request path is decoded once, by [`path_and_segments`]; decoding again
+/// would make `%2561` and `a` one resource).
 /// `//metadata/endpoints` (az with a trailing slash in the cloud URL) becomes `/metadata/endpoints`.
-pub fn normalize_path(raw: &str) -> String {
-    path_and_segments(raw).0
+pub fn normalize_path(id: &str) -> String {
+    join(&segments(id))
 }
 
-/// The normalized path and its segments, computed once (the server does this per request).
-pub fn path_and_segments(raw: &str) -> (String, Vec<String>) {
-    let segs = segments(raw);
-    let mut out = String::with_capacity(raw.len());
-    for s in &segs {
+/// `/` + the segments joined by `/` (`/` when there are none).
+fn join(segs: &[String]) -> String {
+    let mut out = String::with_capacity(segs.iter().map(|s| s.len() + 1).sum::<usize>().max(1));
+    for s in segs {
         out.push('/');
         out.push_str(s);
     }
     if out.is_empty() {
         out.push('/');
     }
-    (out, segs)
+    out
 }
 
-/// The decoded, non-empty segments of a path.
-pub fn segments(raw: &str) -> Vec<String> {
-    raw.split('/')
+/// A raw request path (as sent, percent-encoded): the normalized path and its segments, each
+/// segment percent-decoded exactly once. The server does this once per request.
+pub fn path_and_segments(raw: &str) -> (String, Vec<String>) {
+    let segs: Vec<String> = raw
+        .split('/')
         .filter(|s| !s.is_empty())
         .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
-        .collect()
+        .collect();
+    (join(&segs), segs)
 }
 
-/// The lookup key of an id: lower case, normalized.
+/// The non-empty segments of an id (or of an already decoded path).
+pub fn segments(id: &str) -> Vec<String> {
+    id.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+/// The lookup key of an id: lower case, normalized, never decoded.
 pub fn key(id: &str) -> String {
-    let clean = id.starts_with('/') && !id.contains("//") && !id.contains('%') && (id.len() == 1 || !id.ends_with('/'));
+    let clean = id.starts_with('/') && !id.contains("//") && (id.len() == 1 || !id.ends_with('/'));
     if clean {
         id.to_ascii_lowercase()
     } else {
@@ -183,6 +192,15 @@ pub fn is_guid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_decoded_once_and_ids_never() {
+        let (path, segs) = path_and_segments("/a/%2561/b%20c");
+        assert_eq!(segs, vec!["a", "%61", "b c"]);
+        assert_eq!(path, "/a/%61/b c");
+        assert_ne!(key(&path), key("/a/a/b c"));
+        assert_eq!(name_of("/x/%61"), "%61");
+    }
 
     #[test]
     fn double_slashes_collapse() {

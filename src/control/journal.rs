@@ -1,17 +1,28 @@
 //! The request journal: every call azemu answered, with time, method, path, api-version,
 //! status, correlation id and duration, and for writes the resource before and after.
 //! Read at `GET /_azemu/requests`; `GET /_azemu/requests/scenario` turns it into a scenario.
+//!
+//! The journal is bounded by bytes (`--journal-max-bytes`, 16 MiB by default) as well as by
+//! count: the oldest entries go first. Bodies are kept as JSON text (what they cost is what
+//! they weigh); a refused request's body (401, 403, 413, 415, 429: nobody's write) is never
+//! kept, and any other body larger than [`MAX_KEPT_BODY`] is left out, its size noted.
 
 use crate::arm::time::rfc3339;
 use crate::arm::Request;
 use crate::world::World;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// How many entries are kept (the oldest are dropped first).
 pub const CAPACITY: usize = 10_000;
+
+/// The largest request body or resource an entry keeps.
+pub const MAX_KEPT_BODY: usize = 256 * 1024;
+
+/// What an entry weighs besides its strings (the fields, the queue slot, rendering).
+const ENTRY_OVERHEAD: usize = 256;
 
 /// One answered request, kept cheaply; rendered as JSON only when read.
 struct Entry {
@@ -24,10 +35,65 @@ struct Entry {
     correlation_id: String,
     duration_ms: f64,
     /// For writes: the request body, and the resource before and after.
-    write: Option<Box<(Value, Value, Value)>>,
+    write: Option<Box<Write>>,
+}
+
+/// A write's bodies as JSON text (`None`: none, or not kept).
+struct Write {
+    request: Kept,
+    before: Kept,
+    after: Kept,
+}
+
+enum Kept {
+    None,
+    Json(Box<str>),
+    /// Left out: why, and how large it was.
+    Omitted(&'static str, usize),
+}
+
+impl Kept {
+    fn of_value(v: Option<Value>) -> Kept {
+        match v {
+            None | Some(Value::Null) => Kept::None,
+            Some(v) => {
+                let text = v.to_string();
+                if text.len() > MAX_KEPT_BODY {
+                    Kept::Omitted("too large for the journal", text.len())
+                } else {
+                    Kept::Json(text.into_boxed_str())
+                }
+            }
+        }
+    }
+
+    fn weight(&self) -> usize {
+        match self {
+            Kept::Json(t) => t.len(),
+            _ => 0,
+        }
+    }
+
+    fn render(&self) -> Value {
+        match self {
+            Kept::Json(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
 }
 
 impl Entry {
+    fn weight(&self) -> usize {
+        ENTRY_OVERHEAD
+            + self.path.len()
+            + self.correlation_id.len()
+            + self.api_version.as_ref().map_or(0, String::len)
+            + self
+                .write
+                .as_ref()
+                .map_or(0, |w| w.request.weight() + w.before.weight() + w.after.weight())
+    }
+
     fn to_json(&self) -> Value {
         let mut e = json!({
             "sequence": self.sequence,
@@ -40,29 +106,47 @@ impl Entry {
             "durationMs": self.duration_ms,
         });
         if let Some(w) = &self.write {
-            e["requestBody"] = w.0.clone();
-            e["before"] = w.1.clone();
-            e["after"] = w.2.clone();
+            e["requestBody"] = w.request.render();
+            e["before"] = w.before.render();
+            e["after"] = w.after.render();
+            if let Kept::Omitted(why, size) = &w.request {
+                e["requestBodyOmitted"] = json!({ "reason": why, "bytes": size });
+            }
         }
         e
     }
 }
 
 #[derive(Default)]
+struct Entries {
+    sequence: u64,
+    bytes: usize,
+    queue: VecDeque<(usize, Entry)>,
+}
+
+#[derive(Default)]
 pub struct Journal {
-    entries: Mutex<(u64, VecDeque<Entry>)>,
+    entries: Mutex<Entries>,
 }
 
 impl Journal {
     pub fn clear(&self) {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).1.clear();
+        let mut g = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        g.queue.clear();
+        g.bytes = 0;
+    }
+
+    /// What the kept entries weigh, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).bytes
     }
 
     /// The last sequence number given out, and the newest `n` entries, oldest first.
     pub fn tail(&self, n: usize) -> (u64, Vec<Value>) {
-        let guard = self.entries.lock().unwrap();
-        let skip = guard.1.len().saturating_sub(n);
-        (guard.0, guard.1.iter().skip(skip).map(Entry::to_json).collect())
+        let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let skip = guard.queue.len().saturating_sub(n);
+        let tail = guard.queue.iter().skip(skip).map(|(_, e)| e.to_json()).collect();
+        (guard.sequence, tail)
     }
 
     /// Entries matching the filters, oldest first.
@@ -76,15 +160,40 @@ impl Journal {
         let path = path.map(str::to_ascii_lowercase);
         self.entries
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .1
+            .unwrap_or_else(|p| p.into_inner())
+            .queue
             .iter()
+            .map(|(_, e)| e)
             .filter(|e| method.is_none_or(|m| e.method.eq_ignore_ascii_case(m)))
             .filter(|e| path.as_ref().is_none_or(|p| e.path.to_ascii_lowercase().contains(p)))
             .filter(|e| status.is_none_or(|s| e.status == s))
             .filter(|e| since.is_none_or(|s| e.sequence > s))
             .map(Entry::to_json)
             .collect()
+    }
+
+    fn push(&self, mut entry: Entry, max_bytes: usize) {
+        let mut weight = entry.weight();
+        if weight > max_bytes {
+            // Even alone it would not fit: keep the call, not its bodies.
+            if let Some(w) = entry.write.as_mut() {
+                let size = w.request.weight();
+                w.request = Kept::Omitted("too large for the journal", size);
+                w.before = Kept::None;
+                w.after = Kept::None;
+            }
+            weight = entry.weight();
+        }
+        let mut g = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        g.sequence += 1;
+        entry.sequence = g.sequence;
+        while !g.queue.is_empty() && (g.queue.len() >= CAPACITY || g.bytes + weight > max_bytes) {
+            if let Some((w, _)) = g.queue.pop_front() {
+                g.bytes -= w;
+            }
+        }
+        g.bytes += weight;
+        g.queue.push_back((weight, entry));
     }
 }
 
@@ -106,6 +215,32 @@ fn is_write(method: &str) -> bool {
     matches!(method, "PUT" | "PATCH" | "DELETE" | "POST")
 }
 
+/// Statuses of requests nobody was allowed to make: their bodies are never kept.
+fn refused(status: u16) -> bool {
+    matches!(status, 401 | 403 | 413 | 415 | 429)
+}
+
+/// The request body as JSON text, when it is JSON and small enough to keep.
+fn request_body(req: &Request, status: u16) -> Kept {
+    let blank = req.body.iter().all(u8::is_ascii_whitespace);
+    if blank || req.path.contains("/oauth2/") {
+        return Kept::None;
+    }
+    if refused(status) {
+        return Kept::Omitted("the request was refused", req.body.len());
+    }
+    if req.body.len() > MAX_KEPT_BODY {
+        return Kept::Omitted("too large for the journal", req.body.len());
+    }
+    match (
+        serde_json::from_slice::<serde::de::IgnoredAny>(&req.body),
+        std::str::from_utf8(&req.body),
+    ) {
+        (Ok(_), Ok(text)) => Kept::Json(text.trim().into()),
+        _ => Kept::None,
+    }
+}
+
 /// Records one answered request, taking the request (the journal keeps its path).
 /// `before` is the resource at the path before a write.
 pub fn record(w: &World, req: Request, status: u16, correlation_id: String, elapsed: Duration, before: Option<Value>) {
@@ -113,13 +248,16 @@ pub fn record(w: &World, req: Request, status: u16, correlation_id: String, elap
         return;
     }
     let write = is_write(&req.method).then(|| {
-        let body = if req.path.contains("/oauth2/") {
-            Value::Null
+        let after = if refused(status) {
+            None
         } else {
-            serde_json::from_slice(&req.body).unwrap_or(Value::Null)
+            w.read().store.get(&req.path).map(|r| r.body)
         };
-        let after = w.read().store.get(&req.path).map(|r| r.body).unwrap_or(Value::Null);
-        Box::new((body, before.unwrap_or(Value::Null), after))
+        Box::new(Write {
+            request: request_body(&req, status),
+            before: Kept::of_value(before),
+            after: Kept::of_value(after),
+        })
     });
     let method = static_method(&req.method);
     let api_version = req
@@ -127,16 +265,9 @@ pub fn record(w: &World, req: Request, status: u16, correlation_id: String, elap
         .into_iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
         .map(|(_, v)| v);
-    let time = w.now();
-    let mut guard = w.journal.entries.lock().unwrap_or_else(PoisonError::into_inner);
-    let (seq, entries) = &mut *guard;
-    *seq += 1;
-    if entries.len() >= CAPACITY {
-        entries.pop_front();
-    }
-    entries.push_back(Entry {
-        sequence: *seq,
-        time,
+    let entry = Entry {
+        sequence: 0,
+        time: w.now(),
         method,
         path: req.path,
         api_version,
@@ -144,7 +275,8 @@ pub fn record(w: &World, req: Request, status: u16, correlation_id: String, elap
         correlation_id,
         duration_ms: (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0,
         write,
-    });
+    };
+    w.journal.push(entry, w.config.journal_max_bytes);
 }
 
 /// GUID strings in `v` with the JSON path that reaches them (simple keys only).

@@ -96,7 +96,11 @@ fn route_write(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Re
             w.faults.clear();
             Ok(Response::empty(204))
         }
-        ("DELETE", ["faults", _]) => Ok(Response::empty(if w.faults.remove(segs[1]) { 204 } else { 404 })),
+        ("DELETE", ["faults", _]) if w.faults.remove(segs[1]) => Ok(Response::empty(204)),
+        ("DELETE", ["faults", _]) => Err(ArmError::not_found(
+            "FaultNotFound",
+            format!("No fault has the id '{}'.", segs[1]),
+        )),
         ("POST", ["lro"]) | ("PUT", ["lro"]) => {
             let rule: lro_rules::LroRule = serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
             hooks::parse_lro_spec(w, &rule.spec)?;

@@ -2,6 +2,7 @@
 //! discovery, client-credentials tokens as signed JWTs), the directory of service principals,
 //! and the Microsoft Graph look-ups the Azure CLI makes.
 
+pub mod audience;
 pub mod directory;
 pub mod graph;
 pub mod oidc;

@@ -10,6 +10,7 @@ pub mod common;
 pub mod container_registry;
 pub mod container_service;
 pub mod managed_identity;
+pub mod names;
 pub mod network;
 pub mod resources;
 
@@ -83,6 +84,7 @@ pub mod hooks {
     pub use super::container_service::control::{get as provider_view, write as provider_action};
     pub use super::container_service::imds::token as imds_token;
     pub use super::is_extension;
+    pub use super::names::check as check_names;
     pub use super::on_removed;
     pub use super::resources::metadata::endpoints as metadata_endpoints;
     pub use super::resources::registry::ensure_registered;

@@ -106,6 +106,26 @@ fn authenticate(w: &World, req: &Request) -> ArmResult<Option<Caller>> {
     } else {
         w.signer.verify(token)
     };
+    if let Some(aud) = claims
+        .as_ref()
+        .filter(|_| !w.config.no_auth)
+        .map(|c| c["aud"].as_str().unwrap_or(""))
+    {
+        let graph = req.segments.first().is_some_and(|s| s.eq_ignore_ascii_case("v1.0"));
+        let ok = if graph {
+            entra::audience::accepted_by_graph(aud, w.base_url(), req.header("host"))
+        } else {
+            entra::audience::accepted(aud, w.base_url(), req.header("host"))
+        };
+        if !ok {
+            return Err(ArmError::new(
+                401,
+                "InvalidAuthenticationTokenAudience",
+                entra::audience::refusal_message(aud, w.base_url()),
+            )
+            .with_header("WWW-Authenticate", www_authenticate(w)));
+        }
+    }
     match claims.as_ref().and_then(Caller::from_claims) {
         Some(c) => Ok(Some(c)),
         None if w.config.no_auth => Ok(None),
@@ -272,6 +292,9 @@ pub(crate) fn pipeline(tx: &Tx, req: &Request) -> ArmResult<Response> {
                 return Err(e);
             }
         }
+    }
+    if req.method == "PUT" {
+        hooks::check_names(&m.namespace.to_ascii_lowercase(), rest)?;
     }
     crate::control::faults::panic_point(tx, req);
     let response = (m.route.handler)(tx, &ctx)?;

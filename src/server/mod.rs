@@ -5,16 +5,17 @@
 //! (`x-ms-request-id`, `x-ms-correlation-request-id`, JSON content type).
 
 pub mod dispatch;
+pub mod guard;
 pub mod tls;
 
-use crate::arm::{id, ArmError, Body, Request, Response};
+use crate::arm::{id, Body, Request, Response};
 use crate::config::Config;
 use crate::entra::Signer;
 use crate::world::World;
 use bytes_body::full;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,8 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub use guard::MAX_BODY_BYTES;
 
 mod bytes_body {
     use hyper::body::Bytes;
@@ -99,6 +99,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let (tx, rx) = watch::channel(false);
     let ca_path = tls.as_ref().map(|t| t.ca_path.clone());
     let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
+    tokio::spawn(crate::control::state::save_periodically(world.clone(), rx.clone()));
     let task = tokio::spawn(accept_loop(listener, acceptor, world.clone(), rx));
     Ok(Running {
         addr,
@@ -117,6 +118,7 @@ async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let idle = Duration::from_millis(world.config.idle_timeout_ms.max(1));
     loop {
         let (tcp, _peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -148,14 +150,24 @@ async fn accept_loop(
                 let acc = acc.clone();
                 tokio::spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(10), acc.accept(tcp)).await {
-                        Ok(Ok(stream)) => serve_connection(stream, svc, watcher).await,
+                        Ok(Ok(stream)) => serve_connection(stream, svc, watcher, idle).await,
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
                 });
             }
             None => {
-                tokio::spawn(serve_connection(tcp, svc, watcher));
+                tokio::spawn(async move {
+                    // The `auto` builder waits for the first bytes to tell HTTP/1.1 from h2c,
+                    // before any protocol timer runs: a connection that sends nothing within
+                    // `idle` is closed here.
+                    let mut first = [0u8; 1];
+                    if let Ok(Ok(n)) = tokio::time::timeout(idle, tcp.peek(&mut first)).await {
+                        if n > 0 {
+                            serve_connection(tcp, svc, watcher, idle).await;
+                        }
+                    }
+                });
             }
         }
     }
@@ -169,8 +181,9 @@ async fn accept_loop(
 
 /// Serves one connection over HTTP/1.1 or HTTP/2, whichever the client speaks (hyper-util's
 /// `auto` builder reads the HTTP/2 preface; with TLS the client chose by ALPN), until it closes
-/// or the server shuts down gracefully.
-async fn serve_connection<IO, S>(io: IO, svc: S, watcher: hyper_util::server::graceful::Watcher)
+/// or the server shuts down gracefully. A connection idle for `idle` is closed: HTTP/1.1 one
+/// that sends no (complete) request head, HTTP/2 one that stops answering keep-alive pings.
+async fn serve_connection<IO, S>(io: IO, svc: S, watcher: hyper_util::server::graceful::Watcher, idle: Duration)
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     S: hyper::service::Service<
@@ -182,9 +195,52 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(idle);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(idle))
+        .keep_alive_timeout(idle);
     let conn = builder.serve_connection(TokioIo::new(io), svc);
     let _ = watcher.watch(conn).await;
+}
+
+/// Reads a body of at most `limit` bytes. The rest of an oversized body is drained in the
+/// background (bounded in bytes and time), so neither an HTTP/2 stream nor an HTTP/1.1
+/// connection is reset under a client still sending before the 413 answer reaches it.
+async fn read_body(mut body: Incoming, limit: usize, declared: Option<usize>) -> Result<Vec<u8>, ()> {
+    let mut out = Vec::new();
+    if declared.is_none_or(|n| n <= limit) {
+        out.reserve(declared.unwrap_or(0));
+        loop {
+            match body.frame().await {
+                None => return Ok(out),
+                Some(Err(_)) => return Err(()),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        if out.len() + data.len() > limit {
+                            break;
+                        }
+                        out.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+    }
+    tokio::spawn(async move {
+        let mut drained = 0usize;
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(Ok(frame)) = body.frame().await {
+                drained += frame.data_ref().map_or(0, |d| d.len());
+                if drained > 4 * guard::MAX_BODY_BYTES {
+                    break;
+                }
+            }
+        })
+        .await;
+    });
+    Err(())
 }
 
 /// Decodes, dispatches and encodes one request.
@@ -206,51 +262,62 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
     // hyper's header names are already lower case.
-    let headers: Vec<(String, String)> = parts
+    let mut headers: Vec<(String, String)> = parts
         .headers
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
         .collect();
+    // HTTP/2 carries the host as the `:authority` pseudo-header, not `Host`.
+    if !parts.headers.contains_key(hyper::header::HOST) {
+        if let Some(a) = parts.uri.authority() {
+            headers.push(("host".to_string(), a.as_str().to_string()));
+        }
+    }
     let method = parts.method.as_str().to_ascii_uppercase();
 
+    let limit = guard::body_limit(&method, &raw_path);
     let declared_len = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let body_bytes = if declared_len.is_some_and(|n| n > MAX_BODY_BYTES) {
-        Err(())
-    } else {
-        match http_body_util::Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Ok(c) => Ok(c.to_bytes().to_vec()),
-            Err(_) => Err(()),
-        }
-    };
+    let body_bytes = read_body(body, limit, declared_len).await;
 
     let (path, segments) = id::path_and_segments(&raw_path);
-    let before = matches!(method.as_str(), "PUT" | "PATCH" | "DELETE")
+    let refused = if body_bytes.is_err() {
+        Some(guard::too_large(limit))
+    } else {
+        guard::check_path(&raw_path).err()
+    };
+    let before = (refused.is_none() && matches!(method.as_str(), "PUT" | "PATCH" | "DELETE"))
         .then(|| world.read().store.get(&path).map(|r| r.body))
         .flatten();
-    let too_large = body_bytes.is_err();
+    let content_type = parts
+        .headers
+        .get(hyper::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let body = body_bytes.unwrap_or_default();
+    let refused = refused.or_else(|| guard::check_body(&method, &segments, content_type.as_deref(), &body).err());
     let request = Request {
         method,
         segments,
         path,
         query,
         headers,
-        body: body_bytes.unwrap_or_default(),
+        body,
         base_url: world.base_url_shared(),
     };
-    let response = if too_large {
-        ArmError::new(
-            413,
-            "RequestEntityTooLarge",
-            format!("The request content is larger than the {MAX_BODY_BYTES} bytes azemu accepts."),
-        )
-        .into()
-    } else {
-        handle_catching_panics(world, &request, &correlation_id)
+    if !matches!(request.method.as_str(), "GET" | "HEAD") {
+        world.persistence.let_saver_in().await;
+    }
+    let settling = world.has_pending_operations();
+    let response = match refused {
+        Some(e) => e.into(),
+        None => handle_catching_panics(world, &request, &correlation_id),
     };
+    if settling || !matches!(request.method.as_str(), "GET" | "HEAD") {
+        world.persistence.touch();
+    }
     let response = crate::control::faults::delay(world, &request, response).await;
     let status = response.status;
     tracing::info!(
@@ -285,7 +352,7 @@ fn handle_catching_panics(world: &World, request: &Request, correlation_id: &str
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(method = %request.method, path = %request.path, panic = %what, "a request panicked");
-            ArmError::new(
+            crate::arm::ArmError::new(
                 500,
                 "InternalServerError",
                 "Encountered internal server error. Please try again later.",

@@ -1,11 +1,17 @@
-//! Generated identifiers: random by default, reproducible under `--seed`.
+//! Generated identifiers and key material: from the operating system's secure random source
+//! by default, so no generated value reveals another (a request id must not predict the next
+//! identity's client id, nor a cluster's keys); reproducible under `--seed`.
 
+use ring::rand::{SecureRandom, SystemRandom};
 use sha2_lite::sha256;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub struct Ids {
-    /// splitmix64 state: seeded from `--seed`, else from the OS at start.
+    /// splitmix64 state, used only under `--seed`.
     state: AtomicU64,
+    /// True under `--seed`: values come from `state`, else from the OS.
+    seeded: AtomicBool,
+    os: SystemRandom,
 }
 
 /// splitmix64's output function for state `z`.
@@ -17,8 +23,11 @@ fn mix(mut z: u64) -> u64 {
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
-fn initial(seed: Option<u64>) -> u64 {
-    seed.unwrap_or_else(|| u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([7; 8])))
+/// A start state when there is no `--seed` (used only if the OS source fails).
+fn unseeded_state() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = SystemRandom::new().fill(&mut b);
+    u64::from_le_bytes(b) ^ (std::process::id() as u64).rotate_left(32)
 }
 
 fn guid_from(bytes: [u8; 16]) -> String {
@@ -33,7 +42,9 @@ fn guid_from(bytes: [u8; 16]) -> String {
 impl Ids {
     pub fn new(seed: Option<u64>) -> Ids {
         Ids {
-            state: AtomicU64::new(initial(seed)),
+            state: AtomicU64::new(seed.unwrap_or_else(unseeded_state)),
+            seeded: AtomicBool::new(seed.is_some()),
+            os: SystemRandom::new(),
         }
     }
 
@@ -41,18 +52,28 @@ impl Ids {
         mix(self.state.fetch_add(GOLDEN, Ordering::Relaxed).wrapping_add(GOLDEN))
     }
 
+    /// Fills `out`: the seeded sequence under `--seed`, else the OS's secure random source.
+    fn fill(&self, out: &mut [u8]) {
+        if !self.seeded.load(Ordering::Relaxed) && self.os.fill(out).is_ok() {
+            return;
+        }
+        // Under --seed; or, should the OS source ever fail, the sequence seeded at start.
+        for chunk in out.chunks_mut(8) {
+            let v = self.next().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+
     fn bytes16(&self) -> [u8; 16] {
         let mut out = [0u8; 16];
-        out[..8].copy_from_slice(&self.next().to_le_bytes());
-        out[8..].copy_from_slice(&self.next().to_le_bytes());
+        self.fill(&mut out);
         out
     }
 
     /// 32 bytes (key material), reproducible under `--seed`.
     pub fn bytes32(&self) -> [u8; 32] {
         let mut out = [0u8; 32];
-        out[..16].copy_from_slice(&self.bytes16());
-        out[16..].copy_from_slice(&self.bytes16());
+        self.fill(&mut out);
         out
     }
 
@@ -75,7 +96,8 @@ impl Ids {
     }
 
     pub fn reseed(&self, seed: Option<u64>) {
-        self.state.store(initial(seed), Ordering::Relaxed);
+        self.state.store(seed.unwrap_or_else(unseeded_state), Ordering::Relaxed);
+        self.seeded.store(seed.is_some(), Ordering::Relaxed);
     }
 }
 

@@ -52,6 +52,8 @@ pub struct World {
     pub journal: Journal,
     pub lro_rules: LroRules,
     wiring: Wiring,
+    /// `--state-file`: whether state changed since the last save.
+    pub persistence: crate::control::state::Persistence,
     write_gate: Mutex<()>,
 }
 
@@ -76,6 +78,7 @@ impl World {
             journal: Journal::default(),
             lro_rules: LroRules::default(),
             wiring,
+            persistence: Default::default(),
             write_gate: Mutex::new(()),
         };
         w.transact(wiring.seed);
@@ -139,6 +142,11 @@ impl World {
         if self.ops.any_due(self.now()) {
             self.transact(|tx| tx.settle());
         }
+    }
+
+    /// Whether some operation is still running (a request may end it: state may change).
+    pub fn has_pending_operations(&self) -> bool {
+        self.ops.has_pending()
     }
 
     /// The world's operations (read-only views: the control API lists them).

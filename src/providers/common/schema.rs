@@ -59,6 +59,19 @@ fn json_path(pointer: &str) -> String {
     out
 }
 
+/// A validation message quotes the offending value: a value of megabytes is shown by its
+/// start and end only, so an error never echoes a hostile body back.
+fn shortened(text: &str) -> String {
+    const KEEP: usize = 200;
+    let n = text.chars().count();
+    if n <= 3 * KEEP {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(KEEP).collect();
+    let tail: String = text.chars().skip(n - KEEP).collect();
+    format!("{head} … ({} characters) … {tail}", n - 2 * KEEP)
+}
+
 /// Validates `body` against the schema `name`.
 pub fn validate(name: &str, body: &Value) -> ArmResult<()> {
     if COMPILED.get().is_none() {
@@ -72,9 +85,10 @@ pub fn validate(name: &str, body: &Value) -> ArmResult<()> {
         None => Ok(()),
         Some(err) => {
             let path = json_path(&err.instance_path().to_string());
+            let what = shortened(&err.to_string());
             Err(ArmError::bad_request(
                 "InvalidRequestContent",
-                format!("The request content was invalid and could not be deserialized: {err} (at '{path}')."),
+                format!("The request content was invalid and could not be deserialized: {what} (at '{path}')."),
             )
             .with_target(path))
         }
@@ -88,6 +102,14 @@ mod tests {
     #[test]
     fn every_schema_compiles() {
         compile_all().unwrap();
+    }
+
+    #[test]
+    fn long_values_are_not_echoed() {
+        let big = serde_json::json!({ "location": "westus2", "tags": vec![1; 100_000] });
+        let e = validate("resourceGroup", &big).unwrap_err();
+        assert!(e.message.len() < 1000, "{}", e.message.len());
+        assert!(e.message.contains("characters"));
     }
 
     #[test]
