@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod arm;
+pub mod cli;
 pub mod config;
 pub mod control;
 pub mod entra;

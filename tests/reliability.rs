@@ -439,14 +439,41 @@ fn plumbing(rng: &mut Rng) -> Call {
     Call { method, path, body }
 }
 
+/// One served route, as `GET /_azemu/routes` lists it (namespace lower-cased).
+struct RouteInfo {
+    namespace: String,
+    pattern: Vec<&'static str>,
+    methods: Vec<&'static str>,
+}
+
+/// Every route azemu serves, asked of azemu itself.
+async fn routes(s: &TestServer) -> Vec<RouteInfo> {
+    let leak = |v: &Value| -> Vec<&'static str> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| &*Box::leak(x.as_str().unwrap().to_string().into_boxed_str()))
+            .collect()
+    };
+    let r = s.get("/_azemu/routes").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.values()
+        .iter()
+        .map(|v| RouteInfo {
+            namespace: v["namespace"].as_str().unwrap().to_ascii_lowercase(),
+            pattern: leak(&v["pattern"]),
+            methods: leak(&v["methods"]),
+        })
+        .collect()
+}
+
 /// A request for one ARM route of the table.
-fn arm_call(rng: &mut Rng, schemas: &Schemas) -> Call {
-    let routes: Vec<&azemu::routing::Route> = azemu::providers::hooks::route_table().flat_map(|g| g.iter()).collect();
-    let route = *rng.pick(&routes);
+fn arm_call(rng: &mut Rng, schemas: &Schemas, routes: &[RouteInfo]) -> Call {
+    let route = &routes[rng.below(routes.len())];
     let mut path = String::new();
     if route.namespace.is_empty() {
         let mut prev = "";
-        for seg in route.pattern {
+        for seg in &route.pattern {
             path.push('/');
             if *seg == "*" {
                 path.push_str(&name_for(rng, prev));
@@ -476,12 +503,12 @@ fn arm_call(rng: &mut Rng, schemas: &Schemas) -> Call {
                 "Nope.Nope",
             ][rng.below(4)]
         } else {
-            namespace_cased(route.namespace)
+            namespace_cased(&route.namespace)
         };
         path.push_str("/providers/");
         path.push_str(ns);
         let mut prev = "";
-        for seg in route.pattern {
+        for seg in &route.pattern {
             path.push('/');
             if *seg == "*" {
                 path.push_str(&name_for(rng, prev));
@@ -492,12 +519,12 @@ fn arm_call(rng: &mut Rng, schemas: &Schemas) -> Call {
         }
     }
     let method_name = if rng.chance(0.9) {
-        *rng.pick(route.methods)
+        *rng.pick(&route.methods)
     } else {
         *rng.pick(&["GET", "PUT", "PATCH", "DELETE", "POST", "HEAD", "OPTIONS"])
     };
     let method = Method::from_bytes(method_name.as_bytes()).unwrap();
-    let version = api_version(route.namespace, route.pattern);
+    let version = api_version(&route.namespace, &route.pattern);
     let query = match rng.below(12) {
         0 => String::new(),
         1 => "?api-version=1999-01-01".to_string(),
@@ -508,7 +535,7 @@ fn arm_call(rng: &mut Rng, schemas: &Schemas) -> Call {
     };
     path.push_str(&query);
     let body = match method_name {
-        "PUT" | "PATCH" | "POST" => body_for(rng, schemas.for_route(method_name, route.pattern)),
+        "PUT" | "PATCH" | "POST" => body_for(rng, schemas.for_route(method_name, &route.pattern)),
         _ => None,
     };
     Call { method, path, body }
@@ -562,6 +589,7 @@ async fn fuzz(seed: u64, requests: usize) {
     setup(&s).await;
     let token = s.token().await;
     let schemas = Schemas::load();
+    let routes = routes(&s).await;
     let mut rng = Rng(seed);
     let mut statuses = std::collections::BTreeMap::new();
     for i in 0..requests {
@@ -571,7 +599,7 @@ async fn fuzz(seed: u64, requests: usize) {
         let call = match rng.below(10) {
             0 | 1 => plumbing(&mut rng),
             2 => odd_call(&mut rng),
-            _ => arm_call(&mut rng, &schemas),
+            _ => arm_call(&mut rng, &schemas, &routes),
         };
         let mut rb = s.client.request(call.method.clone(), format!("{}{}", s.url, call.path));
         match rng.below(20) {

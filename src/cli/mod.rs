@@ -3,11 +3,13 @@
 //! commands that wire clients to it (`env`, `az`, `doctor`).
 
 pub mod az;
+mod command;
 pub mod doctor;
 pub mod env;
 pub mod runtime;
 pub mod serve;
 
+pub use command::main;
 use std::path::{Path, PathBuf};
 
 /// Where the running azemu is and what to trust, resolved from flags and the data dir.
@@ -35,7 +37,7 @@ pub fn locate(data_dir: Option<&Path>, url: Option<&str>, ca: Option<&Path>) -> 
     let ca_arg = ca;
     let data_dir = data_dir
         .map(Path::to_path_buf)
-        .unwrap_or_else(azemu::config::default_data_dir);
+        .unwrap_or_else(crate::config::default_data_dir);
     let rt = runtime::read(&data_dir);
     let explicit_url = url.is_some();
     let url = url

@@ -3,7 +3,7 @@
 //! server, prints the ready line, and keeps the data dir's runtime file while it runs.
 
 use super::runtime::{self, LockError, Runtime};
-use azemu::config::Config;
+use crate::config::Config;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -44,11 +44,11 @@ fn check_state_file(path: &Path) -> Result<(), String> {
         let doc: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| format!("{} (--state-file) is not a valid azemu state file: {e}", path.display()))?;
         let format = doc["format"].as_str().unwrap_or("");
-        if format != azemu::control::state::FORMAT {
+        if format != crate::control::state::FORMAT {
             return Err(format!(
                 "{} (--state-file) is not an azemu state file: its \"format\" is '{format}', expected '{}'",
                 path.display(),
-                azemu::control::state::FORMAT
+                crate::control::state::FORMAT
             ));
         }
     }
@@ -148,7 +148,7 @@ pub async fn serve(config: Config, log_format: LogFormat) -> i32 {
     };
     let data_dir = config.data_dir.clone();
     let state_file = config.state_file.clone();
-    let running = match azemu::start(config.clone()).await {
+    let running = match crate::start(config.clone()).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("azemu: {}", start_error(&config, &e));
@@ -182,7 +182,7 @@ pub async fn serve(config: Config, log_format: LogFormat) -> i32 {
         running.url, running.url
     );
     if running.ca_path.is_some() {
-        let default_dir = data_dir == azemu::config::default_data_dir();
+        let default_dir = data_dir == crate::config::default_data_dir();
         let flag = if default_dir {
             String::new()
         } else {

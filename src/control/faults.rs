@@ -176,10 +176,14 @@ fn matches(m: &Match, req: &Request) -> bool {
 
 /// The first rule of `kind` that fires for `req`; counts it and retires exhausted rules.
 fn fire(w: &World, req: &Request, wanted: impl Fn(&Respond) -> bool) -> Option<Fault> {
-    if w.faults.count.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+    if super::harness(w).faults.count.load(std::sync::atomic::Ordering::SeqCst) == 0 {
         return None;
     }
-    let mut rules = w.faults.rules.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut rules = super::harness(w)
+        .faults
+        .rules
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     let idx = rules.iter().position(|f| {
         wanted(&f.respond)
             && matches(&f.matcher, req)
@@ -190,7 +194,10 @@ fn fire(w: &World, req: &Request, wanted: impl Fn(&Respond) -> bool) -> Option<F
     let f = rules[idx].clone();
     if f.times.is_some_and(|t| f.fired >= t) {
         rules.remove(idx);
-        w.faults.count.store(rules.len(), std::sync::atomic::Ordering::SeqCst);
+        super::harness(w)
+            .faults
+            .count
+            .store(rules.len(), std::sync::atomic::Ordering::SeqCst);
     }
     Some(f)
 }
@@ -258,7 +265,11 @@ pub fn lro_failure(w: &World, req: &Request) -> Option<ArmError> {
 /// write gate for a write; the rules' lock is held too, so both are poisoned).
 pub fn panic_point(w: &World, req: &Request) {
     if fire(w, req, |r| r.panic == Some(true)).is_some() {
-        let _held = w.faults.rules.lock().unwrap_or_else(PoisonError::into_inner);
+        let _held = super::harness(w)
+            .faults
+            .rules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         panic!("injected panic (fault) for {} {}", req.method, req.path);
     }
 }

@@ -276,7 +276,7 @@ pub fn record(w: &World, req: Request, status: u16, correlation_id: String, elap
         duration_ms: (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0,
         write,
     };
-    w.journal.push(entry, w.config.journal_max_bytes);
+    super::harness(w).journal.push(entry, w.config.journal_max_bytes);
 }
 
 /// GUID strings in `v` with the JSON path that reaches them (simple keys only).

@@ -2,7 +2,6 @@
 //! `{"type": "Microsoft.ContainerService/managedClusters", "method": "PUT", "spec": "polls=2"}`.
 //! A request's own `x-azemu-lro` header wins over a rule; a rule wins over `--lro-duration`.
 
-use crate::world::World;
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, PoisonError};
 
@@ -51,15 +50,16 @@ pub fn type_of(resource_id: &str) -> String {
     }
 }
 
-/// The timing spec for a write of `method` on `resource_id`, if a rule names its type.
-pub fn rule_for(w: &World, method: &str, resource_id: &str) -> Option<String> {
-    let t = type_of(resource_id);
-    w.lro_rules
-        .rules
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .filter(|r| r.type_name.eq_ignore_ascii_case(&t))
-        .find(|r| r.method.as_ref().is_none_or(|m| m.eq_ignore_ascii_case(method)))
-        .map(|r| r.spec.clone())
+impl LroRules {
+    /// The timing spec for a write of `method` on `resource_id`, if a rule names its type.
+    pub fn rule_for(&self, method: &str, resource_id: &str) -> Option<String> {
+        let t = type_of(resource_id);
+        self.rules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|r| r.type_name.eq_ignore_ascii_case(&t))
+            .find(|r| r.method.as_ref().is_none_or(|m| m.eq_ignore_ascii_case(method)))
+            .map(|r| r.spec.clone())
+    }
 }

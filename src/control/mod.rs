@@ -16,6 +16,39 @@ use serde_json::{json, Value};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The test harness's own state: faults, LRO timing rules, the request journal and
+/// `--state-file` persistence. The world holds it (as a [`crate::world::Harness`], for the
+/// providers' LRO questions); everything else about it is the control API's.
+#[derive(Default)]
+pub struct Harness {
+    pub faults: faults::Faults,
+    pub lro_rules: lro_rules::LroRules,
+    pub journal: journal::Journal,
+    pub persistence: state::Persistence,
+}
+
+impl crate::world::Harness for Harness {
+    fn lro_rule(&self, method: &str, resource_id: &str) -> Option<String> {
+        self.lro_rules.rule_for(method, resource_id)
+    }
+
+    fn lro_failure(&self, world: &World, req: &Request) -> Option<ArmError> {
+        faults::lro_failure(world, req)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The control API's harness in `w`.
+pub fn harness(w: &World) -> &Harness {
+    w.harness()
+        .as_any()
+        .downcast_ref::<Harness>()
+        .expect("the world is built with the control API's harness")
+}
+
 /// Answers `/_azemu/...`.
 pub fn handle(w: &World, req: &Request) -> Response {
     match route(w, req) {
@@ -45,9 +78,9 @@ fn route(w: &World, req: &Request) -> ArmResult<Response> {
         return match (req.method.as_str(), l.as_slice()) {
             ("POST", ["reset"]) => {
                 w.reset();
-                w.faults.clear();
-                w.lro_rules.clear();
-                w.journal.clear();
+                harness(w).faults.clear();
+                harness(w).lro_rules.clear();
+                harness(w).journal.clear();
                 Ok(health(w))
             }
             ("PUT", ["state"]) => {
@@ -67,8 +100,8 @@ fn route_read(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Res
         ["clock"] => Ok(clock_json(w)),
         ["authorize"] => authorize(w, req),
         ["events"] => Ok(Response::ok(json!({ "value": w.activity(req.query("resource")) }))),
-        ["faults"] => Ok(Response::ok(json!({ "value": w.faults.list() }))),
-        ["lro"] => Ok(Response::ok(json!({ "value": w.lro_rules.list() }))),
+        ["faults"] => Ok(Response::ok(json!({ "value": harness(w).faults.list() }))),
+        ["lro"] => Ok(Response::ok(json!({ "value": harness(w).lro_rules.list() }))),
         ["requests"] => Ok(Response::ok(json!({ "value": journal_query(w, req)? }))),
         ["requests", "scenario"] => Ok(Response::ok(journal::as_scenario(&journal_query(w, req)?))),
         ["state"] => Ok(Response::ok(
@@ -93,10 +126,10 @@ fn route_write(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Re
         ("DELETE", ["subscriptions", _]) => delete_subscription(w, segs[1]),
         ("POST", ["faults"]) => add_fault(w, req),
         ("DELETE", ["faults"]) => {
-            w.faults.clear();
+            harness(w).faults.clear();
             Ok(Response::empty(204))
         }
-        ("DELETE", ["faults", _]) if w.faults.remove(segs[1]) => Ok(Response::empty(204)),
+        ("DELETE", ["faults", _]) if harness(w).faults.remove(segs[1]) => Ok(Response::empty(204)),
         ("DELETE", ["faults", _]) => Err(ArmError::not_found(
             "FaultNotFound",
             format!("No fault has the id '{}'.", segs[1]),
@@ -104,15 +137,15 @@ fn route_write(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Re
         ("POST", ["lro"]) | ("PUT", ["lro"]) => {
             let rule: lro_rules::LroRule = serde_json::from_value(body(req)?).map_err(ArmError::invalid_content)?;
             hooks::parse_lro_spec(w, &rule.spec)?;
-            w.lro_rules.set(rule.clone());
+            harness(w).lro_rules.set(rule.clone());
             Ok(Response::json(201, serde_json::to_value(rule).unwrap_or_default()))
         }
         ("DELETE", ["lro"]) => {
-            w.lro_rules.clear();
+            harness(w).lro_rules.clear();
             Ok(Response::empty(204))
         }
         ("DELETE", ["requests"]) => {
-            w.journal.clear();
+            harness(w).journal.clear();
             Ok(Response::empty(204))
         }
         _ => hooks::provider_action(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
@@ -261,7 +294,7 @@ fn add_fault(w: &Tx, req: &Request) -> ArmResult<Response> {
     f.validate()?;
     f.id = w.ids.guid();
     f.fired = 0;
-    w.faults.add(f.clone());
+    harness(w).faults.add(f.clone());
     Ok(Response::json(201, serde_json::to_value(f).unwrap_or_default()))
 }
 
@@ -280,7 +313,9 @@ fn journal_query(w: &Tx, req: &Request) -> ArmResult<Vec<Value>> {
         ),
         None => None,
     };
-    Ok(w.journal.query(req.query("method"), req.query("path"), status, since))
+    Ok(harness(w)
+        .journal
+        .query(req.query("method"), req.query("path"), status, since))
 }
 
 /// `GET /_azemu/authorize?principalId=…&action=…&scope=…`: why a principal is allowed or denied.

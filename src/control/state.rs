@@ -210,14 +210,18 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Saves the whole state to `path` (see [`write_atomic_private`]).
 pub fn save_to(w: &World, path: &Path) -> std::io::Result<()> {
-    let _one = w.persistence.saving.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = super::harness(w)
+        .persistence
+        .saving
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     let t0 = std::time::Instant::now();
     let (snap, at) = {
         // A consistent cut: `export` holds the write gate, so no write is half-done in it.
-        let at = w.persistence.changes.load(Ordering::Relaxed);
-        w.persistence.waiting.store(true, Ordering::Release);
+        let at = super::harness(w).persistence.changes.load(Ordering::Relaxed);
+        super::harness(w).persistence.waiting.store(true, Ordering::Release);
         let snap = export(w);
-        w.persistence.waiting.store(false, Ordering::Release);
+        super::harness(w).persistence.waiting.store(false, Ordering::Release);
         (snap, at)
     };
     let t1 = std::time::Instant::now();
@@ -231,7 +235,7 @@ pub fn save_to(w: &World, path: &Path) -> std::io::Result<()> {
         bytes = text.len(),
         "state snapshot written"
     );
-    w.persistence.saved.store(at, Ordering::Relaxed);
+    super::harness(w).persistence.saved.store(at, Ordering::Relaxed);
     Ok(())
 }
 
@@ -294,7 +298,7 @@ pub async fn save_periodically(w: std::sync::Arc<World>, mut stop: tokio::sync::
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        if !w.persistence.dirty() {
+        if !super::harness(&w).persistence.dirty() {
             continue;
         }
         let (w2, p) = (w.clone(), path.clone());

@@ -93,7 +93,12 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         pipeline: dispatch::pipeline,
         seed: crate::providers::seed_defaults,
     };
-    let world = Arc::new(World::new(config, signer, wiring));
+    let world = Arc::new(World::new(
+        config,
+        signer,
+        wiring,
+        Box::new(crate::control::Harness::default()),
+    ));
     world.set_base_url(url.clone());
     crate::control::state::load_at_start(&world)?;
     let (tx, rx) = watch::channel(false);
@@ -308,7 +313,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         base_url: world.base_url_shared(),
     };
     if !matches!(request.method.as_str(), "GET" | "HEAD") {
-        world.persistence.let_saver_in().await;
+        crate::control::harness(world).persistence.let_saver_in().await;
     }
     let settling = world.has_pending_operations();
     let response = match refused {
@@ -316,7 +321,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         None => handle_catching_panics(world, &request, &correlation_id),
     };
     if settling || !matches!(request.method.as_str(), "GET" | "HEAD") {
-        world.persistence.touch();
+        crate::control::harness(world).persistence.touch();
     }
     let response = crate::control::faults::delay(world, &request, response).await;
     let status = response.status;

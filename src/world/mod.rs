@@ -14,7 +14,6 @@ pub mod tx;
 use crate::arm::lro::Operations;
 use crate::arm::time::Millis;
 use crate::config::Config;
-use crate::control::{faults::Faults, journal::Journal, lro_rules::LroRules};
 use crate::entra::{Directory, Signer};
 use crate::store::Store;
 use clock::Clock;
@@ -26,6 +25,18 @@ pub use tx::Tx;
 /// How an ARM request is answered, given a transaction: routing, checks and the handler.
 /// The server supplies it; internal ARM calls ([`Tx::call`]) go through it too.
 pub type Pipeline = fn(&Tx, &crate::arm::Request) -> crate::arm::ArmResult<crate::arm::Response>;
+
+/// The test harness's settings that providers consult: LRO timing rules and injected
+/// operation failures. They live with the control API, which owns them (with the journal,
+/// the faults and persistence); the world holds them type-erased, knowing nothing of it.
+pub trait Harness: Send + Sync + 'static {
+    /// The timing spec a rule sets for a write of `method` on `resource_id`.
+    fn lro_rule(&self, method: &str, resource_id: &str) -> Option<String>;
+    /// The failure an injected fault asks the operation `req` starts to end with.
+    fn lro_failure(&self, world: &World, req: &crate::arm::Request) -> Option<crate::arm::ArmError>;
+    /// The concrete harness, for the control API that owns it.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
 
 /// What the layers above give the world when they build it: the world knows no provider and
 /// no server, only these functions.
@@ -48,18 +59,14 @@ pub struct World {
     pub clock: Clock,
     pub ids: Ids,
     pub signer: Signer,
-    pub faults: Faults,
-    pub journal: Journal,
-    pub lro_rules: LroRules,
     wiring: Wiring,
-    /// `--state-file`: whether state changed since the last save.
-    pub persistence: crate::control::state::Persistence,
+    harness: Box<dyn Harness>,
     write_gate: Mutex<()>,
 }
 
 impl World {
     /// A world with the default tenant, subscription and service principal.
-    pub fn new(config: Config, signer: Signer, wiring: Wiring) -> World {
+    pub fn new(config: Config, signer: Signer, wiring: Wiring, harness: Box<dyn Harness>) -> World {
         let clock = match config.seed {
             Some(_) => Clock::virtual_at(clock::VIRTUAL_EPOCH),
             None => Clock::wall(),
@@ -74,11 +81,8 @@ impl World {
             clock,
             events: Events::default(),
             signer,
-            faults: Faults::default(),
-            journal: Journal::default(),
-            lro_rules: LroRules::default(),
             wiring,
-            persistence: Default::default(),
+            harness,
             write_gate: Mutex::new(()),
         };
         w.transact(wiring.seed);
@@ -110,6 +114,11 @@ impl World {
     /// one request never leaves it poisoned for the next.
     fn gate(&self) -> MutexGuard<'_, ()> {
         self.write_gate.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The test harness's settings (see [`Harness`]).
+    pub fn harness(&self) -> &dyn Harness {
+        &*self.harness
     }
 
     pub(crate) fn pipeline(&self) -> Pipeline {

@@ -568,7 +568,19 @@ mod tests {
             pipeline: |_, _| Err(ArmError::internal("no pipeline in this test")),
             seed: |_| {},
         };
-        World::new(config, crate::entra::Signer::ephemeral(), wiring)
+        struct NoHarness;
+        impl super::super::Harness for NoHarness {
+            fn lro_rule(&self, _: &str, _: &str) -> Option<String> {
+                None
+            }
+            fn lro_failure(&self, _: &World, _: &Request) -> Option<ArmError> {
+                None
+            }
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+        }
+        World::new(config, crate::entra::Signer::ephemeral(), wiring, Box::new(NoHarness))
     }
 
     const ID: &str = "/subscriptions/s/resourceGroups/rg/providers/X.Y/things/a";

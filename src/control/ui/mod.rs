@@ -362,7 +362,7 @@ fn timeline(w: &Tx, req: &Request) -> ArmResult<Response> {
             .map_err(|_| ArmError::bad_request("InvalidQueryParameterValue", "limit must be a number."))?,
         None => TIMELINE_DEFAULT,
     };
-    let (journal_seq, journal) = w.journal.tail(limit);
+    let (journal_seq, journal) = crate::control::harness(w).journal.tail(limit);
     let (events_seq, mut events) = w.activity_since(0);
     let skip = events.len().saturating_sub(limit);
     events.drain(..skip);
@@ -374,7 +374,7 @@ fn timeline(w: &Tx, req: &Request) -> ArmResult<Response> {
 
 /// `GET /_azemu/ui/api/scenario.yaml`: the journal as a scenario, as `azemu journal save` writes it.
 fn scenario_yaml(w: &Tx) -> ArmResult<Response> {
-    let all = w.journal.query(None, None, None, None);
+    let all = crate::control::harness(w).journal.query(None, None, None, None);
     let doc = crate::control::journal::as_scenario(&all);
     let yaml = serde_yaml_ng::to_string(&doc).map_err(|e| ArmError::internal(e.to_string()))?;
     Ok(Response::raw(200, yaml.into_bytes(), "application/yaml; charset=utf-8")

@@ -70,7 +70,10 @@ fn start_from<B>(world: &World, req: &hyper::Request<B>) -> (u64, u64) {
     match (get("journal"), get("events")) {
         (Some(j), Some(e)) => (j, e),
         // A page that read nothing yet starts from now.
-        _ => (world.journal.tail(0).0, world.activity_since(u64::MAX).0),
+        _ => (
+            crate::control::harness(world).journal.tail(0).0,
+            world.activity_since(u64::MAX).0,
+        ),
     }
 }
 
@@ -117,7 +120,10 @@ async fn run(world: Arc<World>, tx: mpsc::Sender<Bytes>, mut stop: watch::Receiv
     }
     // A page that saw more than this azemu has was talking to an earlier one: start from now,
     // and tell it to read everything again.
-    let now = (world.journal.tail(0).0, world.activity_since(u64::MAX).0);
+    let now = (
+        crate::control::harness(&world).journal.tail(0).0,
+        world.activity_since(u64::MAX).0,
+    );
     if at.0 > now.0 || at.1 > now.1 {
         at = now;
         if tx.send(message("reset", at, &serde_json::json!({}))).await.is_err() {
@@ -149,7 +155,9 @@ async fn run(world: Arc<World>, tx: mpsc::Sender<Bytes>, mut stop: watch::Receiv
         }
         let mut out: Vec<Bytes> = Vec::new();
         // Requests first: the events a request caused are recorded before it is journaled.
-        let entries = world.journal.query(None, None, None, Some(at.0));
+        let entries = crate::control::harness(&world)
+            .journal
+            .query(None, None, None, Some(at.0));
         for e in entries.iter().take(BATCH) {
             at.0 = e["sequence"].as_u64().unwrap_or(at.0);
             out.push(message("journal", at, e));

@@ -54,15 +54,12 @@ fn completion_for(w: &Tx, ctx: &Ctx, resource_id: &str) -> ArmResult<(Completion
         .req
         .header("x-azemu-lro")
         .map(str::to_string)
-        .or_else(|| crate::control::lro_rules::rule_for(w, &ctx.req.method, resource_id));
+        .or_else(|| w.harness().lro_rule(&ctx.req.method, resource_id));
     let (completion, fail) = match spec {
         Some(s) => parse_spec(w, &s)?,
         None => (default_completion(w), None),
     };
-    Ok((
-        completion,
-        fail.or_else(|| crate::control::faults::lro_failure(w, ctx.req)),
-    ))
+    Ok((completion, fail.or_else(|| w.harness().lro_failure(w, ctx.req))))
 }
 
 fn default_completion(w: &Tx) -> Completion {
