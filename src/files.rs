@@ -5,7 +5,7 @@ use std::io;
 use std::path::Path;
 
 /// Writes a file only its owner can read.
-pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     {

@@ -9,18 +9,18 @@
 // lint that asks to box large `Err` variants buys nothing here.
 #![allow(clippy::result_large_err)]
 
-pub mod arm;
+pub(crate) mod arm;
 pub mod cli;
 pub mod config;
-pub mod control;
-pub mod entra;
-pub mod files;
-pub mod providers;
-pub mod routing;
+pub(crate) mod control;
+pub(crate) mod entra;
+pub(crate) mod files;
+pub(crate) mod providers;
+pub(crate) mod routing;
 pub mod scenario;
-pub mod server;
-pub mod store;
-pub mod world;
+pub(crate) mod server;
+pub(crate) mod store;
+pub(crate) mod world;
 
 pub use config::Config;
 pub use server::{start, Running};

@@ -11,46 +11,46 @@ use crate::entra::Caller;
 use crate::world::Tx;
 
 /// What a handler gets besides the world.
-pub struct Ctx<'a> {
-    pub req: &'a Request,
+pub(crate) struct Ctx<'a> {
+    pub(crate) req: &'a Request,
     /// The authenticated caller (`None` with `--no-auth` and no token).
-    pub caller: Option<&'a Caller>,
+    pub(crate) caller: Option<&'a Caller>,
     /// The scope before `/providers/`, casing as sent (`""` for core paths).
-    pub scope: &'a str,
+    pub(crate) scope: &'a str,
     /// The namespace as sent.
-    pub namespace: &'a str,
+    pub(crate) namespace: &'a str,
     /// The segments `*` captured, in order.
-    pub names: Vec<&'a str>,
-    pub api_version: &'a str,
-    pub correlation_id: &'a str,
+    pub(crate) names: Vec<&'a str>,
+    pub(crate) api_version: &'a str,
+    pub(crate) correlation_id: &'a str,
 }
 
 impl Ctx<'_> {
-    pub fn method(&self) -> &str {
+    pub(crate) fn method(&self) -> &str {
         &self.req.method
     }
 
-    pub fn name(&self, i: usize) -> &str {
+    pub(crate) fn name(&self, i: usize) -> &str {
         self.names.get(i).copied().unwrap_or("")
     }
 }
 
-pub type Handler = fn(&Tx, &Ctx) -> ArmResult<Response>;
+pub(crate) type Handler = fn(&Tx, &Ctx) -> ArmResult<Response>;
 
-pub struct Route {
+pub(crate) struct Route {
     /// Lower-case namespace; `""` for core ARM paths, `"*"` for any namespace.
-    pub namespace: &'static str,
+    pub(crate) namespace: &'static str,
     /// Segments after the namespace (core paths: all segments); lower-case literals or `*`.
-    pub pattern: &'static [&'static str],
-    pub methods: &'static [&'static str],
+    pub(crate) pattern: &'static [&'static str],
+    pub(crate) methods: &'static [&'static str],
     /// The RBAC action prefix for `--enforce-rbac` (e.g. `Microsoft.Resources/subscriptions/resourceGroups`).
-    pub action: &'static str,
-    pub handler: Handler,
+    pub(crate) action: &'static str,
+    pub(crate) handler: Handler,
 }
 
 impl Route {
     /// The captured names when `segs` fits this route's pattern.
-    pub fn matches<'s>(&self, segs: &'s [String]) -> Option<Vec<&'s str>> {
+    pub(crate) fn matches<'s>(&self, segs: &'s [String]) -> Option<Vec<&'s str>> {
         if segs.len() != self.pattern.len() {
             return None;
         }

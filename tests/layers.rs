@@ -103,6 +103,13 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("scenario", &["arm", "config", "world", "server", "lib"]),
+    // The command line: flags, `serve`, and the commands that speak to a running azemu.
+    (
+        "cli",
+        &[
+            "arm", "config", "files", "world", "server", "scenario", "control", "lib",
+        ],
+    ),
 ];
 
 /// Edges that break the layers today and are being removed; each must still exist (so the

@@ -8,7 +8,7 @@ use super::error::{ArmError, ArmResult};
 use super::request::Request;
 
 /// Missing `api-version` → 400 `MissingApiVersionParameter`; malformed → 400 `InvalidApiVersionParameter`.
-pub fn require(req: &Request) -> ArmResult<&str> {
+pub(crate) fn require(req: &Request) -> ArmResult<&str> {
     let v = req.api_version().ok_or_else(|| {
         ArmError::bad_request(
             "MissingApiVersionParameter",
@@ -25,7 +25,7 @@ pub fn require(req: &Request) -> ArmResult<&str> {
 }
 
 /// `yyyy-mm-dd` with an optional suffix such as `-preview`, `-beta`, `-privatepreview`.
-pub fn well_formed(v: &str) -> bool {
+pub(crate) fn well_formed(v: &str) -> bool {
     let (date, suffix) = match v.get(..10) {
         Some(d) => (d, &v[10..]),
         None => return false,
@@ -41,7 +41,7 @@ pub fn well_formed(v: &str) -> bool {
 }
 
 /// Who owns a type decides which code a refused version gets.
-pub enum Owner<'a> {
+pub(crate) enum Owner<'a> {
     /// ARM's own types (resource groups, subscriptions, providers, role assignments).
     Arm,
     /// A resource provider's type: `NoRegisteredProviderFound` names the type and location.
@@ -53,7 +53,7 @@ pub enum Owner<'a> {
 }
 
 /// In strict mode, refuses a version outside `supported`.
-pub fn check_strict(version: &str, supported: &[&str], owner: Owner) -> ArmResult<()> {
+pub(crate) fn check_strict(version: &str, supported: &[&str], owner: Owner) -> ArmResult<()> {
     if supported.is_empty() || supported.iter().any(|s| s.eq_ignore_ascii_case(version)) {
         return Ok(());
     }

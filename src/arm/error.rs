@@ -8,18 +8,18 @@ use std::fmt;
 
 /// One ARM error: HTTP status, PascalCase code, human message, optional target and details.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ArmError {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-    pub target: Option<String>,
-    pub details: Vec<ArmError>,
+pub(crate) struct ArmError {
+    pub(crate) status: u16,
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) target: Option<String>,
+    pub(crate) details: Vec<ArmError>,
     /// Extra response headers (e.g. `Retry-After` on a 429, `Allow` on a 405).
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl ArmError {
-    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
         ArmError {
             status,
             code: code.into(),
@@ -30,30 +30,30 @@ impl ArmError {
         }
     }
 
-    pub fn bad_request(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(code: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(400, code, message)
     }
 
-    pub fn not_found(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(code: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(404, code, message)
     }
 
-    pub fn conflict(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(code: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(409, code, message)
     }
 
-    pub fn with_target(mut self, target: impl Into<String>) -> Self {
+    pub(crate) fn with_target(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
         self
     }
 
-    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
     }
 
     /// The inner `{"code","message",...}` object (used by operation-status bodies too).
-    pub fn inner_json(&self) -> Value {
+    pub(crate) fn inner_json(&self) -> Value {
         let mut inner = json!({ "code": self.code, "message": self.message });
         if let Some(t) = &self.target {
             inner["target"] = json!(t);
@@ -65,14 +65,14 @@ impl ArmError {
     }
 
     /// The full envelope `{"error": {...}}`.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({ "error": self.inner_json() })
     }
 
     // ---- the generic ARM errors every provider shares -------------------------------
 
     /// `ResourceGroupNotFound` (404): "Resource group '<name>' could not be found."
-    pub fn resource_group_not_found(name: &str) -> Self {
+    pub(crate) fn resource_group_not_found(name: &str) -> Self {
         Self::not_found(
             "ResourceGroupNotFound",
             format!("Resource group '{name}' could not be found."),
@@ -80,7 +80,7 @@ impl ArmError {
     }
 
     /// `ResourceNotFound` (404), with Azure's wording.
-    pub fn resource_not_found(type_path: &str, name: &str, resource_group: &str) -> Self {
+    pub(crate) fn resource_not_found(type_path: &str, name: &str, resource_group: &str) -> Self {
         Self::not_found(
             "ResourceNotFound",
             format!(
@@ -91,7 +91,7 @@ impl ArmError {
     }
 
     /// `SubscriptionNotFound` (404).
-    pub fn subscription_not_found(id: &str) -> Self {
+    pub(crate) fn subscription_not_found(id: &str) -> Self {
         Self::not_found(
             "SubscriptionNotFound",
             format!("The subscription '{id}' could not be found."),
@@ -99,14 +99,14 @@ impl ArmError {
     }
 
     /// `InvalidRequestContent` (400): a body that is not valid JSON or not the right shape.
-    pub fn invalid_content(detail: impl fmt::Display) -> Self {
+    pub(crate) fn invalid_content(detail: impl fmt::Display) -> Self {
         Self::bad_request(
             "InvalidRequestContent",
             format!("The request content was invalid and could not be deserialized: '{detail}'."),
         )
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalServerError", message)
     }
 }
@@ -119,4 +119,4 @@ impl fmt::Display for ArmError {
 
 impl std::error::Error for ArmError {}
 
-pub type ArmResult<T> = Result<T, ArmError>;
+pub(crate) type ArmResult<T> = Result<T, ArmError>;

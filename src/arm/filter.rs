@@ -13,7 +13,7 @@ use std::fmt;
 
 /// A literal or a property path in a comparison or a function's arguments.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Operand {
+pub(crate) enum Operand {
     /// A property path, as written (`principalId`, `c`).
     Property(String),
     String(String),
@@ -25,7 +25,7 @@ pub enum Operand {
 
 /// Comparison operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
+pub(crate) enum Cmp {
     Eq,
     Ne,
     Gt,
@@ -35,7 +35,7 @@ pub enum Cmp {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
+pub(crate) enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
@@ -49,7 +49,7 @@ pub enum Expr {
 
 /// Why a filter does not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilterError(pub String);
+pub(crate) struct FilterError(pub String);
 
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -60,7 +60,7 @@ impl fmt::Display for FilterError {
 impl Expr {
     /// The terms of a filter that is a plain conjunction (`a and b and c`), in order; `None`
     /// when it uses `or` or `not` outside a lambda.
-    pub fn conjuncts(&self) -> Option<Vec<&Expr>> {
+    pub(crate) fn conjuncts(&self) -> Option<Vec<&Expr>> {
         match self {
             Expr::And(a, b) => {
                 let mut v = a.conjuncts()?;
@@ -73,7 +73,7 @@ impl Expr {
     }
 
     /// `property eq 'value'` (either way round): the property and the string.
-    pub fn eq_string(&self) -> Option<(&str, &str)> {
+    pub(crate) fn eq_string(&self) -> Option<(&str, &str)> {
         match self {
             Expr::Compare(Operand::Property(p), Cmp::Eq, Operand::String(v))
             | Expr::Compare(Operand::String(v), Cmp::Eq, Operand::Property(p)) => Some((p, v)),
@@ -82,14 +82,14 @@ impl Expr {
     }
 
     /// `property eq 'value'` for this property name (case-insensitive): the string.
-    pub fn eq_string_of(&self, property: &str) -> Option<&str> {
+    pub(crate) fn eq_string_of(&self, property: &str) -> Option<&str> {
         self.eq_string()
             .filter(|(p, _)| p.eq_ignore_ascii_case(property))
             .map(|(_, v)| v)
     }
 
     /// A call of `name` (case-insensitive): its arguments.
-    pub fn call_of(&self, name: &str) -> Option<&[Operand]> {
+    pub(crate) fn call_of(&self, name: &str) -> Option<&[Operand]> {
         match self {
             Expr::Call(n, args) if n.eq_ignore_ascii_case(name) => Some(args),
             _ => None,
@@ -98,7 +98,7 @@ impl Expr {
 }
 
 /// Parses a `$filter` value.
-pub fn parse(text: &str) -> Result<Expr, FilterError> {
+pub(crate) fn parse(text: &str) -> Result<Expr, FilterError> {
     let tokens = tokenize(text)?;
     if tokens.is_empty() {
         return Err(FilterError("the filter is empty".into()));

@@ -2,7 +2,7 @@
 //! RBAC actions (`Microsoft.Authorization/*/read`) and fault path patterns use it.
 
 /// True when `pattern` matches all of `s`, ignoring ASCII case.
-pub fn matches(pattern: &str, s: &str) -> bool {
+pub(crate) fn matches(pattern: &str, s: &str) -> bool {
     glob(
         pattern.to_ascii_lowercase().as_bytes(),
         s.to_ascii_lowercase().as_bytes(),

@@ -14,7 +14,7 @@ use percent_encoding::percent_decode_str;
 /// decoded here (a request path is decoded once, by [`path_and_segments`]; decoding again
 /// would make `%2561` and `a` one resource).
 /// `//metadata/endpoints` (az with a trailing slash in the cloud URL) becomes `/metadata/endpoints`.
-pub fn normalize_path(id: &str) -> String {
+pub(crate) fn normalize_path(id: &str) -> String {
     join(&segments(id))
 }
 
@@ -33,7 +33,7 @@ fn join(segs: &[String]) -> String {
 
 /// A raw request path (as sent, percent-encoded): the normalized path and its segments, each
 /// segment percent-decoded exactly once. The server does this once per request.
-pub fn path_and_segments(raw: &str) -> (String, Vec<String>) {
+pub(crate) fn path_and_segments(raw: &str) -> (String, Vec<String>) {
     let segs: Vec<String> = raw
         .split('/')
         .filter(|s| !s.is_empty())
@@ -43,12 +43,12 @@ pub fn path_and_segments(raw: &str) -> (String, Vec<String>) {
 }
 
 /// The non-empty segments of an id (or of an already decoded path).
-pub fn segments(id: &str) -> Vec<String> {
+pub(crate) fn segments(id: &str) -> Vec<String> {
     id.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// The lookup key of an id: lower case, normalized, never decoded.
-pub fn key(id: &str) -> String {
+pub(crate) fn key(id: &str) -> String {
     let clean = id.starts_with('/') && !id.contains("//") && (id.len() == 1 || !id.ends_with('/'));
     if clean {
         id.to_ascii_lowercase()
@@ -59,30 +59,30 @@ pub fn key(id: &str) -> String {
 
 /// True when `scope` is `id` itself or one of its ancestors (`/` is above everything).
 /// Compares whole segments: `/subscriptions/a/resourceGroups/rg` is not above `.../rg2`.
-pub fn is_at_or_above(scope: &str, id: &str) -> bool {
+pub(crate) fn is_at_or_above(scope: &str, id: &str) -> bool {
     let s = key(scope);
     let i = key(id);
     s == "/" || i == s || (i.starts_with(&s) && i.as_bytes().get(s.len()) == Some(&b'/'))
 }
 
 /// Same ids, ignoring case and slashes.
-pub fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     key(a) == key(b)
 }
 
 /// A request path split at its last `/providers/{Namespace}`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ProviderPath {
+pub(crate) struct ProviderPath {
     /// Everything before `/providers/` (`""` at tenant level), casing as sent.
-    pub scope: String,
+    pub(crate) scope: String,
     /// The namespace as sent, e.g. `Microsoft.ContainerService`.
-    pub namespace: String,
+    pub(crate) namespace: String,
     /// The segments after the namespace: `[type, name, childType, childName, action?]`.
-    pub rest: Vec<String>,
+    pub(crate) rest: Vec<String>,
 }
 
 /// Splits `segs` at the last `providers` segment that is followed by a namespace.
-pub fn split_provider_path(segs: &[String]) -> Option<ProviderPath> {
+pub(crate) fn split_provider_path(segs: &[String]) -> Option<ProviderPath> {
     let idx = (0..segs.len().saturating_sub(1))
         .rev()
         .find(|&i| segs[i].eq_ignore_ascii_case("providers"))?;
@@ -100,15 +100,15 @@ pub fn split_provider_path(segs: &[String]) -> Option<ProviderPath> {
 
 /// The parts of a scope that ARM cares about.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ScopeParts {
-    pub subscription: Option<String>,
-    pub resource_group: Option<String>,
+pub(crate) struct ScopeParts {
+    pub(crate) subscription: Option<String>,
+    pub(crate) resource_group: Option<String>,
     /// True when the scope goes below the resource group (a resource or a child resource).
-    pub is_resource: bool,
+    pub(crate) is_resource: bool,
 }
 
 impl ScopeParts {
-    pub fn parse(scope: &str) -> ScopeParts {
+    pub(crate) fn parse(scope: &str) -> ScopeParts {
         let r = ScopeRef::parse(scope);
         ScopeParts {
             subscription: r.subscription.map(str::to_string),
@@ -120,14 +120,14 @@ impl ScopeParts {
 
 /// [`ScopeParts`] borrowed from the scope string (no allocation; for the request path).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ScopeRef<'a> {
-    pub subscription: Option<&'a str>,
-    pub resource_group: Option<&'a str>,
-    pub is_resource: bool,
+pub(crate) struct ScopeRef<'a> {
+    pub(crate) subscription: Option<&'a str>,
+    pub(crate) resource_group: Option<&'a str>,
+    pub(crate) is_resource: bool,
 }
 
 impl<'a> ScopeRef<'a> {
-    pub fn parse(scope: &'a str) -> ScopeRef<'a> {
+    pub(crate) fn parse(scope: &'a str) -> ScopeRef<'a> {
         let mut segs = scope.split('/').filter(|s| !s.is_empty());
         let mut parts = ScopeRef::default();
         let (first, second) = (segs.next(), segs.next());
@@ -151,36 +151,27 @@ impl<'a> ScopeRef<'a> {
 }
 
 impl ScopeParts {
-    pub fn is_subscription(&self) -> bool {
+    pub(crate) fn is_subscription(&self) -> bool {
         self.subscription.is_some() && self.resource_group.is_none() && !self.is_resource
     }
 
-    pub fn is_resource_group(&self) -> bool {
+    pub(crate) fn is_resource_group(&self) -> bool {
         self.resource_group.is_some() && !self.is_resource
-    }
-
-    pub fn is_tenant(&self) -> bool {
-        self.subscription.is_none() && !self.is_resource
     }
 }
 
 /// `/subscriptions/{sub}/resourceGroups/{rg}`.
-pub fn resource_group_id(sub: &str, rg: &str) -> String {
+pub(crate) fn resource_group_id(sub: &str, rg: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}")
 }
 
-/// `{parent}/providers/{ns}/{type}/{name}` or, for a child, `{parent}/{type}/{name}`.
-pub fn child_id(parent: &str, segment_type: &str, name: &str) -> String {
-    format!("{parent}/{segment_type}/{name}")
-}
-
 /// The last segment of an id (its name).
-pub fn name_of(id: &str) -> String {
+pub(crate) fn name_of(id: &str) -> String {
     segments(id).pop().unwrap_or_default()
 }
 
 /// True when `s` is a GUID in 8-4-4-4-12 form.
-pub fn is_guid(s: &str) -> bool {
+pub(crate) fn is_guid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| match i {
@@ -238,7 +229,7 @@ mod tests {
         assert_eq!(p.resource_group.as_deref(), Some("rg"));
         assert!(p.is_resource);
         assert!(ScopeParts::parse("/subscriptions/s").is_subscription());
-        assert!(ScopeParts::parse("").is_tenant());
+        assert!(ScopeParts::parse("").subscription.is_none());
     }
 
     #[test]

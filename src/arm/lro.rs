@@ -17,11 +17,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The longest `Retry-After` a client may ask azemu to send, in seconds (one day).
-pub const MAX_RETRY_AFTER_S: u32 = 86_400;
+pub(crate) const MAX_RETRY_AFTER_S: u32 = 86_400;
 
 /// When an operation reaches its terminal state.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Completion {
+pub(crate) enum Completion {
     /// At the next request after the one that started it.
     Immediate,
     /// Once the clock passes this time.
@@ -34,14 +34,14 @@ pub enum Completion {
 
 /// How an operation ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Succeeded,
     Failed(ArmError),
     Canceled,
 }
 
 impl Outcome {
-    pub fn status(&self) -> &'static str {
+    pub(crate) fn status(&self) -> &'static str {
         match self {
             Outcome::Succeeded => "Succeeded",
             Outcome::Failed(_) => "Failed",
@@ -50,19 +50,19 @@ impl Outcome {
     }
 }
 
-pub struct Operation<E> {
-    pub id: String,
+pub(crate) struct Operation<E> {
+    pub(crate) id: String,
     /// The resource the operation acts on (canonical id).
-    pub resource_id: String,
+    pub(crate) resource_id: String,
     /// What the resource is doing (`Creating`, `Updating`, `Deleting`, `UpgradingNodeImageVersion`).
-    pub activity: String,
-    pub start: Millis,
-    pub end: Option<Millis>,
-    pub outcome: Option<Outcome>,
-    pub completion: Completion,
+    pub(crate) activity: String,
+    pub(crate) start: Millis,
+    pub(crate) end: Option<Millis>,
+    pub(crate) outcome: Option<Outcome>,
+    pub(crate) completion: Completion,
     /// When set, the operation ends `Failed` with this error instead of succeeding.
-    pub fail_with: Option<ArmError>,
-    pub polls: u32,
+    pub(crate) fail_with: Option<ArmError>,
+    pub(crate) polls: u32,
     /// Set once whoever ends the operation has taken its effect to apply it; the operation
     /// stays running until [`Operations::finish`].
     taken: bool,
@@ -71,23 +71,23 @@ pub struct Operation<E> {
 
 /// A copy of an operation's visible state.
 #[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub id: String,
-    pub resource_id: String,
-    pub activity: String,
-    pub status: String,
-    pub start: Millis,
-    pub end: Option<Millis>,
-    pub error: Option<ArmError>,
+pub(crate) struct Snapshot {
+    pub(crate) id: String,
+    pub(crate) resource_id: String,
+    pub(crate) activity: String,
+    pub(crate) status: String,
+    pub(crate) start: Millis,
+    pub(crate) end: Option<Millis>,
+    pub(crate) error: Option<ArmError>,
 }
 
 impl Snapshot {
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.end.is_some()
     }
 
     /// The operation-status resource: `{id,name,status,startTime,endTime?,error?}`.
-    pub fn status_body(&self, id_path: &str) -> Value {
+    pub(crate) fn status_body(&self, id_path: &str) -> Value {
         let mut body = json!({
             "id": id_path,
             "name": self.id,
@@ -109,7 +109,7 @@ impl Snapshot {
 
 /// The operations of one world. `E` is what runs when an operation ends (its effect); the
 /// engine only keeps it and hands it out, so it knows nothing of who applies it or how.
-pub struct Operations<E> {
+pub(crate) struct Operations<E> {
     ops: Mutex<BTreeMap<String, Operation<E>>>,
     pending: AtomicUsize,
 }
@@ -124,25 +124,25 @@ impl<E> Default for Operations<E> {
 }
 
 /// What a caller asks for when starting an operation.
-pub struct Start<E> {
-    pub id: String,
-    pub resource_id: String,
-    pub activity: String,
-    pub now: Millis,
-    pub completion: Completion,
-    pub fail_with: Option<ArmError>,
-    pub effect: E,
+pub(crate) struct Start<E> {
+    pub(crate) id: String,
+    pub(crate) resource_id: String,
+    pub(crate) activity: String,
+    pub(crate) now: Millis,
+    pub(crate) completion: Completion,
+    pub(crate) fail_with: Option<ArmError>,
+    pub(crate) effect: E,
 }
 
 /// An operation whose effect was taken to be applied: its id, effect and outcome.
-pub type Due<E> = (String, Option<E>, Outcome);
+pub(crate) type Due<E> = (String, Option<E>, Outcome);
 
 impl<E> Operations<E> {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Operation<E>>> {
         self.ops.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn start(&self, s: Start<E>) -> String {
+    pub(crate) fn start(&self, s: Start<E>) -> String {
         let id = s.id.clone();
         let op = Operation {
             id: s.id,
@@ -163,12 +163,12 @@ impl<E> Operations<E> {
     }
 
     /// True when some operation may be ready to end (a cheap check before taking locks).
-    pub fn has_pending(&self) -> bool {
+    pub(crate) fn has_pending(&self) -> bool {
         self.pending.load(Ordering::SeqCst) > 0
     }
 
     /// Counts a status poll of `id`.
-    pub fn touch(&self, id: &str) {
+    pub(crate) fn touch(&self, id: &str) {
         if let Some(op) = self.lock().get_mut(id) {
             op.polls = op.polls.saturating_add(1);
         }
@@ -186,13 +186,13 @@ impl<E> Operations<E> {
     }
 
     /// Whether some operation's time has come.
-    pub fn any_due(&self, now: Millis) -> bool {
+    pub(crate) fn any_due(&self, now: Millis) -> bool {
         self.has_pending() && self.lock().values().any(|o| Self::is_due(o, now))
     }
 
     /// Takes the effects of every operation whose time has come, in start order, with the
     /// outcome each ends with. The operations stay running until [`Operations::finish`].
-    pub fn take_due(&self, now: Millis) -> Vec<Due<E>> {
+    pub(crate) fn take_due(&self, now: Millis) -> Vec<Due<E>> {
         if !self.has_pending() {
             return Vec::new();
         }
@@ -213,7 +213,7 @@ impl<E> Operations<E> {
     }
 
     /// Takes the effects of the running operations on `resource_id` (and below it).
-    pub fn take_effects_on(&self, resource_id: &str) -> Vec<(String, Option<E>)> {
+    pub(crate) fn take_effects_on(&self, resource_id: &str) -> Vec<(String, Option<E>)> {
         let mut ops = self.lock();
         ops.values_mut()
             .filter(|op| !op.taken && op.end.is_none() && super::id::is_at_or_above(resource_id, &op.resource_id))
@@ -225,7 +225,7 @@ impl<E> Operations<E> {
     }
 
     /// Marks an operation ended: its effect has been applied.
-    pub fn finish(&self, id: &str, outcome: Outcome, now: Millis) {
+    pub(crate) fn finish(&self, id: &str, outcome: Outcome, now: Millis) {
         if let Some(op) = self.lock().get_mut(id) {
             if op.end.is_none() {
                 op.end = Some(now.max(op.start));
@@ -235,13 +235,13 @@ impl<E> Operations<E> {
         }
     }
 
-    pub fn snapshot(&self, id: &str) -> Option<Snapshot> {
+    pub(crate) fn snapshot(&self, id: &str) -> Option<Snapshot> {
         self.lock().get(id).map(snapshot_of)
     }
 
     /// The operation still running on `resource_id` or on a resource below it, if any,
     /// leaving out those `skip` names.
-    pub fn running_on_except(&self, resource_id: &str, skip: &dyn Fn(&str) -> bool) -> Option<Snapshot> {
+    pub(crate) fn running_on_except(&self, resource_id: &str, skip: &dyn Fn(&str) -> bool) -> Option<Snapshot> {
         self.lock()
             .values()
             .filter(|o| o.end.is_none() && super::id::is_at_or_above(resource_id, &o.resource_id) && !skip(&o.id))
@@ -249,12 +249,12 @@ impl<E> Operations<E> {
             .map(snapshot_of)
     }
 
-    pub fn all(&self) -> Vec<Snapshot> {
+    pub(crate) fn all(&self) -> Vec<Snapshot> {
         self.lock().values().map(snapshot_of).collect()
     }
 
     /// Forgets every operation (server reset).
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.lock().clear();
         self.pending.store(0, Ordering::SeqCst);
     }

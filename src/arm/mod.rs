@@ -3,16 +3,16 @@
 //!
 //! This is the ground floor: nothing here imports anything else of azemu.
 
-pub mod api_version;
-pub mod error;
-pub mod filter;
-pub mod glob;
-pub mod id;
-pub mod lro;
-pub mod paging;
-pub mod regions;
-pub mod request;
-pub mod time;
+pub(crate) mod api_version;
+pub(crate) mod error;
+pub(crate) mod filter;
+pub(crate) mod glob;
+pub(crate) mod id;
+pub(crate) mod lro;
+pub(crate) mod paging;
+pub(crate) mod regions;
+pub(crate) mod request;
+pub(crate) mod time;
 
-pub use error::{ArmError, ArmResult};
-pub use request::{Body, Request, Response};
+pub(crate) use error::{ArmError, ArmResult};
+pub(crate) use request::{Body, Request, Response};

@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 /// Default number of items per page when the caller gives no `$top`.
-pub const DEFAULT_PAGE_SIZE: usize = 100;
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
 
 fn encode_token(offset: usize) -> String {
     URL_SAFE_NO_PAD.encode(format!("azemu-page:{offset}"))
@@ -19,11 +19,11 @@ fn decode_token(token: &str) -> Option<usize> {
 }
 
 /// One page of `items` for this request.
-pub fn page(req: &Request, items: Vec<Value>) -> ArmResult<Value> {
+pub(crate) fn page(req: &Request, items: Vec<Value>) -> ArmResult<Value> {
     page_with_size(req, items, DEFAULT_PAGE_SIZE)
 }
 
-pub fn page_with_size(req: &Request, items: Vec<Value>, default_size: usize) -> ArmResult<Value> {
+pub(crate) fn page_with_size(req: &Request, items: Vec<Value>, default_size: usize) -> ArmResult<Value> {
     let size = match req.query("$top") {
         Some(t) => t.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
             ArmError::bad_request(

@@ -5,7 +5,7 @@
 //! exercised in one azemu.
 
 /// (name, displayName, geography group)
-pub const REGIONS: &[(&str, &str, &str)] = &[
+pub(crate) const REGIONS: &[(&str, &str, &str)] = &[
     ("eastus", "East US", "US"),
     ("eastus2", "East US 2", "US"),
     ("southcentralus", "South Central US", "US"),
@@ -72,7 +72,7 @@ pub const REGIONS: &[(&str, &str, &str)] = &[
 ];
 
 /// The canonical region name for `location` (`"East US"`, `"EASTUS"` → `eastus`).
-pub fn normalize(location: &str) -> Option<&'static str> {
+pub(crate) fn normalize(location: &str) -> Option<&'static str> {
     let squashed: String = location
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -84,17 +84,13 @@ pub fn normalize(location: &str) -> Option<&'static str> {
         .map(|(name, _, _)| *name)
 }
 
-pub fn display_name(name: &str) -> Option<&'static str> {
-    REGIONS.iter().find(|(n, _, _)| *n == name).map(|(_, d, _)| *d)
-}
-
 /// `name1,name2,...` as ARM lists available regions in its messages.
-pub fn names_csv() -> String {
+pub(crate) fn names_csv() -> String {
     REGIONS.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(",")
 }
 
 /// Display names joined as `NoRegisteredProviderFound` lists them.
-pub fn display_names_csv() -> String {
+pub(crate) fn display_names_csv() -> String {
     REGIONS.iter().map(|(_, d, _)| *d).collect::<Vec<_>>().join(", ")
 }
 

@@ -6,43 +6,43 @@ use serde_json::Value;
 
 /// One incoming call, already decoded by the server.
 #[derive(Debug, Clone, Default)]
-pub struct Request {
+pub(crate) struct Request {
     /// Upper-case method.
-    pub method: String,
+    pub(crate) method: String,
     /// The normalized path (single slashes, decoded, no trailing slash).
-    pub path: String,
-    pub segments: Vec<String>,
+    pub(crate) path: String,
+    pub(crate) segments: Vec<String>,
     /// Query pairs in order, decoded.
-    pub query: Vec<(String, String)>,
+    pub(crate) query: Vec<(String, String)>,
     /// Headers with lower-case names.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
     /// The advertised base URL (`https://127.0.0.1:8443`), for links in responses.
-    pub base_url: std::sync::Arc<str>,
+    pub(crate) base_url: std::sync::Arc<str>,
 }
 
 impl Request {
     /// A query parameter, name matched case-insensitively (`$skipToken` / `$skiptoken`).
-    pub fn query(&self, name: &str) -> Option<&str> {
+    pub(crate) fn query(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn api_version(&self) -> Option<&str> {
+    pub(crate) fn api_version(&self) -> Option<&str> {
         self.query("api-version")
     }
 
     /// The body as JSON; an empty body is an error.
-    pub fn json(&self) -> ArmResult<Value> {
+    pub(crate) fn json(&self) -> ArmResult<Value> {
         if self.body.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(ArmError::invalid_content("The request body is empty"));
         }
@@ -50,7 +50,7 @@ impl Request {
     }
 
     /// The body as JSON; an empty body is `{}` (POST actions often send none).
-    pub fn json_or_empty(&self) -> ArmResult<Value> {
+    pub(crate) fn json_or_empty(&self) -> ArmResult<Value> {
         if self.body.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(Value::Object(Default::default()));
         }
@@ -58,7 +58,7 @@ impl Request {
     }
 
     /// The JSON body, which must be an object.
-    pub fn json_object(&self) -> ArmResult<Value> {
+    pub(crate) fn json_object(&self) -> ArmResult<Value> {
         let v = self.json()?;
         if !v.is_object() {
             return Err(ArmError::invalid_content("The request body must be a JSON object"));
@@ -67,31 +67,29 @@ impl Request {
     }
 
     /// `{base}{path}` — the absolute URL of a path on this server.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
 }
 
 /// What a handler answers.
 #[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Body,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Body,
 }
 
 #[derive(Debug, Clone)]
-pub enum Body {
+pub(crate) enum Body {
     Empty,
     Json(Value),
-    /// JSON already serialized.
-    JsonBytes(Vec<u8>),
     /// Raw bytes with their content type (kubeconfig downloads, PEM files).
     Raw(Vec<u8>, String),
 }
 
 impl Response {
-    pub fn json(status: u16, body: Value) -> Response {
+    pub(crate) fn json(status: u16, body: Value) -> Response {
         Response {
             status,
             headers: Vec::new(),
@@ -99,11 +97,11 @@ impl Response {
         }
     }
 
-    pub fn ok(body: Value) -> Response {
+    pub(crate) fn ok(body: Value) -> Response {
         Self::json(200, body)
     }
 
-    pub fn empty(status: u16) -> Response {
+    pub(crate) fn empty(status: u16) -> Response {
         Response {
             status,
             headers: Vec::new(),
@@ -112,7 +110,7 @@ impl Response {
     }
 
     /// A JSON body serialized straight from a borrowed value (no copy of the value).
-    pub fn json_of(status: u16, value: &Value) -> Response {
+    pub(crate) fn json_of(status: u16, value: &Value) -> Response {
         Self::raw(
             status,
             serde_json::to_vec(value).unwrap_or_default(),
@@ -120,7 +118,7 @@ impl Response {
         )
     }
 
-    pub fn raw(status: u16, bytes: Vec<u8>, content_type: &str) -> Response {
+    pub(crate) fn raw(status: u16, bytes: Vec<u8>, content_type: &str) -> Response {
         Response {
             status,
             headers: Vec::new(),
@@ -128,7 +126,7 @@ impl Response {
         }
     }
 
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Response {
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Response {
         self.headers.push((name.to_string(), value.into()));
         self
     }

@@ -7,18 +7,18 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
-pub type Millis = i64;
+pub(crate) type Millis = i64;
 
 /// The earliest time azemu represents: 0000-01-01T00:00:00Z (RFC 3339 years have four digits).
-pub const MIN_TIME: Millis = -62_167_219_200_000;
+pub(crate) const MIN_TIME: Millis = -62_167_219_200_000;
 /// The latest time azemu represents: 9999-12-31T23:59:59.999Z.
-pub const MAX_TIME: Millis = 253_402_300_799_999;
+pub(crate) const MAX_TIME: Millis = 253_402_300_799_999;
 /// The longest duration a client may name: the whole representable range (10000 years).
 /// Any time in range plus any duration in range stays far inside `i64`.
-pub const MAX_DURATION: Millis = MAX_TIME - MIN_TIME + 1;
+pub(crate) const MAX_DURATION: Millis = MAX_TIME - MIN_TIME + 1;
 
 /// True when `t` lies in the range azemu represents.
-pub fn in_range(t: Millis) -> bool {
+pub(crate) fn in_range(t: Millis) -> bool {
     (MIN_TIME..=MAX_TIME).contains(&t)
 }
 
@@ -29,7 +29,7 @@ fn datetime(ms: Millis) -> OffsetDateTime {
 
 /// `2026-01-01T00:00:00.0000000Z` (seven fractional digits, as ARM does). Times outside the
 /// represented range are clamped to it.
-pub fn rfc3339(ms: Millis) -> String {
+pub(crate) fn rfc3339(ms: Millis) -> String {
     let t = datetime(ms);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}0000Z",
@@ -44,7 +44,7 @@ pub fn rfc3339(ms: Millis) -> String {
 }
 
 /// `Thu, 01 Jan 2026 00:00:00 GMT`: the HTTP `Date` format (IMF-fixdate, RFC 9110 §5.6.7).
-pub fn http_date(ms: Millis) -> String {
+pub(crate) fn http_date(ms: Millis) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -65,7 +65,7 @@ pub fn http_date(ms: Millis) -> String {
 /// Parses an RFC 3339 time (`2026-01-01T00:00:00Z`, `2026-01-01T01:00:00.5+01:00`) into UTC
 /// milliseconds (finer fractions are truncated). `None` for anything that is not a real date
 /// and time (February 31 included) or that lies outside [`MIN_TIME`]..=[`MAX_TIME`].
-pub fn parse_rfc3339(s: &str) -> Option<Millis> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<Millis> {
     let t = OffsetDateTime::parse(s.trim(), &Rfc3339).ok()?;
     let ms = t.unix_timestamp_nanos().div_euclid(1_000_000);
     let ms = Millis::try_from(ms).ok()?;
@@ -74,7 +74,7 @@ pub fn parse_rfc3339(s: &str) -> Option<Millis> {
 
 /// Parses a duration such as `250ms`, `3s`, `2m`, `1h` or a bare number of seconds. `None`
 /// when it is not a finite, non-negative number or is longer than [`MAX_DURATION`].
-pub fn parse_duration_ms(s: &str) -> Option<Millis> {
+pub(crate) fn parse_duration_ms(s: &str) -> Option<Millis> {
     let s = s.trim();
     let (num, unit_ms) = if let Some(n) = s.strip_suffix("ms") {
         (n, 1.0)
@@ -93,7 +93,7 @@ pub fn parse_duration_ms(s: &str) -> Option<Millis> {
 
 /// A duration given as a number of seconds (`{"advance": 90}`), checked like
 /// [`parse_duration_ms`].
-pub fn duration_from_secs(secs: f64) -> Option<Millis> {
+pub(crate) fn duration_from_secs(secs: f64) -> Option<Millis> {
     duration_ms(secs * 1000.0)
 }
 

@@ -9,18 +9,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The name azemu's cloud is registered under.
-pub const CLOUD: &str = "azemu";
+pub(crate) const CLOUD: &str = "azemu";
 const MARKER: &str = "azemu-login.json";
 
 /// The `az` to run: `$AZEMU_AZ`, else the first `az` on `PATH`.
-pub fn find() -> Option<PathBuf> {
+pub(crate) fn find() -> Option<PathBuf> {
     match std::env::var_os("AZEMU_AZ") {
         Some(p) if !p.is_empty() => Some(PathBuf::from(p)).filter(|p| p.exists()),
         _ => super::find_on_path("az"),
     }
 }
 
-pub const NOT_INSTALLED: &str = "the Azure CLI (az) is not installed, or not on PATH: install it (`pip install azure-cli`, or see https://aka.ms/installazurecli), or point AZEMU_AZ at it";
+pub(crate) const NOT_INSTALLED: &str = "the Azure CLI (az) is not installed, or not on PATH: install it (`pip install azure-cli`, or see https://aka.ms/installazurecli), or point AZEMU_AZ at it";
 
 /// What a login was made for: when any of it changes, az logs in again.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -34,7 +34,7 @@ struct Marker {
 }
 
 /// The environment az runs in: the isolated folder, azemu's CA, no authority discovery.
-pub fn az_env(loc: &Located) -> Vec<(String, String)> {
+pub(crate) fn az_env(loc: &Located) -> Vec<(String, String)> {
     let mut env = vec![
         (
             "AZURE_CONFIG_DIR".to_string(),
@@ -69,7 +69,7 @@ fn run_quiet(az: &Path, env: &[(String, String)], args: &[&str]) -> Result<Strin
 }
 
 /// Registers and selects the cloud and logs in, unless that was done for this azemu already.
-pub fn ensure_login(az: &Path, loc: &Located, h: &Health) -> Result<(), String> {
+pub(crate) fn ensure_login(az: &Path, loc: &Located, h: &Health) -> Result<(), String> {
     let dir = super::az_config_dir(&loc.data_dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let want = Marker {
@@ -141,7 +141,7 @@ pub fn ensure_login(az: &Path, loc: &Located, h: &Health) -> Result<(), String> 
 }
 
 /// `azemu az ARGS…`.
-pub fn run(loc: &Located, args: &[String]) -> i32 {
+pub(crate) fn run(loc: &Located, args: &[String]) -> i32 {
     let Some(az) = find() else {
         eprintln!("azemu: {NOT_INSTALLED}");
         return 127;

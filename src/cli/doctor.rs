@@ -5,7 +5,7 @@ use super::{Located, Unreachable};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Status {
+pub(crate) enum Status {
     Ok,
     Fail,
     /// Not applicable here (e.g. az not installed): said, but not a failure.
@@ -13,10 +13,10 @@ pub enum Status {
 }
 
 #[derive(Debug, Clone)]
-pub struct Check {
-    pub status: Status,
-    pub what: String,
-    pub fix: Option<String>,
+pub(crate) struct Check {
+    pub(crate) status: Status,
+    pub(crate) what: String,
+    pub(crate) fix: Option<String>,
 }
 
 fn ok(what: impl Into<String>) -> Check {
@@ -323,7 +323,7 @@ fn state_check(state_file: Option<&Path>, out: &mut Vec<Check>) {
 }
 
 /// Every check, in order.
-pub async fn checks(loc: &Located, state_file: Option<&Path>) -> Vec<Check> {
+pub(crate) async fn checks(loc: &Located, state_file: Option<&Path>) -> Vec<Check> {
     let mut out = Vec::new();
     let answer = server_checks(loc, &mut out).await;
     port_check(loc, answer, &mut out);
@@ -337,7 +337,7 @@ pub async fn checks(loc: &Located, state_file: Option<&Path>) -> Vec<Check> {
 }
 
 /// `azemu doctor`.
-pub fn run(loc: &Located, state_file: Option<&Path>) -> i32 {
+pub(crate) fn run(loc: &Located, state_file: Option<&Path>) -> i32 {
     let all = super::block_on(checks(loc, state_file));
     let mut failed = 0;
     for c in &all {

@@ -20,7 +20,7 @@ use super::Located;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Shell {
+pub(crate) enum Shell {
     /// bash, zsh and other POSIX shells.
     Posix,
     Fish,
@@ -28,7 +28,7 @@ pub enum Shell {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Format {
+pub(crate) enum Format {
     /// Commands for `eval` in the shell given by `--shell`.
     Shell,
     /// `NAME=value` lines for `.env` files and CI.
@@ -38,10 +38,10 @@ pub enum Format {
 }
 
 /// Any secret logs a client in; this is the one `env` hands out.
-pub const CLIENT_SECRET: &str = "any-secret";
+pub(crate) const CLIENT_SECRET: &str = "any-secret";
 
 /// The variables for the azemu at `loc` (in output order).
-pub fn variables(loc: &Located, h: &super::Health) -> Result<Vec<(&'static str, String)>, String> {
+pub(crate) fn variables(loc: &Located, h: &super::Health) -> Result<Vec<(&'static str, String)>, String> {
     let ca = loc.ca.clone().ok_or_else(|| {
         format!(
             "azemu at {} serves plain HTTP: the Azure CLI and SDKs need HTTPS (start it without --no-tls)",
@@ -75,7 +75,7 @@ fn single_quoted(v: &str) -> String {
 }
 
 /// Renders the variables in a format.
-pub fn render(vars: &[(&str, String)], shell: Shell, format: Format) -> String {
+pub(crate) fn render(vars: &[(&str, String)], shell: Shell, format: Format) -> String {
     let mut out = String::new();
     match format {
         Format::Json => {
@@ -111,7 +111,7 @@ pub fn render(vars: &[(&str, String)], shell: Shell, format: Format) -> String {
 
 /// `azemu env`: prints the variables; also prepares the isolated az configuration (cloud
 /// registered, logged in) when az is installed, so plain `az` works after the `eval`.
-pub fn run(loc: &Located, shell: Shell, format: Format, prepare_az: bool) -> i32 {
+pub(crate) fn run(loc: &Located, shell: Shell, format: Format, prepare_az: bool) -> i32 {
     let (loc, h) = super::health_waiting(loc, std::time::Duration::from_secs(3));
     let loc = &loc;
     let h = match h {

@@ -2,38 +2,38 @@
 //! file), what clients must trust (its CA, and a bundle with the system roots), and the
 //! commands that wire clients to it (`env`, `az`, `doctor`).
 
-pub mod az;
+pub(crate) mod az;
 mod command;
-pub mod doctor;
-pub mod env;
-pub mod runtime;
-pub mod serve;
+pub(crate) mod doctor;
+pub(crate) mod env;
+pub(crate) mod runtime;
+pub(crate) mod serve;
 
 pub use command::main;
 use std::path::{Path, PathBuf};
 
 /// Where the running azemu is and what to trust, resolved from flags and the data dir.
 #[derive(Debug, Clone)]
-pub struct Located {
-    pub data_dir: PathBuf,
-    pub url: String,
+pub(crate) struct Located {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) url: String,
     /// The CA clients trust (`ca.pem`), when azemu serves HTTPS.
-    pub ca: Option<PathBuf>,
+    pub(crate) ca: Option<PathBuf>,
     /// What the data dir's runtime file says, when it names this URL.
-    pub runtime: Option<runtime::Runtime>,
+    pub(crate) runtime: Option<runtime::Runtime>,
     /// `--ca` as given.
-    pub ca_flag: Option<PathBuf>,
+    pub(crate) ca_flag: Option<PathBuf>,
     /// Whether `--url` named the server.
-    pub explicit_url: bool,
+    pub(crate) explicit_url: bool,
 }
 
 /// The default URL when neither a flag nor the data dir names one.
-pub const DEFAULT_URL: &str = "https://127.0.0.1:8443";
+pub(crate) const DEFAULT_URL: &str = "https://127.0.0.1:8443";
 
 /// Resolves `--url`/`--ca` against the data dir: an explicit URL wins; else the URL the
 /// running azemu wrote into the data dir; else the default port. The CA is `--ca`, else the
 /// one the runtime file names, else `ca.pem` in the data dir.
-pub fn locate(data_dir: Option<&Path>, url: Option<&str>, ca: Option<&Path>) -> Located {
+pub(crate) fn locate(data_dir: Option<&Path>, url: Option<&str>, ca: Option<&Path>) -> Located {
     let ca_arg = ca;
     let data_dir = data_dir
         .map(Path::to_path_buf)
@@ -65,7 +65,7 @@ pub fn locate(data_dir: Option<&Path>, url: Option<&str>, ca: Option<&Path>) -> 
 }
 
 /// `host:port` of a URL (`ARM_METADATA_HOSTNAME` takes this form).
-pub fn host_port(url: &str) -> String {
+pub(crate) fn host_port(url: &str) -> String {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let hp = rest.split('/').next().unwrap_or(rest);
     if hp
@@ -82,12 +82,12 @@ pub fn host_port(url: &str) -> String {
 }
 
 /// The port of a URL.
-pub fn port_of(url: &str) -> Option<u16> {
+pub(crate) fn port_of(url: &str) -> Option<u16> {
     host_port(url).rsplit_once(':').and_then(|(_, p)| p.parse().ok())
 }
 
 /// The first executable named `name` on `PATH`.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join(name))
@@ -110,7 +110,7 @@ fn is_executable(p: &Path) -> bool {
 
 /// The base64 bodies of the PEM certificates in `text`, whitespace removed: two files trust
 /// the same certificate when they share a body.
-pub fn pem_bodies(text: &str) -> Vec<String> {
+pub(crate) fn pem_bodies(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur: Option<String> = None;
     for line in text.lines() {
@@ -129,7 +129,7 @@ pub fn pem_bodies(text: &str) -> Vec<String> {
 }
 
 /// Whether the PEM file at `bundle` holds the CA certificate of `ca`.
-pub fn trusts(bundle: &Path, ca: &Path) -> bool {
+pub(crate) fn trusts(bundle: &Path, ca: &Path) -> bool {
     let (Ok(b), Ok(c)) = (std::fs::read_to_string(bundle), std::fs::read_to_string(ca)) else {
         return false;
     };
@@ -153,7 +153,7 @@ const SYSTEM_ROOTS: &[&str] = &[
 /// whose whole trust store is one file (`SSL_CERT_FILE` for Go, `REQUESTS_CA_BUNDLE` for
 /// Python) trusts azemu and can still reach the internet (`terraform init`, `pip`).
 /// Rewritten when the CA changes.
-pub fn ensure_bundle(data_dir: &Path, ca: &Path) -> std::io::Result<PathBuf> {
+pub(crate) fn ensure_bundle(data_dir: &Path, ca: &Path) -> std::io::Result<PathBuf> {
     let bundle = data_dir.join("ca-bundle.pem");
     let ca_text = std::fs::read_to_string(ca)?;
     let mut text = ca_text.trim_end().to_string();
@@ -173,22 +173,22 @@ pub fn ensure_bundle(data_dir: &Path, ca: &Path) -> std::io::Result<PathBuf> {
 }
 
 /// The isolated Azure CLI configuration folder `env` and `az` use (never `~/.azure`).
-pub fn az_config_dir(data_dir: &Path) -> PathBuf {
+pub(crate) fn az_config_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("az")
 }
 
 /// What azemu's `/_azemu/health` says about it.
 #[derive(Debug, Clone)]
-pub struct Health {
-    pub version: String,
-    pub tenant_id: String,
-    pub subscription_id: String,
-    pub client_id: String,
+pub(crate) struct Health {
+    pub(crate) version: String,
+    pub(crate) tenant_id: String,
+    pub(crate) subscription_id: String,
+    pub(crate) client_id: String,
 }
 
 /// Why a running azemu could not be asked.
 #[derive(Debug)]
-pub enum Unreachable {
+pub(crate) enum Unreachable {
     /// Nothing answered (refused, timed out, name not found).
     NoAnswer(String),
     /// Something answered TLS with a certificate the CA does not sign.
@@ -206,7 +206,7 @@ impl std::fmt::Display for Unreachable {
 }
 
 /// The text of an error and all its sources.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -221,14 +221,14 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Whether an error chain is a certificate the client does not trust.
-pub fn is_tls_trust_error(chain: &str) -> bool {
+pub(crate) fn is_tls_trust_error(chain: &str) -> bool {
     let c = chain.to_ascii_lowercase();
     c.contains("certificate") || c.contains("unknownissuer") || c.contains("unknown issuer")
 }
 
 /// `GET {url}/_azemu/health`, trusting only `ca` (so a CA that does not sign the served
 /// certificate is told apart from a server that does not answer).
-pub async fn health(url: &str, ca: Option<&Path>) -> Result<Health, Unreachable> {
+pub(crate) async fn health(url: &str, ca: Option<&Path>) -> Result<Health, Unreachable> {
     let mut b = reqwest::Client::builder()
         .use_rustls_tls()
         .timeout(std::time::Duration::from_secs(10));
@@ -273,7 +273,7 @@ pub async fn health(url: &str, ca: Option<&Path>) -> Result<Health, Unreachable>
 /// Asks the azemu at `loc`; when nothing answers yet and no `--url` named it, waits up to
 /// `wait` for one that is starting on the data dir (`azemu & eval "$(azemu env)"` on one
 /// line), re-reading the runtime file it writes once it listens.
-pub fn health_waiting(loc: &Located, wait: std::time::Duration) -> (Located, Result<Health, Unreachable>) {
+pub(crate) fn health_waiting(loc: &Located, wait: std::time::Duration) -> (Located, Result<Health, Unreachable>) {
     let started = std::time::Instant::now();
     let mut loc = loc.clone();
     loop {
@@ -288,7 +288,7 @@ pub fn health_waiting(loc: &Located, wait: std::time::Duration) -> (Located, Res
 }
 
 /// Runs a future on a small runtime (the client commands are short-lived).
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

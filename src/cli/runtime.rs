@@ -7,32 +7,32 @@ use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-pub const FILE: &str = "azemu.json";
-pub const LOCK: &str = "azemu.lock";
+pub(crate) const FILE: &str = "azemu.json";
+pub(crate) const LOCK: &str = "azemu.lock";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Runtime {
-    pub url: String,
+pub(crate) struct Runtime {
+    pub(crate) url: String,
     #[serde(default)]
-    pub ca: Option<PathBuf>,
-    pub pid: u32,
-    pub port: u16,
-    pub tenant_id: String,
-    pub subscription_id: String,
-    pub client_id: String,
+    pub(crate) ca: Option<PathBuf>,
+    pub(crate) pid: u32,
+    pub(crate) port: u16,
+    pub(crate) tenant_id: String,
+    pub(crate) subscription_id: String,
+    pub(crate) client_id: String,
     #[serde(default)]
-    pub state_file: Option<PathBuf>,
+    pub(crate) state_file: Option<PathBuf>,
 }
 
 /// The runtime file of `data_dir`, when there is a readable one.
-pub fn read(data_dir: &Path) -> Option<Runtime> {
+pub(crate) fn read(data_dir: &Path) -> Option<Runtime> {
     let text = std::fs::read(data_dir.join(FILE)).ok()?;
     serde_json::from_slice(&text).ok()
 }
 
 /// Writes the runtime file (atomically).
-pub fn write(data_dir: &Path, rt: &Runtime) -> std::io::Result<()> {
+pub(crate) fn write(data_dir: &Path, rt: &Runtime) -> std::io::Result<()> {
     let path = data_dir.join(FILE);
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     std::fs::write(&tmp, serde_json::to_vec_pretty(rt)?)?;
@@ -40,20 +40,20 @@ pub fn write(data_dir: &Path, rt: &Runtime) -> std::io::Result<()> {
 }
 
 /// Removes the runtime file if it is still this process's.
-pub fn remove(data_dir: &Path) {
+pub(crate) fn remove(data_dir: &Path) {
     if read(data_dir).is_some_and(|r| r.pid == std::process::id()) {
         let _ = std::fs::remove_file(data_dir.join(FILE));
     }
 }
 
 /// An exclusive lock, released when dropped (or when the process ends, however it ends).
-pub struct Lock {
+pub(crate) struct Lock {
     _file: File,
 }
 
 /// Why a lock was not taken.
 #[derive(Debug)]
-pub enum LockError {
+pub(crate) enum LockError {
     /// Another process holds it; what it wrote into the lock file (its pid and URL).
     Held(String),
     /// The lock file could not be opened or locked.
@@ -61,7 +61,7 @@ pub enum LockError {
 }
 
 /// Takes the lock file `path` without waiting, and writes `note` into it.
-pub fn try_lock(path: &Path, note: &str) -> Result<Lock, LockError> {
+pub(crate) fn try_lock(path: &Path, note: &str) -> Result<Lock, LockError> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -87,7 +87,7 @@ pub fn try_lock(path: &Path, note: &str) -> Result<Lock, LockError> {
 }
 
 /// `F.lock` beside a state file `F`.
-pub fn state_lock_path(state_file: &Path) -> PathBuf {
+pub(crate) fn state_lock_path(state_file: &Path) -> PathBuf {
     let mut name = state_file.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
     state_file.with_file_name(name)

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
@@ -137,7 +137,7 @@ fn start_error(config: &Config, e: &std::io::Error) -> String {
     }
 }
 
-pub async fn serve(config: Config, log_format: LogFormat) -> i32 {
+pub(crate) async fn serve(config: Config, log_format: LogFormat) -> i32 {
     init_logging(log_format);
     let _locks = match preflight(&config) {
         Ok(l) => l,

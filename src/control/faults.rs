@@ -16,50 +16,50 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Match {
+pub(crate) struct Match {
     /// HTTP method, e.g. `PUT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub(crate) method: Option<String>,
     /// Glob over the path (`*` matches anything, case-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     /// Resource provider namespace, e.g. `Microsoft.ContainerService`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub(crate) provider: Option<String>,
     /// Glob over `"{METHOD} {Namespace}/{type}[/{childType}]"` or a POST action name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation: Option<String>,
+    pub(crate) operation: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Respond {
+pub(crate) struct Respond {
     /// 429, 500 or 503 (any 4xx/5xx is accepted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
+    pub(crate) status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_after: Option<u32>,
+    pub(crate) retry_after: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub(crate) code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// Wait this long before answering (the request is then served normally).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay_ms: Option<u64>,
+    pub(crate) delay_ms: Option<u64>,
     /// The long-running operation the request starts ends `Failed` with this code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lro_fail: Option<String>,
+    pub(crate) lro_fail: Option<String>,
     /// The request's handler panics (azemu answers 500 and keeps serving).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub panic: Option<bool>,
+    pub(crate) panic: Option<bool>,
 }
 
 /// The longest delay a fault may ask for: 10 minutes.
-pub const MAX_DELAY_MS: u64 = 600_000;
+pub(crate) const MAX_DELAY_MS: u64 = 600_000;
 
 impl Fault {
     /// Checks the numbers and the kind a client sent; the 400 it deserves otherwise.
-    pub fn validate(&self) -> Result<(), ArmError> {
+    pub(crate) fn validate(&self) -> Result<(), ArmError> {
         let bad = |m: String| Err(ArmError::bad_request("InvalidFault", m));
         let r = &self.respond;
         if r.status.is_none() && r.delay_ms.is_none() && r.lro_fail.is_none() && r.panic != Some(true) {
@@ -89,41 +89,41 @@ impl Fault {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Fault {
+pub(crate) struct Fault {
     #[serde(default)]
-    pub id: String,
+    pub(crate) id: String,
     #[serde(rename = "match", default)]
-    pub matcher: Match,
-    pub respond: Respond,
+    pub(crate) matcher: Match,
+    pub(crate) respond: Respond,
     /// Applies to the next N matches, then is removed. `None`: until deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub times: Option<u32>,
+    pub(crate) times: Option<u32>,
     /// Chance (0..1) that a match fires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<f64>,
+    pub(crate) probability: Option<f64>,
     #[serde(default)]
-    pub fired: u32,
+    pub(crate) fired: u32,
 }
 
 #[derive(Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     rules: Mutex<Vec<Fault>>,
     /// How many rules there are, read without the lock on every request.
     count: std::sync::atomic::AtomicUsize,
 }
 
 impl Faults {
-    pub fn add(&self, f: Fault) {
+    pub(crate) fn add(&self, f: Fault) {
         let mut r = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         r.push(f);
         self.count.store(r.len(), std::sync::atomic::Ordering::SeqCst);
     }
 
-    pub fn list(&self) -> Vec<Fault> {
+    pub(crate) fn list(&self) -> Vec<Fault> {
         self.rules.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    pub fn remove(&self, id: &str) -> bool {
+    pub(crate) fn remove(&self, id: &str) -> bool {
         let mut r = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         let before = r.len();
         r.retain(|f| f.id != id);
@@ -131,7 +131,7 @@ impl Faults {
         r.len() != before
     }
 
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.rules.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.count.store(0, std::sync::atomic::Ordering::SeqCst);
     }
@@ -203,7 +203,7 @@ fn fire(w: &World, req: &Request, wanted: impl Fn(&Respond) -> bool) -> Option<F
 }
 
 /// An error response for `req` when a status fault fires (called after authentication).
-pub fn apply(w: &World, req: &Request) -> Result<(), ArmError> {
+pub(crate) fn apply(w: &World, req: &Request) -> Result<(), ArmError> {
     let Some(f) = fire(w, req, |r| r.status.is_some()) else {
         return Ok(());
     };
@@ -249,7 +249,7 @@ pub fn apply(w: &World, req: &Request) -> Result<(), ArmError> {
 }
 
 /// The failure a fault asks the operation started by `req` to end with.
-pub fn lro_failure(w: &World, req: &Request) -> Option<ArmError> {
+pub(crate) fn lro_failure(w: &World, req: &Request) -> Option<ArmError> {
     let f = fire(w, req, |r| r.lro_fail.is_some())?;
     let code = f.respond.lro_fail.unwrap_or_else(|| "InternalOperationError".into());
     Some(ArmError::new(
@@ -263,7 +263,7 @@ pub fn lro_failure(w: &World, req: &Request) -> Option<ArmError> {
 
 /// Panics when a panic fault matches `req` (called by the dispatcher while it holds the
 /// write gate for a write; the rules' lock is held too, so both are poisoned).
-pub fn panic_point(w: &World, req: &Request) {
+pub(crate) fn panic_point(w: &World, req: &Request) {
     if fire(w, req, |r| r.panic == Some(true)).is_some() {
         let _held = super::harness(w)
             .faults
@@ -275,7 +275,7 @@ pub fn panic_point(w: &World, req: &Request) {
 }
 
 /// Waits when a delay fault matches, then returns the response unchanged.
-pub async fn delay(w: &World, req: &Request, resp: Response) -> Response {
+pub(crate) async fn delay(w: &World, req: &Request, resp: Response) -> Response {
     if req.segments.first().is_some_and(|s| s == "_azemu") {
         return resp;
     }

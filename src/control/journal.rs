@@ -16,10 +16,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// How many entries are kept (the oldest are dropped first).
-pub const CAPACITY: usize = 10_000;
+pub(crate) const CAPACITY: usize = 10_000;
 
 /// The largest request body or resource an entry keeps.
-pub const MAX_KEPT_BODY: usize = 256 * 1024;
+pub(crate) const MAX_KEPT_BODY: usize = 256 * 1024;
 
 /// What an entry weighs besides its strings (the fields, the queue slot, rendering).
 const ENTRY_OVERHEAD: usize = 256;
@@ -125,24 +125,19 @@ struct Entries {
 }
 
 #[derive(Default)]
-pub struct Journal {
+pub(crate) struct Journal {
     entries: Mutex<Entries>,
 }
 
 impl Journal {
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         let mut g = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         g.queue.clear();
         g.bytes = 0;
     }
 
-    /// What the kept entries weigh, in bytes.
-    pub fn bytes(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).bytes
-    }
-
     /// The last sequence number given out, and the newest `n` entries, oldest first.
-    pub fn tail(&self, n: usize) -> (u64, Vec<Value>) {
+    pub(crate) fn tail(&self, n: usize) -> (u64, Vec<Value>) {
         let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let skip = guard.queue.len().saturating_sub(n);
         let tail = guard.queue.iter().skip(skip).map(|(_, e)| e.to_json()).collect();
@@ -150,7 +145,7 @@ impl Journal {
     }
 
     /// Entries matching the filters, oldest first.
-    pub fn query(
+    pub(crate) fn query(
         &self,
         method: Option<&str>,
         path: Option<&str>,
@@ -243,7 +238,14 @@ fn request_body(req: &Request, status: u16) -> Kept {
 
 /// Records one answered request, taking the request (the journal keeps its path).
 /// `before` is the resource at the path before a write.
-pub fn record(w: &World, req: Request, status: u16, correlation_id: String, elapsed: Duration, before: Option<Value>) {
+pub(crate) fn record(
+    w: &World,
+    req: Request,
+    status: u16,
+    correlation_id: String,
+    elapsed: Duration,
+    before: Option<Value>,
+) {
     if req.segments.first().is_some_and(|s| s == "_azemu") {
         return;
     }
@@ -322,7 +324,7 @@ fn replace_ci(text: &str, needle: &str, with: &str) -> String {
 /// statuses. Values azemu generated (an identity's clientId and principalId, …) become
 /// captures of the step that created them, and the subscription becomes `${subscriptionId}`,
 /// so the scenario replays against any azemu.
-pub fn as_scenario(entries: &[Value]) -> Value {
+pub(crate) fn as_scenario(entries: &[Value]) -> Value {
     let arm: Vec<&Value> = entries
         .iter()
         .filter(|e| {

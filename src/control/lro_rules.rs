@@ -6,39 +6,39 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, PoisonError};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LroRule {
+pub(crate) struct LroRule {
     /// ARM type, e.g. `Microsoft.ContainerService/managedClusters/agentPools`.
     #[serde(rename = "type")]
-    pub type_name: String,
+    pub(crate) type_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub(crate) method: Option<String>,
     /// `immediate`, `manual`, a duration (`3s`), `polls=N`, optionally `,fail`.
-    pub spec: String,
+    pub(crate) spec: String,
 }
 
 #[derive(Default)]
-pub struct LroRules {
+pub(crate) struct LroRules {
     rules: Mutex<Vec<LroRule>>,
 }
 
 impl LroRules {
-    pub fn set(&self, r: LroRule) {
+    pub(crate) fn set(&self, r: LroRule) {
         let mut rules = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         rules.retain(|x| !(x.type_name.eq_ignore_ascii_case(&r.type_name) && x.method == r.method));
         rules.push(r);
     }
 
-    pub fn list(&self) -> Vec<LroRule> {
+    pub(crate) fn list(&self) -> Vec<LroRule> {
         self.rules.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.rules.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 }
 
 /// The ARM type of a resource id: `Microsoft.ContainerService/managedClusters/agentPools`.
-pub fn type_of(resource_id: &str) -> String {
+pub(crate) fn type_of(resource_id: &str) -> String {
     let segs = crate::arm::id::segments(resource_id);
     match crate::arm::id::split_provider_path(&segs) {
         Some(p) => {
@@ -52,7 +52,7 @@ pub fn type_of(resource_id: &str) -> String {
 
 impl LroRules {
     /// The timing spec for a write of `method` on `resource_id`, if a rule names its type.
-    pub fn rule_for(&self, method: &str, resource_id: &str) -> Option<String> {
+    pub(crate) fn rule_for(&self, method: &str, resource_id: &str) -> Option<String> {
         let t = type_of(resource_id);
         self.rules
             .lock()

@@ -3,28 +3,28 @@
 //! explanations, node images and the node model of clusters. Nothing here leaks into ARM
 //! responses.
 
-pub mod faults;
-pub mod journal;
-pub mod lro_rules;
-pub mod state;
-pub mod ui;
+pub(crate) mod faults;
+pub(crate) mod journal;
+pub(crate) mod lro_rules;
+pub(crate) mod state;
+pub(crate) mod ui;
 
 use crate::arm::{ArmError, ArmResult, Request, Response};
 use crate::providers::hooks;
 use crate::world::{Tx, World};
 use serde_json::{json, Value};
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The test harness's own state: faults, LRO timing rules, the request journal and
 /// `--state-file` persistence. The world holds it (as a [`crate::world::Harness`], for the
 /// providers' LRO questions); everything else about it is the control API's.
 #[derive(Default)]
-pub struct Harness {
-    pub faults: faults::Faults,
-    pub lro_rules: lro_rules::LroRules,
-    pub journal: journal::Journal,
-    pub persistence: state::Persistence,
+pub(crate) struct Harness {
+    pub(crate) faults: faults::Faults,
+    pub(crate) lro_rules: lro_rules::LroRules,
+    pub(crate) journal: journal::Journal,
+    pub(crate) persistence: state::Persistence,
 }
 
 impl crate::world::Harness for Harness {
@@ -42,7 +42,7 @@ impl crate::world::Harness for Harness {
 }
 
 /// The control API's harness in `w`.
-pub fn harness(w: &World) -> &Harness {
+pub(crate) fn harness(w: &World) -> &Harness {
     w.harness()
         .as_any()
         .downcast_ref::<Harness>()
@@ -50,7 +50,7 @@ pub fn harness(w: &World) -> &Harness {
 }
 
 /// Answers `/_azemu/...`.
-pub fn handle(w: &World, req: &Request) -> Response {
+pub(crate) fn handle(w: &World, req: &Request) -> Response {
     match route(w, req) {
         Ok(r) => r,
         Err(e) => e.into(),

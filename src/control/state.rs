@@ -16,24 +16,24 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-pub const FORMAT: &str = "azemu-state/1";
+pub(crate) const FORMAT: &str = "azemu-state/1";
 
 /// The deepest JSON a request body may nest. Azure's request schemas nest far less; the
 /// bound keeps every stored body, once wrapped in a snapshot (records, record, body, and the
 /// few levels providers add), well inside the 128 levels a snapshot may have when read back,
 /// so whatever azemu accepted it can also load again.
-pub const MAX_BODY_DEPTH: usize = 64;
+pub(crate) const MAX_BODY_DEPTH: usize = 64;
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Snapshot {
-    pub format: String,
+pub(crate) struct Snapshot {
+    pub(crate) format: String,
     /// The clock when the snapshot was taken.
-    pub time: String,
-    pub records: Vec<Record>,
-    pub principals: Vec<Principal>,
+    pub(crate) time: String,
+    pub(crate) records: Vec<Record>,
+    pub(crate) principals: Vec<Principal>,
 }
 
-pub fn export(w: &World) -> Snapshot {
+pub(crate) fn export(w: &World) -> Snapshot {
     let (records, principals) = w.export();
     Snapshot {
         format: FORMAT.to_string(),
@@ -44,7 +44,7 @@ pub fn export(w: &World) -> Snapshot {
 }
 
 /// Replaces all state with `snap`. Running operations are forgotten.
-pub fn import(w: &World, snap: Snapshot) -> Result<(), String> {
+pub(crate) fn import(w: &World, snap: Snapshot) -> Result<(), String> {
     if snap.format != FORMAT {
         return Err(format!(
             "unknown snapshot format '{}' (expected '{FORMAT}')",
@@ -94,7 +94,7 @@ fn check_records(records: &[Record]) -> Result<(), String> {
 
 /// How deep `bytes` (JSON) nests, counting arrays and objects outside strings. Stops counting
 /// once past `limit` (the answer is then `limit + 1`).
-pub fn json_depth(bytes: &[u8], limit: usize) -> usize {
+pub(crate) fn json_depth(bytes: &[u8], limit: usize) -> usize {
     let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
     for &b in bytes {
         if in_str {
@@ -126,7 +126,7 @@ pub fn json_depth(bytes: &[u8], limit: usize) -> usize {
 
 /// Whether state changed since the last save, and one saver at a time.
 #[derive(Default)]
-pub struct Persistence {
+pub(crate) struct Persistence {
     changes: AtomicU64,
     saved: AtomicU64,
     saving: Mutex<()>,
@@ -138,13 +138,13 @@ pub struct Persistence {
 
 impl Persistence {
     /// Notes that state may have changed.
-    pub fn touch(&self) {
+    pub(crate) fn touch(&self) {
         self.changes.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Waits (asynchronously) while a save is waiting for the write gate. Writers call it
     /// before they write.
-    pub async fn let_saver_in(&self) {
+    pub(crate) async fn let_saver_in(&self) {
         while self.waiting.load(Ordering::Acquire) {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
@@ -174,7 +174,7 @@ fn folder_of(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` atomically and owner-only: a new temporary file (0600) in the same
 /// folder, synced, renamed over `path`; on failure the temporary file is removed.
-pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let tmp = folder_of(path).join(format!(
@@ -209,7 +209,7 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Saves the whole state to `path` (see [`write_atomic_private`]).
-pub fn save_to(w: &World, path: &Path) -> std::io::Result<()> {
+pub(crate) fn save_to(w: &World, path: &Path) -> std::io::Result<()> {
     let _one = super::harness(w)
         .persistence
         .saving
@@ -239,7 +239,7 @@ pub fn save_to(w: &World, path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn load_from(w: &World, path: &Path) -> std::io::Result<()> {
+pub(crate) fn load_from(w: &World, path: &Path) -> std::io::Result<()> {
     let text = std::fs::read(path)?;
     let snap: Snapshot =
         serde_json::from_slice(&text).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
@@ -259,7 +259,7 @@ fn remove_stale_temporaries(path: &Path) {
 }
 
 /// `--state-file`: load it at start when it exists.
-pub fn load_at_start(w: &World) -> std::io::Result<()> {
+pub(crate) fn load_at_start(w: &World) -> std::io::Result<()> {
     match &w.config.state_file {
         Some(p) => {
             remove_stale_temporaries(p);
@@ -273,7 +273,7 @@ pub fn load_at_start(w: &World) -> std::io::Result<()> {
 }
 
 /// `--state-file`: save it at stop.
-pub fn save_at_stop(w: &World) {
+pub(crate) fn save_at_stop(w: &World) {
     if let Some(p) = &w.config.state_file {
         if let Err(e) = save_to(w, p) {
             tracing::error!(error = %e, path = %p.display(), "could not save the state file");
@@ -283,7 +283,7 @@ pub fn save_at_stop(w: &World) {
 
 /// `--state-file` with `--state-save-interval`: saves every interval while state changed,
 /// until `stop` turns true.
-pub async fn save_periodically(w: std::sync::Arc<World>, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn save_periodically(w: std::sync::Arc<World>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let (Some(path), ms) = (w.config.state_file.clone(), w.config.state_save_interval_ms) else {
         return;
     };

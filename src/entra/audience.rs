@@ -11,7 +11,7 @@
 //! (`localhost` and `127.0.0.1` name the same server).
 
 /// ARM's own resource identifiers, as its `InvalidAuthenticationTokenAudience` message lists them.
-pub const ARM_AUDIENCES: [&str; 4] = [
+pub(crate) const ARM_AUDIENCES: [&str; 4] = [
     "https://management.core.windows.net/",
     "https://management.core.windows.net",
     "https://management.azure.com/",
@@ -24,7 +24,7 @@ fn trim(s: &str) -> &str {
 
 /// True when a token for `aud` is good for ARM on this server. `base_url` is the URL azemu
 /// advertises, `host` the `Host` header of the request (when sent).
-pub fn accepted(aud: &str, base_url: &str, host: Option<&str>) -> bool {
+pub(crate) fn accepted(aud: &str, base_url: &str, host: Option<&str>) -> bool {
     let aud = trim(aud.trim());
     if aud.is_empty() {
         return false;
@@ -47,11 +47,11 @@ pub fn accepted(aud: &str, base_url: &str, host: Option<&str>) -> bool {
 }
 
 /// Microsoft Graph's own identifiers.
-pub const GRAPH_AUDIENCES: [&str; 2] = ["https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"];
+pub(crate) const GRAPH_AUDIENCES: [&str; 2] = ["https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"];
 
 /// True when a token for `aud` is good for azemu's Graph endpoints: Graph's own identifiers,
 /// and (as azemu's metadata names azemu itself as the Graph audience) whatever ARM accepts.
-pub fn accepted_by_graph(aud: &str, base_url: &str, host: Option<&str>) -> bool {
+pub(crate) fn accepted_by_graph(aud: &str, base_url: &str, host: Option<&str>) -> bool {
     GRAPH_AUDIENCES
         .iter()
         .any(|g| trim(g).eq_ignore_ascii_case(trim(aud.trim())))
@@ -59,7 +59,7 @@ pub fn accepted_by_graph(aud: &str, base_url: &str, host: Option<&str>) -> bool 
 }
 
 /// ARM's message for a token of another audience.
-pub fn refusal_message(aud: &str, base_url: &str) -> String {
+pub(crate) fn refusal_message(aud: &str, base_url: &str) -> String {
     let allowed: Vec<String> = ARM_AUDIENCES
         .iter()
         .map(|a| format!("'{a}'"))

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PrincipalKind {
+pub(crate) enum PrincipalKind {
     /// A client-credentials application (what `az login --service-principal` uses).
     Application,
     /// A managed identity, user- or system-assigned.
@@ -16,23 +16,23 @@ pub enum PrincipalKind {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Principal {
+pub(crate) struct Principal {
     /// The object id (an identity's `principalId`).
-    pub object_id: String,
+    pub(crate) object_id: String,
     /// The application id (an identity's `clientId`).
-    pub app_id: String,
-    pub display_name: String,
-    pub kind: PrincipalKind,
-    pub tenant_id: String,
+    pub(crate) app_id: String,
+    pub(crate) display_name: String,
+    pub(crate) kind: PrincipalKind,
+    pub(crate) tenant_id: String,
     /// For managed identities: the ARM resource id it belongs to.
     #[serde(default)]
-    pub alternative_names: Vec<String>,
-    pub created: Millis,
+    pub(crate) alternative_names: Vec<String>,
+    pub(crate) created: Millis,
 }
 
 impl Principal {
     /// The Microsoft Graph `servicePrincipal` shape.
-    pub fn graph_json(&self) -> Value {
+    pub(crate) fn graph_json(&self) -> Value {
         json!({
             "@odata.type": "#microsoft.graph.servicePrincipal",
             "id": self.object_id,
@@ -49,7 +49,7 @@ impl Principal {
         })
     }
 
-    pub fn service_principal_names(&self) -> Vec<String> {
+    pub(crate) fn service_principal_names(&self) -> Vec<String> {
         let mut names = vec![self.app_id.clone()];
         names.extend(self.alternative_names.iter().cloned());
         names
@@ -57,46 +57,38 @@ impl Principal {
 }
 
 #[derive(Default)]
-pub struct Directory {
+pub(crate) struct Directory {
     by_object_id: DashMap<String, Principal>,
 }
 
 impl Directory {
-    pub fn upsert(&self, p: Principal) {
+    pub(crate) fn upsert(&self, p: Principal) {
         self.by_object_id.insert(p.object_id.to_ascii_lowercase(), p);
     }
 
-    pub fn get(&self, object_id: &str) -> Option<Principal> {
+    pub(crate) fn get(&self, object_id: &str) -> Option<Principal> {
         self.by_object_id
             .get(&object_id.to_ascii_lowercase())
             .map(|p| p.clone())
     }
-
-    pub fn by_app_id(&self, app_id: &str) -> Option<Principal> {
-        self.by_object_id
-            .iter()
-            .find(|p| p.app_id.eq_ignore_ascii_case(app_id))
-            .map(|p| p.clone())
-    }
-
-    pub fn remove(&self, object_id: &str) -> Option<Principal> {
+    pub(crate) fn remove(&self, object_id: &str) -> Option<Principal> {
         self.by_object_id
             .remove(&object_id.to_ascii_lowercase())
             .map(|(_, p)| p)
     }
 
     /// All principals, oldest first.
-    pub fn all(&self) -> Vec<Principal> {
+    pub(crate) fn all(&self) -> Vec<Principal> {
         let mut v: Vec<Principal> = self.by_object_id.iter().map(|p| p.clone()).collect();
         v.sort_by(|a, b| a.created.cmp(&b.created).then(a.object_id.cmp(&b.object_id)));
         v
     }
 
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.by_object_id.clear();
     }
 
-    pub fn import(&self, principals: Vec<Principal>) {
+    pub(crate) fn import(&self, principals: Vec<Principal>) {
         self.clear();
         for p in principals {
             self.upsert(p);

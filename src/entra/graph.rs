@@ -7,7 +7,7 @@ use crate::world::World;
 use serde_json::{json, Value};
 
 /// A Graph error: `{"error":{"code","message"}}` (az's Graph client reads `error.message`).
-pub fn graph_error(status: u16, code: &str, message: &str) -> Response {
+pub(crate) fn graph_error(status: u16, code: &str, message: &str) -> Response {
     Response::json(status, json!({ "error": { "code": code, "message": message } }))
 }
 
@@ -82,7 +82,7 @@ fn principal_filter(filter: &str) -> Option<PrincipalPredicate> {
 }
 
 /// `GET /v1.0/servicePrincipals[?$filter=…]`.
-pub fn list_service_principals(w: &World, req: &Request) -> Response {
+pub(crate) fn list_service_principals(w: &World, req: &Request) -> Response {
     let all = w.read().directory.all();
     let items: Vec<Value> = match req.query("$filter") {
         None => all.iter().map(Principal::graph_json).collect(),
@@ -101,7 +101,7 @@ pub fn list_service_principals(w: &World, req: &Request) -> Response {
 }
 
 /// `GET /v1.0/servicePrincipals/{id}` and `/v1.0/servicePrincipals(appId='{appId}')`.
-pub fn get_service_principal(w: &World, key: &str) -> Response {
+pub(crate) fn get_service_principal(w: &World, key: &str) -> Response {
     let found = if key.to_ascii_lowercase().starts_with("(appid=") {
         quoted(key).and_then(|app| w.read().directory.by_app_id(&app))
     } else {
@@ -120,7 +120,7 @@ pub fn get_service_principal(w: &World, key: &str) -> Response {
 }
 
 /// `POST /v1.0/directoryObjects/getByIds` `{"ids":[...],"types":[...]}`.
-pub fn get_by_ids(w: &World, req: &Request) -> Response {
+pub(crate) fn get_by_ids(w: &World, req: &Request) -> Response {
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
         Err(e) => return graph_error(400, "Request_BadRequest", &format!("Invalid JSON body: {e}")),
@@ -147,7 +147,7 @@ pub fn get_by_ids(w: &World, req: &Request) -> Response {
 }
 
 /// `GET /v1.0/users?$filter=…`: azemu has no users; the answer is an empty collection.
-pub fn list_users(w: &World) -> Response {
+pub(crate) fn list_users(w: &World) -> Response {
     collection(w, "users", Vec::new())
 }
 

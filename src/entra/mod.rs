@@ -2,12 +2,12 @@
 //! discovery, client-credentials tokens as signed JWTs), the directory of service principals,
 //! and the Microsoft Graph look-ups the Azure CLI makes.
 
-pub mod audience;
-pub mod directory;
-pub mod graph;
-pub mod oidc;
-pub mod principals;
-pub mod token;
+pub(crate) mod audience;
+pub(crate) mod directory;
+pub(crate) mod graph;
+pub(crate) mod oidc;
+pub(crate) mod principals;
+pub(crate) mod token;
 
-pub use directory::{Directory, Principal, PrincipalKind};
-pub use token::{Caller, Signer};
+pub(crate) use directory::{Directory, Principal, PrincipalKind};
+pub(crate) use token::{Caller, Signer};

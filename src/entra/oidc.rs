@@ -11,10 +11,10 @@ use crate::world::World;
 use serde_json::json;
 
 /// How long issued tokens last, in seconds.
-pub use super::principals::{client_principal, issue, issuer, TOKEN_LIFETIME_S};
+pub(crate) use super::principals::{client_principal, issue, issuer, TOKEN_LIFETIME_S};
 
 /// An AAD-style error (`{"error","error_description","error_codes",...}`), not ARM's envelope.
-pub fn aad_error(w: &World, status: u16, error: &str, code: u32, description: &str) -> Response {
+pub(crate) fn aad_error(w: &World, status: u16, error: &str, code: u32, description: &str) -> Response {
     let trace = w.ids.guid();
     let correlation = w.ids.guid();
     let ts = rfc3339(w.now());
@@ -32,7 +32,7 @@ pub fn aad_error(w: &World, status: u16, error: &str, code: u32, description: &s
 }
 
 /// Resolves the tenant named in a token or discovery path: an id, a domain, or `common`/`organizations`.
-pub fn resolve_tenant(w: &World, tenant: &str) -> Option<String> {
+pub(crate) fn resolve_tenant(w: &World, tenant: &str) -> Option<String> {
     if tenant.eq_ignore_ascii_case("common") || tenant.eq_ignore_ascii_case("organizations") {
         return Some(w.config.tenant_id.clone());
     }
@@ -40,7 +40,7 @@ pub fn resolve_tenant(w: &World, tenant: &str) -> Option<String> {
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration` (and the v1 form without `/v2.0`).
-pub fn openid_configuration(w: &World, tenant: &str, v2: bool) -> Response {
+pub(crate) fn openid_configuration(w: &World, tenant: &str, v2: bool) -> Response {
     let Some(tid) = resolve_tenant(w, tenant) else {
         return aad_error(w, 400, "invalid_tenant", 90002, &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."));
     };
@@ -68,7 +68,7 @@ pub fn openid_configuration(w: &World, tenant: &str, v2: bool) -> Response {
 }
 
 /// `GET /common/discovery/instance`: MSAL's instance discovery, answered for this host.
-pub fn instance_discovery(w: &World) -> Response {
+pub(crate) fn instance_discovery(w: &World) -> Response {
     let base = w.base_url();
     let host = base.split("://").nth(1).unwrap_or(base);
     Response::ok(json!({
@@ -78,12 +78,12 @@ pub fn instance_discovery(w: &World) -> Response {
     }))
 }
 
-pub fn jwks(w: &World) -> Response {
+pub(crate) fn jwks(w: &World) -> Response {
     Response::ok(w.signer.jwks())
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token` (v2) and `POST /{tenant}/oauth2/token` (v1).
-pub fn token(w: &World, req: &Request, tenant: &str, v2: bool) -> Response {
+pub(crate) fn token(w: &World, req: &Request, tenant: &str, v2: bool) -> Response {
     let t = match TokenRequest::parse(w, req, tenant, v2) {
         Ok(t) => t,
         Err(refused) => return refused,
@@ -185,7 +185,7 @@ fn token_response(w: &World, access_token: String, resource: &str, v2: bool) -> 
 }
 
 /// `https://host//.default openid` → `https://host/`.
-pub fn audience_from_scope(scope: &str) -> String {
+pub(crate) fn audience_from_scope(scope: &str) -> String {
     let first = scope
         .split_whitespace()
         .find(|s| !matches!(*s, "openid" | "profile" | "offline_access"))

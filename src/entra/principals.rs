@@ -7,9 +7,9 @@ use crate::world::{Tx, World};
 use serde_json::{json, Value};
 
 /// How long an access token lives, in seconds.
-pub const TOKEN_LIFETIME_S: i64 = 3599;
+pub(crate) const TOKEN_LIFETIME_S: i64 = 3599;
 
-pub fn issuer(base: &str, tid: &str, v2: bool) -> String {
+pub(crate) fn issuer(base: &str, tid: &str, v2: bool) -> String {
     if v2 {
         format!("{base}/{tid}/v2.0")
     } else {
@@ -19,7 +19,7 @@ pub fn issuer(base: &str, tid: &str, v2: bool) -> String {
 
 /// The principal behind a client id: a managed identity with that client id, a known
 /// application, or a new application whose object id is derived from the client id.
-pub fn client_principal(w: &Tx, tenant_id: &str, client_id: &str) -> Principal {
+pub(crate) fn client_principal(w: &Tx, tenant_id: &str, client_id: &str) -> Principal {
     if let Some(p) = w.directory.by_app_id(client_id) {
         return p;
     }
@@ -45,7 +45,7 @@ pub fn client_principal(w: &Tx, tenant_id: &str, client_id: &str) -> Principal {
 }
 
 /// Signs an access token for `principal`.
-pub fn issue(w: &World, principal: &Principal, tenant_id: &str, audience: &str, v2: bool) -> String {
+pub(crate) fn issue(w: &World, principal: &Principal, tenant_id: &str, audience: &str, v2: bool) -> String {
     let now_s = w.now() / 1000;
     let claims: Value = json!({
         "aud": audience,

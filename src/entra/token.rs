@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// Signs tokens with Ed25519 (JWT `alg: EdDSA`): deterministic signatures, so tokens are
 /// reproducible under `--seed`.
-pub struct Signer {
+pub(crate) struct Signer {
     key: Ed25519KeyPair,
     kid: String,
     /// Tokens already verified (clients send the same token for an hour).
@@ -21,15 +21,15 @@ const VERIFIED_CAPACITY: usize = 4096;
 
 /// What azemu reads from a bearer token.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Caller {
-    pub object_id: String,
-    pub tenant_id: String,
-    pub app_id: String,
+pub(crate) struct Caller {
+    pub(crate) object_id: String,
+    pub(crate) tenant_id: String,
+    pub(crate) app_id: String,
 }
 
 impl Signer {
     /// Loads the key seed from `dir/token-signing-key`, creating it on first use.
-    pub fn load_or_create(dir: &Path) -> std::io::Result<Signer> {
+    pub(crate) fn load_or_create(dir: &Path) -> std::io::Result<Signer> {
         let path = dir.join("token-signing-key");
         let seed = match std::fs::read(&path) {
             Ok(b) if b.len() == 32 => b,
@@ -48,13 +48,13 @@ impl Signer {
     }
 
     /// A key derived from `material` (used under `--seed`, so tokens are reproducible).
-    pub fn derived(material: &str) -> Signer {
+    pub(crate) fn derived(material: &str) -> Signer {
         let d = ring::digest::digest(&ring::digest::SHA256, material.as_bytes());
         Self::from_seed(d.as_ref()).expect("32-byte seed")
     }
 
     /// A key that lives as long as the process.
-    pub fn ephemeral() -> Signer {
+    pub(crate) fn ephemeral() -> Signer {
         Self::derived(&uuid::Uuid::new_v4().to_string())
     }
 
@@ -70,7 +70,7 @@ impl Signer {
     }
 
     /// A signed JWT carrying `claims`.
-    pub fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         let header = json!({ "typ": "JWT", "alg": "EdDSA", "kid": self.kid });
         let msg = format!(
             "{}.{}",
@@ -82,7 +82,7 @@ impl Signer {
     }
 
     /// The claims of a token this signer issued; `None` for anything else.
-    pub fn verify(&self, token: &str) -> Option<Value> {
+    pub(crate) fn verify(&self, token: &str) -> Option<Value> {
         if let Some(c) = self.verified.get(token) {
             return Some(c.clone());
         }
@@ -104,7 +104,7 @@ impl Signer {
     }
 
     /// The JWKS document.
-    pub fn jwks(&self) -> Value {
+    pub(crate) fn jwks(&self) -> Value {
         json!({ "keys": [{
             "kty": "OKP", "use": "sig", "crv": "Ed25519", "alg": "EdDSA", "kid": self.kid,
             "x": URL_SAFE_NO_PAD.encode(self.key.public_key().as_ref()),
@@ -113,14 +113,14 @@ impl Signer {
 }
 
 /// The payload of a JWT, without checking its signature.
-pub fn decode_claims(token: &str) -> Option<Value> {
+pub(crate) fn decode_claims(token: &str) -> Option<Value> {
     let payload = token.split('.').nth(1)?;
     let raw = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     serde_json::from_slice(&raw).ok()
 }
 
 impl Caller {
-    pub fn from_claims(c: &Value) -> Option<Caller> {
+    pub(crate) fn from_claims(c: &Value) -> Option<Caller> {
         Some(Caller {
             object_id: c["oid"].as_str()?.to_string(),
             tenant_id: c["tid"].as_str().unwrap_or_default().to_string(),

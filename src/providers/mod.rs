@@ -5,14 +5,14 @@
 //! one point of contact with the rest of azemu: the routing table, the catalog of namespaces
 //! and types, and the hooks for seeding, cascade deletion and moves.
 
-pub mod authorization;
-pub mod common;
-pub mod container_registry;
-pub mod container_service;
-pub mod managed_identity;
-pub mod names;
-pub mod network;
-pub mod resources;
+pub(crate) mod authorization;
+pub(crate) mod common;
+pub(crate) mod container_registry;
+pub(crate) mod container_service;
+pub(crate) mod managed_identity;
+pub(crate) mod names;
+pub(crate) mod network;
+pub(crate) mod resources;
 
 use crate::arm::ArmResult;
 use crate::routing::Route;
@@ -20,24 +20,24 @@ use crate::store::Record;
 use crate::world::Tx;
 
 /// Says whether a record may move (`true`: to another tenant's subscription).
-pub type MoveCheck = fn(&Tx, &Record, bool) -> ArmResult<()>;
+pub(crate) type MoveCheck = fn(&Tx, &Record, bool) -> ArmResult<()>;
 
 /// One resource provider, declared in one place (its folder's `mod.rs`): its namespace,
 /// types and api-versions, routes, request schemas, default data and hooks. Adding a
 /// provider is one folder plus one line in [`PROVIDERS`].
-pub struct ProviderInfo {
-    pub namespace: &'static str,
-    pub types: &'static [TypeInfo],
+pub(crate) struct ProviderInfo {
+    pub(crate) namespace: &'static str,
+    pub(crate) types: &'static [TypeInfo],
     /// Its ARM routes; earlier providers' routes win.
-    pub routes: &'static [Route],
+    pub(crate) routes: &'static [Route],
     /// Request-body schemas from `api-specs/` (name, text), compiled at start.
-    pub schemas: &'static [(&'static str, &'static str)],
+    pub(crate) schemas: &'static [(&'static str, &'static str)],
     /// Puts its default data in (at start and reset).
-    pub seed: Option<fn(&Tx)>,
+    pub(crate) seed: Option<fn(&Tx)>,
     /// Cleans up after a record of one of its types was removed by a cascade.
-    pub on_removed: Option<fn(&Tx, &Record)>,
+    pub(crate) on_removed: Option<fn(&Tx, &Record)>,
     /// Says whether a record of one of its types may move (`true`: to another tenant).
-    pub validate_move: Option<MoveCheck>,
+    pub(crate) validate_move: Option<MoveCheck>,
 }
 
 impl ProviderInfo {
@@ -49,16 +49,16 @@ impl ProviderInfo {
     }
 }
 
-pub struct TypeInfo {
-    pub name: &'static str,
+pub(crate) struct TypeInfo {
+    pub(crate) name: &'static str,
     /// Newest first.
-    pub api_versions: &'static [&'static str],
+    pub(crate) api_versions: &'static [&'static str],
     /// Global types have no locations.
-    pub global: bool,
+    pub(crate) global: bool,
 }
 
 /// The one registration point: every provider azemu serves, in routing order.
-pub const PROVIDERS: &[&ProviderInfo] = &[
+pub(crate) const PROVIDERS: &[&ProviderInfo] = &[
     &resources::PROVIDER,
     &resources::deployments::PROVIDER,
     &authorization::PROVIDER,
@@ -72,30 +72,30 @@ pub const PROVIDERS: &[&ProviderInfo] = &[
 /// routing table, the non-ARM plumbing providers answer, the checks made on every ARM call,
 /// and the few operations the control API offers (fresh tenants and subscriptions, RBAC
 /// explanations, the AKS node views). They import nothing else of a provider.
-pub mod hooks {
-    pub use super::api_versions;
-    pub use super::authorization::assignments::grant as grant_role;
-    pub use super::authorization::definitions::OWNER as OWNER_ROLE;
-    pub use super::authorization::definitions::{find as find_role, guid_of as role_guid};
-    pub use super::authorization::enforce::{check_request as enforce_rbac, is_list, readable_only};
-    pub use super::authorization::engine::check as authorize;
-    pub use super::common::arm::tenant_of as subscription_tenant;
-    pub use super::common::lro::parse_spec as parse_lro_spec;
-    pub use super::container_service::control::{get as provider_view, write as provider_action};
-    pub use super::container_service::imds::token as imds_token;
-    pub use super::is_extension;
-    pub use super::names::check as check_names;
-    pub use super::on_removed;
-    pub use super::resources::metadata::endpoints as metadata_endpoints;
-    pub use super::resources::registry::ensure_registered;
-    pub use super::resources::subscriptions::create as create_subscription;
-    pub use super::resources::tenants::{create as create_tenant, find as find_tenant};
-    pub use super::{describe as describe_routes, table as route_table};
-    pub use crate::arm::regions::display_names_csv as region_display_names;
+pub(crate) mod hooks {
+    pub(crate) use super::api_versions;
+    pub(crate) use super::authorization::assignments::grant as grant_role;
+    pub(crate) use super::authorization::definitions::OWNER as OWNER_ROLE;
+    pub(crate) use super::authorization::definitions::{find as find_role, guid_of as role_guid};
+    pub(crate) use super::authorization::enforce::{check_request as enforce_rbac, is_list, readable_only};
+    pub(crate) use super::authorization::engine::check as authorize;
+    pub(crate) use super::common::arm::tenant_of as subscription_tenant;
+    pub(crate) use super::common::lro::parse_spec as parse_lro_spec;
+    pub(crate) use super::container_service::control::{get as provider_view, write as provider_action};
+    pub(crate) use super::container_service::imds::token as imds_token;
+    pub(crate) use super::is_extension;
+    pub(crate) use super::names::check as check_names;
+    pub(crate) use super::on_removed;
+    pub(crate) use super::resources::metadata::endpoints as metadata_endpoints;
+    pub(crate) use super::resources::registry::ensure_registered;
+    pub(crate) use super::resources::subscriptions::create as create_subscription;
+    pub(crate) use super::resources::tenants::{create as create_tenant, find as find_tenant};
+    pub(crate) use super::{describe as describe_routes, table as route_table};
+    pub(crate) use crate::arm::regions::display_names_csv as region_display_names;
 }
 
 /// Puts every provider's default data back (start and reset).
-pub fn seed_defaults(w: &Tx) {
+pub(crate) fn seed_defaults(w: &Tx) {
     for p in PROVIDERS {
         if let Some(seed) = p.seed {
             seed(w);
@@ -108,14 +108,14 @@ fn owner(kind: &str) -> Option<&'static ProviderInfo> {
 }
 
 /// Lets the owning provider clean up after a record was removed by a cascade.
-pub fn on_removed(w: &Tx, rec: &Record) {
+pub(crate) fn on_removed(w: &Tx, rec: &Record) {
     if let Some(f) = owner(&rec.kind).and_then(|p| p.on_removed) {
         f(w, rec);
     }
 }
 
 /// Asks the owning provider whether `rec` may move (`cross_tenant`: to another tenant's subscription).
-pub fn validate_move(w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
+pub(crate) fn validate_move(w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
     match owner(&rec.kind).and_then(|p| p.validate_move) {
         Some(f) => f(w, rec, cross_tenant),
         None => Ok(()),
@@ -124,12 +124,12 @@ pub fn validate_move(w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> 
 
 /// Whether `namespace` serves extension types, addressable under any resource (role
 /// assignments and definitions). Other types live only in a subscription or resource group.
-pub fn is_extension(namespace: &str) -> bool {
+pub(crate) fn is_extension(namespace: &str) -> bool {
     namespace.eq_ignore_ascii_case(authorization::PROVIDER.namespace)
 }
 
 /// The api-versions a path's type accepts (`None` when azemu does not know the type).
-pub fn api_versions(namespace: &str, rest: &[String]) -> Option<&'static [&'static str]> {
+pub(crate) fn api_versions(namespace: &str, rest: &[String]) -> Option<&'static [&'static str]> {
     if namespace.is_empty() {
         return Some(resources::ARM_API_VERSIONS);
     }
@@ -148,13 +148,13 @@ pub fn api_versions(namespace: &str, rest: &[String]) -> Option<&'static [&'stat
 }
 
 /// Every ARM route azemu serves, provider by provider (earlier providers win).
-pub fn table() -> impl Iterator<Item = &'static [Route]> {
+pub(crate) fn table() -> impl Iterator<Item = &'static [Route]> {
     PROVIDERS.iter().map(|p| p.routes)
 }
 
 /// Every served operation as `GET /_azemu/routes` lists it: methods, the path template
 /// (`{scope}` where any scope may stand, `{name}` for a captured name) and api-versions.
-pub fn describe() -> Vec<serde_json::Value> {
+pub(crate) fn describe() -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for p in PROVIDERS {
         for r in p.routes {

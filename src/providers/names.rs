@@ -11,7 +11,7 @@ use crate::arm::{id, ArmError, ArmResult};
 
 /// Checks the name a PUT creates or replaces. `namespace` is lower case; `rest` are the
 /// segments after it (for ARM's own paths, the whole path).
-pub fn check(namespace: &str, rest: &[String]) -> ArmResult<()> {
+pub(crate) fn check(namespace: &str, rest: &[String]) -> ArmResult<()> {
     if rest.len() < 2 || !rest.len().is_multiple_of(2) {
         return Ok(());
     }
@@ -59,7 +59,7 @@ fn shown(name: &str) -> String {
 /// hyphens; start with an alphanumeric, end with an alphanumeric or an underscore.
 /// Source: resource-name-rules, Microsoft.Network (virtualNetworks, virtualNetworks/subnets).
 /// The code is Microsoft.Network's 400 `InvalidResourceName`.
-pub fn check_network_name(name: &str, min: usize, max: usize) -> ArmResult<()> {
+pub(crate) fn check_network_name(name: &str, min: usize, max: usize) -> ArmResult<()> {
     let len = name.chars().count();
     let ok = (min..=max).contains(&len)
         && name
@@ -89,7 +89,7 @@ pub fn check_network_name(name: &str, min: usize, max: usize) -> ArmResult<()> {
 /// no pattern: azemu applies the one the AKS spec gives its other sub-resource names (1–63
 /// letters, digits, `-` and `_`, starting and ending with a letter or digit), with AKS's
 /// 400 `InvalidParameter`.
-pub fn check_maintenance_configuration_name(name: &str) -> ArmResult<()> {
+pub(crate) fn check_maintenance_configuration_name(name: &str) -> ArmResult<()> {
     let len = name.chars().count();
     let ok = (1..=63).contains(&len)
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')

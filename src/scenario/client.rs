@@ -5,14 +5,14 @@ use reqwest::Method;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
-    pub url: String,
-    pub tenant_id: String,
-    pub subscription_id: String,
-    pub client_id: String,
+    pub(crate) url: String,
+    pub(crate) tenant_id: String,
+    pub(crate) subscription_id: String,
+    pub(crate) client_id: String,
     tokens: tokio::sync::Mutex<HashMap<String, String>>,
 }
 
@@ -26,7 +26,6 @@ pub struct Exchange {
     pub headers: Vec<(String, String)>,
     pub body_text: String,
     pub body: Value,
-    pub elapsed: Duration,
 }
 
 impl Exchange {
@@ -63,7 +62,7 @@ fn connect_error(url: &str, ca: Option<&Path>, e: &reqwest::Error) -> String {
 
 impl Client {
     /// Connects to azemu at `url`, trusting `ca` (PEM) when given, and reads its defaults.
-    pub async fn connect(url: &str, ca: Option<&Path>) -> Result<Client, String> {
+    pub(crate) async fn connect(url: &str, ca: Option<&Path>) -> Result<Client, String> {
         let mut b = reqwest::Client::builder()
             .use_rustls_tls()
             .timeout(Duration::from_secs(60));
@@ -95,7 +94,7 @@ impl Client {
     }
 
     /// A bearer token for `client_id` (client credentials, any secret), cached.
-    pub async fn token(&self, client_id: &str, tenant: &str) -> Result<String, String> {
+    pub(crate) async fn token(&self, client_id: &str, tenant: &str) -> Result<String, String> {
         let key = format!("{tenant}/{client_id}");
         if let Some(t) = self.tokens.lock().await.get(&key) {
             return Ok(t.clone());
@@ -125,7 +124,7 @@ impl Client {
     }
 
     /// Sends one request. `token` adds a bearer token; `path` may be absolute or a path.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: &str,
         path: &str,
@@ -150,7 +149,6 @@ impl Client {
         if let Some(b) = body {
             rb = rb.json(b);
         }
-        let started = Instant::now();
         let resp = rb.send().await.map_err(|e| format!("{method} {url}: {e}"))?;
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
@@ -168,7 +166,6 @@ impl Client {
             headers,
             body_text,
             body,
-            elapsed: started.elapsed(),
         })
     }
 }

@@ -9,8 +9,8 @@
 //! `${subscriptionId}`, `${tenantId}`, `${clientId}`, `${url}` and `${guid:any-key}` (a GUID
 //! stable for the key) are always defined. See `scenarios/README.md` for the format.
 
-pub mod client;
-pub mod path;
+pub(crate) mod client;
+pub(crate) mod path;
 
 use client::{Client, Exchange};
 use serde::Deserialize;
@@ -20,73 +20,73 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Scenario {
-    pub name: String,
+pub(crate) struct Scenario {
+    pub(crate) name: String,
     #[serde(default)]
-    pub description: String,
+    pub(crate) description: String,
     /// Run in a fresh subscription of its own (default true against `--url`).
     #[serde(default)]
-    pub isolate: Option<bool>,
+    pub(crate) isolate: Option<bool>,
     #[serde(default)]
-    pub vars: BTreeMap<String, Value>,
-    pub steps: Vec<Step>,
+    pub(crate) vars: BTreeMap<String, Value>,
+    pub(crate) steps: Vec<Step>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Step {
+pub(crate) struct Step {
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(default)]
-    pub request: Option<Call>,
+    pub(crate) request: Option<Call>,
     #[serde(default)]
-    pub control: Option<Call>,
+    pub(crate) control: Option<Call>,
     /// Shortcut: `POST /_azemu/clock {"advance": …}`.
     #[serde(default)]
-    pub advance_clock: Option<String>,
+    pub(crate) advance_clock: Option<String>,
     /// Shortcut: `POST /_azemu/node-images {"family": …}`.
     #[serde(default)]
-    pub publish_node_image: Option<String>,
+    pub(crate) publish_node_image: Option<String>,
     /// Shortcut: `POST /_azemu/faults` with this rule.
     #[serde(default)]
-    pub fault: Option<Value>,
+    pub(crate) fault: Option<Value>,
     /// Follow the operation the request started until it ends.
     #[serde(default)]
-    pub wait: bool,
+    pub(crate) wait: bool,
     #[serde(default)]
-    pub expect: Option<Expect>,
+    pub(crate) expect: Option<Expect>,
     /// The operation's final status when `wait` is set (`Succeeded`, `Failed`, `Canceled`).
     #[serde(default)]
-    pub expect_operation: Option<String>,
+    pub(crate) expect_operation: Option<String>,
     /// Remember the response body under this name (`${name.properties.clientId}`).
     #[serde(default)]
-    pub save: Option<String>,
+    pub(crate) save: Option<String>,
     /// Remember single values: variable → JSON path in the response body, or `header:Name`.
     #[serde(default)]
-    pub capture: BTreeMap<String, String>,
+    pub(crate) capture: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Call {
+pub(crate) struct Call {
     #[serde(default = "get")]
-    pub method: String,
-    pub path: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
     #[serde(default)]
-    pub api_version: Option<String>,
+    pub(crate) api_version: Option<String>,
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub(crate) headers: BTreeMap<String, String>,
     #[serde(default)]
-    pub body: Option<Value>,
+    pub(crate) body: Option<Value>,
     /// Call as another client (its own token) instead of the default service principal.
     #[serde(default)]
-    pub client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
     /// The tenant to get the token from (default: azemu's default tenant).
     #[serde(default)]
-    pub tenant_id: Option<String>,
+    pub(crate) tenant_id: Option<String>,
     /// Send no bearer token.
     #[serde(default)]
-    pub anonymous: bool,
+    pub(crate) anonymous: bool,
 }
 
 fn get() -> String {
@@ -111,33 +111,33 @@ impl Call {
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Expect {
+pub(crate) struct Expect {
     /// One status or a list of acceptable ones (default: any success).
     #[serde(default)]
-    pub status: Option<Value>,
+    pub(crate) status: Option<Value>,
     /// `error.code` of an error answer.
     #[serde(default)]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// JSON path → expected value.
     #[serde(default)]
-    pub json: BTreeMap<String, Value>,
+    pub(crate) json: BTreeMap<String, Value>,
     /// JSON path → substring the value (as text) must contain.
     #[serde(default)]
-    pub contains: BTreeMap<String, String>,
+    pub(crate) contains: BTreeMap<String, String>,
     #[serde(default)]
-    pub exists: Vec<String>,
+    pub(crate) exists: Vec<String>,
     #[serde(default)]
-    pub absent: Vec<String>,
+    pub(crate) absent: Vec<String>,
     /// Header → expected value (`"*"`: present).
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub(crate) headers: BTreeMap<String, String>,
     /// JSON path → expected number of items.
     #[serde(default)]
-    pub count: BTreeMap<String, usize>,
+    pub(crate) count: BTreeMap<String, usize>,
 }
 
 /// Loads a scenario from YAML or JSON.
-pub fn load(path: &Path) -> Result<Scenario, String> {
+pub(crate) fn load(path: &Path) -> Result<Scenario, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if path.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
@@ -241,7 +241,7 @@ fn sub_text(run: &mut Run, s: &str) -> Result<String, String> {
 }
 
 /// Runs one scenario with `client`; the first failed expectation stops it.
-pub async fn run(client: &Client, scenario: &Scenario, subscription: &str, verbose: bool) -> Outcome {
+pub(crate) async fn run(client: &Client, scenario: &Scenario, subscription: &str, verbose: bool) -> Outcome {
     let mut vars = Map::new();
     vars.insert("subscriptionId".into(), json!(subscription));
     vars.insert("tenantId".into(), json!(client.tenant_id));
@@ -562,6 +562,9 @@ pub struct Options {
 pub async fn run_file(file: &Path, opts: &Options) -> Result<Outcome, String> {
     let scenario = load(file)?;
     println!("scenario {} — {}", file.display(), scenario.name);
+    if opts.verbose && !scenario.description.is_empty() {
+        println!("  {}", scenario.description.trim());
+    }
     match &opts.url {
         Some(url) => {
             let client = Client::connect(url, opts.ca.as_deref()).await?;

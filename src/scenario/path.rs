@@ -40,7 +40,7 @@ fn split(path: &str) -> Vec<String> {
 }
 
 /// Every value `path` reaches in `v`.
-pub fn select<'a>(v: &'a Value, path: &str) -> Vec<&'a Value> {
+pub(crate) fn select<'a>(v: &'a Value, path: &str) -> Vec<&'a Value> {
     let mut current = vec![v];
     for part in split(path) {
         let mut next = Vec::new();
@@ -70,7 +70,7 @@ pub fn select<'a>(v: &'a Value, path: &str) -> Vec<&'a Value> {
 }
 
 /// The first value `path` reaches.
-pub fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     select(v, path).into_iter().next()
 }
 

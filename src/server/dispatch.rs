@@ -10,7 +10,7 @@ use crate::routing::{self, Ctx};
 use crate::world::{Tx, World};
 
 /// Answers one request. Never panics on input: every failure is an error response.
-pub fn handle(w: &World, req: &Request, correlation_id: &str) -> Response {
+pub(crate) fn handle(w: &World, req: &Request, correlation_id: &str) -> Response {
     w.settle();
     let segs = &req.segments;
     let (mut b1, mut b2) = ([0u8; 16], [0u8; 16]);

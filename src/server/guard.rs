@@ -6,13 +6,13 @@ use crate::arm::ArmError;
 use crate::control::state::{json_depth, MAX_BODY_DEPTH};
 
 /// Bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// `PUT /_azemu/state` imports a whole snapshot: bounded, but far above a request's limit.
-pub const MAX_STATE_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const MAX_STATE_BYTES: usize = 256 * 1024 * 1024;
 
 /// The most a body of `method` on `raw_path` may have.
-pub fn body_limit(method: &str, raw_path: &str) -> usize {
+pub(crate) fn body_limit(method: &str, raw_path: &str) -> usize {
     if method == "PUT" && is_state_import(raw_path) {
         MAX_STATE_BYTES
     } else {
@@ -25,7 +25,7 @@ fn is_state_import(raw_path: &str) -> bool {
     matches!(segs.as_slice(), [a, b] if a.eq_ignore_ascii_case("_azemu") && b.eq_ignore_ascii_case("state"))
 }
 
-pub fn too_large(limit: usize) -> ArmError {
+pub(crate) fn too_large(limit: usize) -> ArmError {
     ArmError::new(
         413,
         "RequestEntityTooLarge",
@@ -39,7 +39,7 @@ pub fn too_large(limit: usize) -> ArmError {
 /// Azure/azure-sdk-for-net#47615), and so is an encoded `/` inside a segment, which would
 /// otherwise make one name two segments of an id (no Azure name may contain `/`:
 /// learn.microsoft.com, "Naming rules and restrictions for Azure resources").
-pub fn check_path(raw_path: &str) -> Result<(), ArmError> {
+pub(crate) fn check_path(raw_path: &str) -> Result<(), ArmError> {
     let lower = raw_path.to_ascii_lowercase();
     if lower.contains("%25") {
         return Err(ArmError::bad_request(
@@ -75,7 +75,12 @@ fn is_json(content_type: &str) -> bool {
 /// A body on a JSON route must be JSON (ARM: 415 `UnsupportedMediaType`), and not nest
 /// deeper than [`MAX_BODY_DEPTH`] (what azemu stores it can save and load again). A body
 /// without a `Content-Type` is read as JSON.
-pub fn check_body(method: &str, segments: &[String], content_type: Option<&str>, body: &[u8]) -> Result<(), ArmError> {
+pub(crate) fn check_body(
+    method: &str,
+    segments: &[String],
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<(), ArmError> {
     if !matches!(method, "PUT" | "PATCH" | "POST") || body.iter().all(u8::is_ascii_whitespace) || form_route(segments) {
         return Ok(());
     }

@@ -4,9 +4,9 @@
 //! [`dispatch::handle`], and writes the response with the headers every ARM response carries
 //! (`x-ms-request-id`, `x-ms-correlation-request-id`, JSON content type).
 
-pub mod dispatch;
-pub mod guard;
-pub mod tls;
+pub(crate) mod dispatch;
+pub(crate) mod guard;
+pub(crate) mod tls;
 
 use crate::arm::{id, Body, Request, Response};
 use crate::config::Config;
@@ -24,13 +24,11 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use guard::MAX_BODY_BYTES;
-
 mod bytes_body {
     use hyper::body::Bytes;
     /// A whole body, or the dashboard's event stream.
-    pub type Full = http_body_util::Either<http_body_util::Full<Bytes>, crate::control::ui::stream::SseBody>;
-    pub fn full(b: Vec<u8>) -> Full {
+    pub(crate) type Full = http_body_util::Either<http_body_util::Full<Bytes>, crate::control::ui::stream::SseBody>;
+    pub(crate) fn full(b: Vec<u8>) -> Full {
         http_body_util::Either::Left(http_body_util::Full::new(Bytes::from(b)))
     }
 }
@@ -42,7 +40,7 @@ pub struct Running {
     pub url: String,
     /// The CA clients must trust, when serving TLS.
     pub ca_path: Option<PathBuf>,
-    pub world: Arc<World>,
+    pub(crate) world: Arc<World>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -384,7 +382,6 @@ fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> 
             let _ = serde_json::to_writer(&mut b, &v);
             (b, Some(JSON))
         }
-        Body::JsonBytes(b) => (b, Some(JSON)),
         Body::Raw(b, ct) if ct == "application/json; charset=utf-8" => (b, Some(JSON)),
         Body::Raw(b, ct) => (b, HeaderValue::from_str(&ct).ok()),
     };

@@ -16,10 +16,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub struct TlsSetup {
-    pub server_config: Arc<rustls::ServerConfig>,
+pub(crate) struct TlsSetup {
+    pub(crate) server_config: Arc<rustls::ServerConfig>,
     /// The PEM file clients should trust.
-    pub ca_path: PathBuf,
+    pub(crate) ca_path: PathBuf,
 }
 
 fn other<E: std::fmt::Display>(e: E) -> io::Error {
@@ -27,7 +27,7 @@ fn other<E: std::fmt::Display>(e: E) -> io::Error {
 }
 
 /// The SANs the server certificate carries: localhost, loopback addresses, the host and extras.
-pub fn sans(cfg: &Config) -> Vec<String> {
+pub(crate) fn sans(cfg: &Config) -> Vec<String> {
     let mut v: Vec<String> = ["localhost", "127.0.0.1", "::1"]
         .iter()
         .map(|s| s.to_string())
@@ -41,7 +41,7 @@ pub fn sans(cfg: &Config) -> Vec<String> {
     v
 }
 
-pub fn setup(cfg: &Config) -> io::Result<TlsSetup> {
+pub(crate) fn setup(cfg: &Config) -> io::Result<TlsSetup> {
     let (certs, key, ca_path) = match (&cfg.cert, &cfg.key) {
         (Some(cert), Some(key)) => {
             let certs = load_certs(cert)?;

@@ -12,24 +12,24 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Record {
+pub(crate) struct Record {
     /// Canonical id, casing as created.
-    pub id: String,
+    pub(crate) id: String,
     /// ARM type, e.g. `Microsoft.ContainerService/managedClusters`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub(crate) kind: String,
     /// What GET answers.
-    pub body: Value,
+    pub(crate) body: Value,
     /// Provider-private state, never sent over ARM.
     #[serde(default, skip_serializing_if = "Value::is_null")]
-    pub internal: Value,
+    pub(crate) internal: Value,
     /// Creation order, for stable listings.
     #[serde(default)]
-    pub seq: u64,
+    pub(crate) seq: u64,
 }
 
 impl Record {
-    pub fn new(id: impl Into<String>, kind: impl Into<String>, body: Value) -> Record {
+    pub(crate) fn new(id: impl Into<String>, kind: impl Into<String>, body: Value) -> Record {
         Record {
             id: id.into(),
             kind: kind.into(),
@@ -44,32 +44,32 @@ impl Record {
 type Hasher = foldhash::fast::RandomState;
 
 #[derive(Default)]
-pub struct Store {
+pub(crate) struct Store {
     map: DashMap<String, Record, Hasher>,
     seq: AtomicU64,
 }
 
 impl Store {
-    pub fn get(&self, resource_id: &str) -> Option<Record> {
+    pub(crate) fn get(&self, resource_id: &str) -> Option<Record> {
         self.map.get(&id::key(resource_id)).map(|r| r.clone())
     }
 
     /// Reads a record in place, without copying it.
-    pub fn with<R>(&self, resource_id: &str, f: impl FnOnce(&Record) -> R) -> Option<R> {
+    pub(crate) fn with<R>(&self, resource_id: &str, f: impl FnOnce(&Record) -> R) -> Option<R> {
         self.map.get(&id::key(resource_id)).map(|r| f(&r))
     }
 
-    pub fn contains(&self, resource_id: &str) -> bool {
+    pub(crate) fn contains(&self, resource_id: &str) -> bool {
         self.map.contains_key(&id::key(resource_id))
     }
 
     /// The creation number the next new record takes.
-    pub fn next_seq(&self) -> u64 {
+    pub(crate) fn next_seq(&self) -> u64 {
         self.seq.fetch_add(1, Ordering::SeqCst).saturating_add(1)
     }
 
     /// Writes one committed change: the record under `key`, or its removal.
-    pub fn apply(&self, key: String, value: Option<Record>) {
+    pub(crate) fn apply(&self, key: String, value: Option<Record>) {
         match value {
             Some(rec) => {
                 self.map.insert(key, rec);
@@ -80,8 +80,9 @@ impl Store {
         }
     }
 
+    #[cfg(test)]
     /// Inserts or replaces; a replaced record keeps its creation order. Returns the old record.
-    pub fn put(&self, mut rec: Record) -> Option<Record> {
+    pub(crate) fn put(&self, mut rec: Record) -> Option<Record> {
         let k = id::key(&rec.id);
         let old = self.map.get(&k).map(|r| r.clone());
         rec.seq = match &old {
@@ -92,19 +93,9 @@ impl Store {
         old
     }
 
-    /// Changes a record in place; returns the updated copy, or `None` when absent.
-    pub fn update(&self, resource_id: &str, f: impl FnOnce(&mut Record)) -> Option<Record> {
-        let mut entry = self.map.get_mut(&id::key(resource_id))?;
-        f(&mut entry);
-        Some(entry.clone())
-    }
-
-    pub fn remove(&self, resource_id: &str) -> Option<Record> {
-        self.map.remove(&id::key(resource_id)).map(|(_, r)| r)
-    }
-
+    #[cfg(test)]
     /// Removes `resource_id` and everything below it; returns what was removed, deepest first.
-    pub fn remove_tree(&self, resource_id: &str) -> Vec<Record> {
+    pub(crate) fn remove_tree(&self, resource_id: &str) -> Vec<Record> {
         let mut removed: Vec<Record> = self.list(|r| id::is_at_or_above(resource_id, &r.id));
         for r in &removed {
             self.map.remove(&id::key(&r.id));
@@ -114,7 +105,7 @@ impl Store {
     }
 
     /// Every record matching `pred`, in creation order.
-    pub fn list(&self, pred: impl Fn(&Record) -> bool) -> Vec<Record> {
+    pub(crate) fn list(&self, pred: impl Fn(&Record) -> bool) -> Vec<Record> {
         let mut out: Vec<Record> = self
             .map
             .iter()
@@ -125,23 +116,17 @@ impl Store {
         out
     }
 
-    /// Records of one type (case-insensitive) below `parent` (pools of a cluster, subnets of a
-    /// network). A type names one level of nesting, so the type alone keeps them direct.
-    pub fn children(&self, parent: &str, kind: &str) -> Vec<Record> {
-        self.list(|r| r.kind.eq_ignore_ascii_case(kind) && id::is_at_or_above(parent, &r.id))
-    }
-
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.map.clear();
     }
 
     /// Everything, in creation order (for state export).
-    pub fn export(&self) -> Vec<Record> {
+    pub(crate) fn export(&self) -> Vec<Record> {
         self.list(|_| true)
     }
 
     /// Replaces everything with `records` (state import), keeping their order.
-    pub fn import(&self, records: Vec<Record>) {
+    pub(crate) fn import(&self, records: Vec<Record>) {
         self.map.clear();
         let mut max = 0;
         for r in records {

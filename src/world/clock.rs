@@ -1,14 +1,14 @@
 //! The clock every timestamp comes from: the wall clock by default, a virtual clock that only
 //! moves when told (`POST /_azemu/clock`) when azemu runs with `--seed`.
 
-use crate::arm::time::{in_range, parse_rfc3339, Millis};
+use crate::arm::time::{in_range, Millis};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where a seeded (virtual) clock starts: 2026-01-01T00:00:00Z.
-pub const VIRTUAL_EPOCH: Millis = 1_767_225_600_000;
+pub(crate) const VIRTUAL_EPOCH: Millis = 1_767_225_600_000;
 
-pub struct Clock {
+pub(crate) struct Clock {
     state: Mutex<State>,
 }
 
@@ -32,13 +32,13 @@ impl Clock {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn wall() -> Clock {
+    pub(crate) fn wall() -> Clock {
         Clock {
             state: Mutex::new(State { fixed: None, offset: 0 }),
         }
     }
 
-    pub fn virtual_at(t: Millis) -> Clock {
+    pub(crate) fn virtual_at(t: Millis) -> Clock {
         Clock {
             state: Mutex::new(State {
                 fixed: Some(t),
@@ -47,7 +47,7 @@ impl Clock {
         }
     }
 
-    pub fn now(&self) -> Millis {
+    pub(crate) fn now(&self) -> Millis {
         let s = self.state();
         match s.fixed {
             Some(t) => t,
@@ -55,13 +55,13 @@ impl Clock {
         }
     }
 
-    pub fn is_virtual(&self) -> bool {
+    pub(crate) fn is_virtual(&self) -> bool {
         self.state().fixed.is_some()
     }
 
     /// Moves the clock forward by `by`; refused (`false`, nothing changes) when the time would
     /// leave the range azemu represents ([`crate::arm::time::MAX_TIME`]).
-    pub fn advance(&self, by: Millis) -> bool {
+    pub(crate) fn advance(&self, by: Millis) -> bool {
         let mut s = self.state();
         let now = match s.fixed {
             Some(t) => t,
@@ -78,7 +78,7 @@ impl Clock {
 
     /// Sets the time; a wall clock keeps running from there. Refused (`false`) outside the
     /// range azemu represents.
-    pub fn set(&self, to: Millis) -> bool {
+    pub(crate) fn set(&self, to: Millis) -> bool {
         if !in_range(to) {
             return false;
         }
@@ -92,9 +92,5 @@ impl Clock {
             // Both are in range, so the difference fits easily.
             None => s.offset = to - wall(),
         }
-    }
-
-    pub fn set_rfc3339(&self, to: &str) -> bool {
-        parse_rfc3339(to).is_some_and(|t| self.set(t))
     }
 }

@@ -6,17 +6,17 @@ use serde_json::{json, Value};
 use std::sync::Mutex;
 
 #[derive(Default)]
-pub struct Events {
+pub(crate) struct Events {
     items: Mutex<Vec<Value>>,
 }
 
 /// One thing that happened, as a transaction records it.
 pub(crate) struct Event {
-    pub at: Millis,
-    pub resource_id: String,
-    pub kind: String,
-    pub message: String,
-    pub correlation_id: String,
+    pub(crate) at: Millis,
+    pub(crate) resource_id: String,
+    pub(crate) kind: String,
+    pub(crate) message: String,
+    pub(crate) correlation_id: String,
 }
 
 impl Events {
@@ -35,7 +35,7 @@ impl Events {
     }
 
     /// Events about `resource` (or anything below it) when given, else all.
-    pub fn list(&self, resource: Option<&str>) -> Vec<Value> {
+    pub(crate) fn list(&self, resource: Option<&str>) -> Vec<Value> {
         self.items
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -48,7 +48,7 @@ impl Events {
             .collect()
     }
 
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.items.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 

@@ -6,7 +6,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sha2_lite::sha256;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-pub struct Ids {
+pub(crate) struct Ids {
     /// splitmix64 state, used only under `--seed`.
     state: AtomicU64,
     /// True under `--seed`: values come from `state`, else from the OS.
@@ -40,7 +40,7 @@ fn guid_from(bytes: [u8; 16]) -> String {
 }
 
 impl Ids {
-    pub fn new(seed: Option<u64>) -> Ids {
+    pub(crate) fn new(seed: Option<u64>) -> Ids {
         Ids {
             state: AtomicU64::new(seed.unwrap_or_else(unseeded_state)),
             seeded: AtomicBool::new(seed.is_some()),
@@ -71,31 +71,31 @@ impl Ids {
     }
 
     /// 32 bytes (key material), reproducible under `--seed`.
-    pub fn bytes32(&self) -> [u8; 32] {
+    pub(crate) fn bytes32(&self) -> [u8; 32] {
         let mut out = [0u8; 32];
         self.fill(&mut out);
         out
     }
 
     /// A version-4 GUID, lower case.
-    pub fn guid(&self) -> String {
+    pub(crate) fn guid(&self) -> String {
         guid_from(self.bytes16())
     }
 
     /// `n` lower-case hex characters (n ≤ 32).
-    pub fn hex(&self, n: usize) -> String {
+    pub(crate) fn hex(&self, n: usize) -> String {
         let b = self.bytes16();
         let s: String = b.iter().map(|x| format!("{x:02x}")).collect();
         s[..n.min(32)].to_string()
     }
 
     /// A number in `0..n`.
-    pub fn below(&self, n: u64) -> u64 {
+    pub(crate) fn below(&self, n: u64) -> u64 {
         let b = self.bytes16();
         u64::from_le_bytes(b[..8].try_into().unwrap()) % n.max(1)
     }
 
-    pub fn reseed(&self, seed: Option<u64>) {
+    pub(crate) fn reseed(&self, seed: Option<u64>) {
         self.state.store(seed.unwrap_or_else(unseeded_state), Ordering::Relaxed);
         self.seeded.store(seed.is_some(), Ordering::Relaxed);
     }
@@ -103,7 +103,7 @@ impl Ids {
 
 /// A GUID derived from `input`: the same input always gives the same GUID (stable object ids
 /// for token clients, across restarts).
-pub fn stable_guid(input: &str) -> String {
+pub(crate) fn stable_guid(input: &str) -> String {
     let d = sha256(input.as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&d[..16]);
@@ -111,7 +111,7 @@ pub fn stable_guid(input: &str) -> String {
 }
 
 mod sha2_lite {
-    pub fn sha256(data: &[u8]) -> [u8; 32] {
+    pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
         let d = ring::digest::digest(&ring::digest::SHA256, data);
         let mut out = [0u8; 32];
         out.copy_from_slice(d.as_ref());

@@ -6,10 +6,10 @@
 //! multi-step change (a cluster and its node resource group) is never seen half-done by
 //! another write, and a refused one leaves no trace.
 
-pub mod clock;
-pub mod events;
-pub mod ids;
-pub mod tx;
+pub(crate) mod clock;
+pub(crate) mod events;
+pub(crate) mod ids;
+pub(crate) mod tx;
 
 use crate::arm::lro::Operations;
 use crate::arm::time::Millis;
@@ -20,16 +20,16 @@ use clock::Clock;
 use events::Events;
 use ids::Ids;
 use std::sync::{Mutex, MutexGuard, OnceLock};
-pub use tx::Tx;
+pub(crate) use tx::Tx;
 
 /// How an ARM request is answered, given a transaction: routing, checks and the handler.
 /// The server supplies it; internal ARM calls ([`Tx::call`]) go through it too.
-pub type Pipeline = fn(&Tx, &crate::arm::Request) -> crate::arm::ArmResult<crate::arm::Response>;
+pub(crate) type Pipeline = fn(&Tx, &crate::arm::Request) -> crate::arm::ArmResult<crate::arm::Response>;
 
 /// The test harness's settings that providers consult: LRO timing rules and injected
 /// operation failures. They live with the control API, which owns them (with the journal,
 /// the faults and persistence); the world holds them type-erased, knowing nothing of it.
-pub trait Harness: Send + Sync + 'static {
+pub(crate) trait Harness: Send + Sync + 'static {
     /// The timing spec a rule sets for a write of `method` on `resource_id`.
     fn lro_rule(&self, method: &str, resource_id: &str) -> Option<String>;
     /// The failure an injected fault asks the operation `req` starts to end with.
@@ -41,24 +41,24 @@ pub trait Harness: Send + Sync + 'static {
 /// What the layers above give the world when they build it: the world knows no provider and
 /// no server, only these functions.
 #[derive(Clone, Copy)]
-pub struct Wiring {
+pub(crate) struct Wiring {
     /// Answers ARM requests (HTTP and internal calls).
-    pub pipeline: Pipeline,
+    pub(crate) pipeline: Pipeline,
     /// Puts the default data in (at start and reset).
-    pub seed: fn(&Tx),
+    pub(crate) seed: fn(&Tx),
 }
 
-pub struct World {
-    pub config: Config,
+pub(crate) struct World {
+    pub(crate) config: Config,
     base_url: OnceLock<std::sync::Arc<str>>,
     /// State: reached through a [`Tx`] only (and whole, by reset and snapshots).
     store: Store,
     directory: Directory,
     ops: Operations<tx::Effect>,
     events: Events,
-    pub clock: Clock,
-    pub ids: Ids,
-    pub signer: Signer,
+    pub(crate) clock: Clock,
+    pub(crate) ids: Ids,
+    pub(crate) signer: Signer,
     wiring: Wiring,
     harness: Box<dyn Harness>,
     write_gate: Mutex<()>,
@@ -66,7 +66,7 @@ pub struct World {
 
 impl World {
     /// A world with the default tenant, subscription and service principal.
-    pub fn new(config: Config, signer: Signer, wiring: Wiring, harness: Box<dyn Harness>) -> World {
+    pub(crate) fn new(config: Config, signer: Signer, wiring: Wiring, harness: Box<dyn Harness>) -> World {
         let clock = match config.seed {
             Some(_) => Clock::virtual_at(clock::VIRTUAL_EPOCH),
             None => Clock::wall(),
@@ -90,23 +90,23 @@ impl World {
     }
 
     /// The URL clients reach azemu at (`https://127.0.0.1:8443`), set once the port is bound.
-    pub fn base_url(&self) -> &str {
+    pub(crate) fn base_url(&self) -> &str {
         self.base_url.get().map(|u| &**u).unwrap_or("https://127.0.0.1:8443")
     }
 
     /// The same URL, shared (each request carries it).
-    pub fn base_url_shared(&self) -> std::sync::Arc<str> {
+    pub(crate) fn base_url_shared(&self) -> std::sync::Arc<str> {
         self.base_url
             .get()
             .cloned()
             .unwrap_or_else(|| "https://127.0.0.1:8443".into())
     }
 
-    pub fn set_base_url(&self, url: String) {
+    pub(crate) fn set_base_url(&self, url: String) {
         let _ = self.base_url.set(url.into());
     }
 
-    pub fn now(&self) -> Millis {
+    pub(crate) fn now(&self) -> Millis {
         self.clock.now()
     }
 
@@ -117,7 +117,7 @@ impl World {
     }
 
     /// The test harness's settings (see [`Harness`]).
-    pub fn harness(&self) -> &dyn Harness {
+    pub(crate) fn harness(&self) -> &dyn Harness {
         &*self.harness
     }
 
@@ -126,12 +126,12 @@ impl World {
     }
 
     /// A read-only transaction: committed state, no gate.
-    pub fn read(&self) -> Tx<'_> {
+    pub(crate) fn read(&self) -> Tx<'_> {
         Tx::read(self)
     }
 
     /// Runs `f` in a write transaction and commits what it staged.
-    pub fn transact<R>(&self, f: impl FnOnce(&Tx) -> R) -> R {
+    pub(crate) fn transact<R>(&self, f: impl FnOnce(&Tx) -> R) -> R {
         let tx = Tx::write(self);
         let out = f(&tx);
         tx.commit();
@@ -139,7 +139,7 @@ impl World {
     }
 
     /// Runs `f` in a write transaction that commits only when `f` succeeds.
-    pub fn try_transact<R, E>(&self, f: impl FnOnce(&Tx) -> Result<R, E>) -> Result<R, E> {
+    pub(crate) fn try_transact<R, E>(&self, f: impl FnOnce(&Tx) -> Result<R, E>) -> Result<R, E> {
         let tx = Tx::write(self);
         let out = f(&tx)?;
         tx.commit();
@@ -147,19 +147,19 @@ impl World {
     }
 
     /// Ends every long-running operation whose time has come, in a transaction of its own.
-    pub fn settle(&self) {
+    pub(crate) fn settle(&self) {
         if self.ops.any_due(self.now()) {
             self.transact(|tx| tx.settle());
         }
     }
 
     /// Whether some operation is still running (a request may end it: state may change).
-    pub fn has_pending_operations(&self) -> bool {
+    pub(crate) fn has_pending_operations(&self) -> bool {
         self.ops.has_pending()
     }
 
     /// The world's operations (read-only views: the control API lists them).
-    pub fn operations(&self) -> Vec<crate::arm::lro::Snapshot> {
+    pub(crate) fn operations(&self) -> Vec<crate::arm::lro::Snapshot> {
         self.ops.all()
     }
 
@@ -180,7 +180,7 @@ impl World {
     }
 
     /// Activity events about `resource` (or anything below it), else all.
-    pub fn activity(&self, resource: Option<&str>) -> Vec<serde_json::Value> {
+    pub(crate) fn activity(&self, resource: Option<&str>) -> Vec<serde_json::Value> {
         self.events.list(resource)
     }
 
@@ -203,13 +203,13 @@ impl World {
     }
 
     /// Every record and principal, for a state snapshot.
-    pub fn export(&self) -> (Vec<crate::store::Record>, Vec<crate::entra::Principal>) {
+    pub(crate) fn export(&self) -> (Vec<crate::store::Record>, Vec<crate::entra::Principal>) {
         let _g = self.gate();
         (self.store.export(), self.directory.all())
     }
 
     /// Replaces all state with a snapshot's records and principals.
-    pub fn import(&self, records: Vec<crate::store::Record>, principals: Vec<crate::entra::Principal>) {
+    pub(crate) fn import(&self, records: Vec<crate::store::Record>, principals: Vec<crate::entra::Principal>) {
         let _g = self.gate();
         self.ops.clear();
         self.store.import(records);
@@ -217,7 +217,7 @@ impl World {
     }
 
     /// Empties all state and puts the defaults back; configuration is kept.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         {
             let _g = self.gate();
             self.ops.clear();

@@ -380,7 +380,7 @@ impl TxEvents<'_> {
 }
 
 /// One transaction over the world. See the module documentation.
-pub struct Tx<'w> {
+pub(crate) struct Tx<'w> {
     world: &'w World,
     _gate: Option<MutexGuard<'w, ()>>,
     pub(crate) store: TxStore<'w>,

@@ -13,11 +13,11 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-pub const KIND: &str = "Microsoft.Authorization/roleAssignments";
+pub(crate) const KIND: &str = "Microsoft.Authorization/roleAssignments";
 
 /// Rule: the assignment name must be a GUID.
 /// Source: aks-rules.md i4 (Azure/azure-service-operator #2586): 400 `InvalidRoleAssignmentId`.
-pub fn invalid_role_assignment_id(name: &str) -> ArmResult<()> {
+pub(crate) fn invalid_role_assignment_id(name: &str) -> ArmResult<()> {
     if id::is_guid(name) {
         Ok(())
     } else {
@@ -30,7 +30,7 @@ pub fn invalid_role_assignment_id(name: &str) -> ArmResult<()> {
 
 /// Rule: the principal id must be a GUID.
 /// Source: aks-rules.md i5 (Azure/azure-powershell #16627): 400 `InvalidPrincipalId`.
-pub fn invalid_principal_id(principal_id: &str) -> ArmResult<()> {
+pub(crate) fn invalid_principal_id(principal_id: &str) -> ArmResult<()> {
     if id::is_guid(principal_id) {
         Ok(())
     } else {
@@ -45,7 +45,7 @@ pub fn invalid_principal_id(principal_id: &str) -> ArmResult<()> {
 /// directory look-up, as ARM does to tolerate replication delay). A principal younger than
 /// `--principal-propagation-delay` counts as unknown.
 /// Source: aks-rules.md i2/i3: 400 `PrincipalNotFound`.
-pub fn principal_not_found_unless_principal_type_given(
+pub(crate) fn principal_not_found_unless_principal_type_given(
     w: &Tx,
     principal_id: &str,
     principal_type: Option<&str>,
@@ -85,7 +85,13 @@ fn assignments_of(w: &Tx, scope: &str, principal_id: &str, role_guid: &str) -> V
 
 /// Rule: one (scope, principal, role) triple has one assignment; another name → 409.
 /// Source: aks-rules.md i1 (Azure/azure-cli PR #8599): 409 `RoleAssignmentExists`.
-pub fn role_assignment_exists(w: &Tx, scope: &str, principal_id: &str, role_guid: &str, name: &str) -> ArmResult<()> {
+pub(crate) fn role_assignment_exists(
+    w: &Tx,
+    scope: &str,
+    principal_id: &str,
+    role_guid: &str,
+    name: &str,
+) -> ArmResult<()> {
     let dup = assignments_of(w, scope, principal_id, role_guid);
     let dup: Vec<&Record> = dup
         .iter()
@@ -156,7 +162,7 @@ fn not_found(name: &str) -> ArmError {
 }
 
 /// `GET/PUT/DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
-pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let name = ctx.name(0);
     let rid = assignment_id(ctx.scope, name);
     match ctx.method() {
@@ -243,7 +249,7 @@ fn put(w: &Tx, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
 }
 
 /// Creates an assignment on azemu's own behalf (defaults, AKS add-ons). Idempotent.
-pub fn grant(w: &Tx, scope: &str, principal_id: &str, role_guid: &str) -> String {
+pub(crate) fn grant(w: &Tx, scope: &str, principal_id: &str, role_guid: &str) -> String {
     let existing = assignments_of(w, scope, principal_id, role_guid);
     if let Some(r) = existing.first() {
         return r.id.clone();
@@ -313,7 +319,7 @@ fn parse_filter(f: Option<&str>) -> ArmResult<Filter> {
 }
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments[?$filter=…]`.
-pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let filter = parse_filter(ctx.req.query("$filter"))?;
     let scope = if ctx.scope.is_empty() { "/" } else { ctx.scope };
     let items: Vec<Value> = w
@@ -340,7 +346,7 @@ pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// Every assignment of `principal_id` at or above `scope`.
-pub fn of_principal_above(w: &Tx, principal_id: &str, scope: &str) -> Vec<Record> {
+pub(crate) fn of_principal_above(w: &Tx, principal_id: &str, scope: &str) -> Vec<Record> {
     w.store.list(|r| {
         r.kind == KIND
             && r.body["properties"]["principalId"]

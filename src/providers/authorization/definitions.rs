@@ -12,28 +12,25 @@ use crate::world::Tx;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
-pub const KIND: &str = "Microsoft.Authorization/roleDefinitions";
+pub(crate) const KIND: &str = "Microsoft.Authorization/roleDefinitions";
 
 /// Well-known built-in role ids used by azemu's own rules.
-pub const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
-pub const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
-pub const MANAGED_IDENTITY_OPERATOR: &str = "f1a07417-d97a-45cb-824c-7a7467783830";
-pub const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+pub(crate) const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 
 /// One role: its GUID, name and permission blocks.
 #[derive(Debug, Clone)]
-pub struct Role {
-    pub guid: String,
-    pub properties: Value,
+pub(crate) struct Role {
+    pub(crate) guid: String,
+    pub(crate) properties: Value,
 }
 
 impl Role {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         self.properties["roleName"].as_str().unwrap_or("")
     }
 
     /// The ARM shape, with the id in the form that fits `scope`.
-    pub fn to_json(&self, scope: &str) -> Value {
+    pub(crate) fn to_json(&self, scope: &str) -> Value {
         json!({
             "id": definition_id(scope, &self.guid),
             "name": self.guid,
@@ -44,7 +41,7 @@ impl Role {
 }
 
 /// `/subscriptions/{s}/providers/…/roleDefinitions/{guid}` inside a subscription, else the tenant form.
-pub fn definition_id(scope: &str, guid: &str) -> String {
+pub(crate) fn definition_id(scope: &str, guid: &str) -> String {
     match ScopeParts::parse(scope).subscription {
         Some(sub) => {
             format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}")
@@ -54,7 +51,7 @@ pub fn definition_id(scope: &str, guid: &str) -> String {
 }
 
 /// The built-in catalog, parsed once from `builtin_roles.json`.
-pub fn builtins() -> &'static [Role] {
+pub(crate) fn builtins() -> &'static [Role] {
     static CATALOG: OnceLock<Vec<Role>> = OnceLock::new();
     CATALOG.get_or_init(|| {
         let doc: Value =
@@ -105,7 +102,7 @@ fn custom_roles(w: &Tx) -> Vec<Role> {
 }
 
 /// A role by GUID (built-in or custom).
-pub fn find(w: &Tx, guid: &str) -> Option<Role> {
+pub(crate) fn find(w: &Tx, guid: &str) -> Option<Role> {
     builtins()
         .iter()
         .find(|r| r.guid.eq_ignore_ascii_case(guid))
@@ -114,7 +111,7 @@ pub fn find(w: &Tx, guid: &str) -> Option<Role> {
 }
 
 /// The GUID at the end of a role definition id (or the GUID itself).
-pub fn guid_of(definition_id: &str) -> String {
+pub(crate) fn guid_of(definition_id: &str) -> String {
     id::name_of(definition_id)
 }
 
@@ -164,7 +161,7 @@ fn filter_pred(filter: Option<&str>) -> ArmResult<RolePredicate> {
 }
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions`.
-pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let pred = filter_pred(ctx.req.query("$filter"))?;
     let items: Vec<Value> = visible(w, ctx.scope)
         .iter()
@@ -175,7 +172,7 @@ pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET/PUT/DELETE {scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
-pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let guid = ctx.name(0);
     match ctx.method() {
         "GET" => find(w, guid)
@@ -186,7 +183,7 @@ pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     }
 }
 
-pub fn role_definition_not_found(guid: &str) -> ArmError {
+pub(crate) fn role_definition_not_found(guid: &str) -> ArmError {
     ArmError::not_found(
         "RoleDefinitionDoesNotExist",
         format!("The specified role definition with ID '{guid}' does not exist."),
@@ -208,7 +205,7 @@ fn string_list(v: &Value) -> Vec<String> {
 /// subscription's role), so ARM refuses it. Role definition ids are unique in the directory.
 /// Source: learn.microsoft.com/azure/role-based-access-control/custom-roles ("the role
 /// definition ID ... unique"); the error code is azemu's choice (README, fidelity).
-pub fn role_definition_addressed_at_its_own_scope(record_id: &str, scope: &str, guid: &str) -> ArmResult<()> {
+pub(crate) fn role_definition_addressed_at_its_own_scope(record_id: &str, scope: &str, guid: &str) -> ArmResult<()> {
     let own = record_id
         .rsplit_once("/providers/Microsoft.Authorization/roleDefinitions/")
         .map(|(s, _)| s)
@@ -230,7 +227,7 @@ pub fn role_definition_addressed_at_its_own_scope(record_id: &str, scope: &str, 
 /// addressed the role. Source: learn.microsoft.com/azure/role-based-access-control/custom-roles
 /// ("To create or update a custom role, you must have Microsoft.Authorization/roleDefinitions/write
 /// permission on all AssignableScopes").
-pub fn caller_may_write_every_assignable_scope(w: &Tx, ctx: &Ctx, scopes: &[String]) -> ArmResult<()> {
+pub(crate) fn caller_may_write_every_assignable_scope(w: &Tx, ctx: &Ctx, scopes: &[String]) -> ArmResult<()> {
     let Some(caller) = ctx.caller.filter(|_| w.config.enforce_rbac) else {
         return Ok(());
     };

@@ -11,7 +11,7 @@ use crate::routing::{Ctx, Route};
 use crate::world::Tx;
 
 /// The RBAC action a request performs.
-pub fn action_for(route: &Route, method: &str, last_segment: &str) -> String {
+pub(crate) fn action_for(route: &Route, method: &str, last_segment: &str) -> String {
     match method {
         "GET" | "HEAD" => format!("{}/read", route.action),
         "PUT" | "PATCH" => format!("{}/write", route.action),
@@ -41,7 +41,7 @@ fn scope_of(ctx: &Ctx) -> String {
 }
 
 /// Refuses the request unless the caller holds the route's action at its scope.
-pub fn check_request(w: &Tx, ctx: &Ctx, route: &Route) -> ArmResult<()> {
+pub(crate) fn check_request(w: &Tx, ctx: &Ctx, route: &Route) -> ArmResult<()> {
     if route.action.is_empty()
         || route.action.starts_with("Microsoft.Resources/subscriptions/providers") && ctx.req.method == "GET"
     {
@@ -83,7 +83,7 @@ fn registration_action(route: &Route, ctx: &Ctx) -> Option<(String, String)> {
 }
 
 /// Azure's 403 for a missing permission.
-pub fn authorization_failed(app_id: &str, object_id: &str, action: &str, scope: &str) -> ArmError {
+pub(crate) fn authorization_failed(app_id: &str, object_id: &str, action: &str, scope: &str) -> ArmError {
     ArmError::new(
         403,
         "AuthorizationFailed",
@@ -94,12 +94,12 @@ pub fn authorization_failed(app_id: &str, object_id: &str, action: &str, scope: 
 }
 
 /// A GET of a collection (`…/resourcegroups`, `…/managedClusters`): its route ends in a literal.
-pub fn is_list(route: &Route, method: &str) -> bool {
+pub(crate) fn is_list(route: &Route, method: &str) -> bool {
     method == "GET" && route.pattern.last().is_some_and(|p| *p != "*")
 }
 
 /// Keeps the items of a list the caller may read (`{type}/read` at the item's id).
-pub fn readable_only(w: &Tx, caller: &Caller, route: &Route, mut resp: Response) -> Response {
+pub(crate) fn readable_only(w: &Tx, caller: &Caller, route: &Route, mut resp: Response) -> Response {
     let action = format!("{}/read", route.action);
     if let Body::Json(body) = &mut resp.body {
         if let Some(items) = body.get_mut("value").and_then(|v| v.as_array_mut()) {

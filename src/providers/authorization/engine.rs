@@ -13,33 +13,33 @@ use crate::world::Tx;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Grant {
-    pub role_assignment_id: String,
-    pub role_definition_id: String,
-    pub role_name: String,
-    pub scope: String,
+pub(crate) struct Grant {
+    pub(crate) role_assignment_id: String,
+    pub(crate) role_definition_id: String,
+    pub(crate) role_name: String,
+    pub(crate) scope: String,
     /// The `actions` entry that matched.
-    pub matched_action: String,
+    pub(crate) matched_action: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Decision {
-    pub allowed: bool,
-    pub principal_id: String,
-    pub action: String,
-    pub scope: String,
+pub(crate) struct Decision {
+    pub(crate) allowed: bool,
+    pub(crate) principal_id: String,
+    pub(crate) action: String,
+    pub(crate) scope: String,
     /// The assignment that grants the action, when allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub granted_by: Option<Grant>,
+    pub(crate) granted_by: Option<Grant>,
     /// Why: which assignments were considered and what each lacked.
-    pub reason: String,
-    pub considered: Vec<String>,
+    pub(crate) reason: String,
+    pub(crate) considered: Vec<String>,
 }
 
 /// An RBAC action pattern: a glob (`*` spans `/`, case ignored) where a `/*/` segment may also
 /// match a single `/` (`userAssignedIdentities/*/read` covers `userAssignedIdentities/read`).
-pub fn action_matches(pattern: &str, action: &str) -> bool {
+pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
     glob::matches(pattern, action) || (pattern.contains("/*/") && glob::matches(&pattern.replace("/*/", "/"), action))
 }
 
@@ -66,7 +66,7 @@ fn permits(permissions: &Value, action: &str) -> Option<String> {
 }
 
 /// Does `principal_id` hold `action` at `scope`?
-pub fn check(w: &Tx, principal_id: &str, action: &str, scope: &str) -> Decision {
+pub(crate) fn check(w: &Tx, principal_id: &str, action: &str, scope: &str) -> Decision {
     let mut considered = Vec::new();
     let mut granted_by = None;
     for a in assignments::of_principal_above(w, principal_id, scope) {

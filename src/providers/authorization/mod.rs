@@ -1,10 +1,10 @@
 //! `Microsoft.Authorization`: role definitions (the built-in catalog and custom roles), role
 //! assignments at any scope, and the authorization engine the rest of azemu asks.
 
-pub mod assignments;
-pub mod definitions;
-pub mod enforce;
-pub mod engine;
+pub(crate) mod assignments;
+pub(crate) mod definitions;
+pub(crate) mod enforce;
+pub(crate) mod engine;
 
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::Route;
@@ -21,7 +21,7 @@ const VERSIONS: &[&str] = &[
 ];
 
 /// Everything azemu knows of this provider: its one registration.
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: "Microsoft.Authorization",
     types: &[
         TypeInfo {
@@ -52,7 +52,7 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
 };
 
 #[rustfmt::skip]
-pub const ROUTES: &[Route] = &[
+pub(crate) const ROUTES: &[Route] = &[
     Route { namespace: "microsoft.authorization", pattern: &["roleassignments"], methods: &["GET"], action: "Microsoft.Authorization/roleAssignments", handler: assignments::list },
     Route { namespace: "microsoft.authorization", pattern: &["roleassignments", "*"], methods: &["GET", "PUT", "DELETE"], action: "Microsoft.Authorization/roleAssignments", handler: assignments::handle },
     Route { namespace: "microsoft.authorization", pattern: &["roledefinitions"], methods: &["GET"], action: "Microsoft.Authorization/roleDefinitions", handler: definitions::list },
@@ -60,7 +60,7 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// The default service principal owns the default subscription.
-pub fn seed(w: &Tx) {
+pub(crate) fn seed(w: &Tx) {
     let c = &w.config;
     let sp = crate::entra::principals::client_principal(w, &c.tenant_id, &c.client_id);
     assignments::grant(

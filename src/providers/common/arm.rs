@@ -7,13 +7,13 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-pub const RESOURCE_GROUP_KIND: &str = "Microsoft.Resources/resourceGroups";
+pub(crate) const RESOURCE_GROUP_KIND: &str = "Microsoft.Resources/resourceGroups";
 
 /// ACR login servers are `{registry}.{ACR_SUFFIX}`.
-pub const ACR_SUFFIX: &str = "azurecr.io";
+pub(crate) const ACR_SUFFIX: &str = "azurecr.io";
 
 /// The tenant a subscription belongs to.
-pub fn tenant_of(w: &Tx, subscription_id: &str) -> Option<String> {
+pub(crate) fn tenant_of(w: &Tx, subscription_id: &str) -> Option<String> {
     w.store
         .with(&format!("/subscriptions/{subscription_id}"), |r| {
             r.body["tenantId"].as_str().map(str::to_string)
@@ -22,7 +22,7 @@ pub fn tenant_of(w: &Tx, subscription_id: &str) -> Option<String> {
 }
 
 /// Creates a resource group on behalf of a provider (AKS's node resource group).
-pub fn create_managed_group(
+pub(crate) fn create_managed_group(
     w: &Tx,
     sub: &str,
     name: &str,
@@ -47,7 +47,7 @@ pub fn create_managed_group(
 }
 
 /// Removes a resource group and everything inside it, letting each provider clean up.
-pub fn remove_group_with_contents(w: &Tx, rid: &str) {
+pub(crate) fn remove_group_with_contents(w: &Tx, rid: &str) {
     for rec in w.store.remove_tree(rid) {
         crate::providers::on_removed(w, &rec);
     }

@@ -6,23 +6,23 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-pub const KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+pub(crate) const KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
 /// What a new or updated identity looks like.
-pub struct Identity<'a> {
-    pub id: &'a str,
-    pub name: &'a str,
-    pub location: &'a str,
-    pub tenant_id: &'a str,
-    pub client_id: &'a str,
-    pub principal_id: &'a str,
-    pub isolation_scope: &'a str,
-    pub tags: Value,
-    pub system_data: Option<Value>,
+pub(crate) struct Identity<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) location: &'a str,
+    pub(crate) tenant_id: &'a str,
+    pub(crate) client_id: &'a str,
+    pub(crate) principal_id: &'a str,
+    pub(crate) isolation_scope: &'a str,
+    pub(crate) tags: Value,
+    pub(crate) system_data: Option<Value>,
 }
 
 /// Stores the identity and its service principal; returns the ARM body.
-pub fn save(w: &Tx, i: Identity) -> Value {
+pub(crate) fn save(w: &Tx, i: Identity) -> Value {
     let mut doc = json!({
         "id": i.id,
         "name": i.name,
@@ -58,7 +58,7 @@ pub fn save(w: &Tx, i: Identity) -> Value {
 }
 
 /// Removes the identity's principal (role assignments naming it stay, as in Azure).
-pub fn forget_principal(w: &Tx, rec: &Record) {
+pub(crate) fn forget_principal(w: &Tx, rec: &Record) {
     if let Some(pid) = rec.body["properties"]["principalId"].as_str() {
         w.directory.remove(pid);
     }

@@ -8,7 +8,7 @@ use crate::routing::Ctx;
 use crate::world::Tx;
 
 /// Where the polling URLs of an operation live.
-pub enum Urls<'a> {
+pub(crate) enum Urls<'a> {
     /// `/subscriptions/{s}/providers/{ns}/locations/{loc}/operations/{id}` (+ `operationresults`).
     Provider {
         subscription: &'a str,
@@ -21,26 +21,25 @@ pub enum Urls<'a> {
     Resource { id: &'a str },
 }
 
-pub struct Begin<'a> {
-    pub resource_id: String,
+pub(crate) struct Begin<'a> {
+    pub(crate) resource_id: String,
     /// `Creating`, `Updating`, `Deleting`, `UpgradingNodeImageVersion`...
-    pub activity: &'a str,
-    pub urls: Urls<'a>,
+    pub(crate) activity: &'a str,
+    pub(crate) urls: Urls<'a>,
     /// Whether to send `Location` as well (DELETE and POST).
-    pub location_header: bool,
+    pub(crate) location_header: bool,
     /// When set, the operation ends `Failed` with this error.
-    pub fail: Option<ArmError>,
-    pub effect: crate::world::tx::Effect,
+    pub(crate) fail: Option<ArmError>,
+    pub(crate) effect: crate::world::tx::Effect,
 }
 
 /// The polling headers of a started operation.
-pub struct Started {
-    pub id: String,
-    pub headers: Vec<(String, String)>,
+pub(crate) struct Started {
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Started {
-    pub fn apply(&self, mut r: Response) -> Response {
+    pub(crate) fn apply(&self, mut r: Response) -> Response {
         r.headers.extend(self.headers.iter().cloned());
         r
     }
@@ -70,7 +69,7 @@ fn default_completion(w: &Tx) -> Completion {
 }
 
 /// Parses an LRO timing spec such as `3s`, `polls=2`, `immediate`, `manual`, `3s,fail`.
-pub fn parse_spec(w: &Tx, spec: &str) -> ArmResult<(Completion, Option<ArmError>)> {
+pub(crate) fn parse_spec(w: &Tx, spec: &str) -> ArmResult<(Completion, Option<ArmError>)> {
     let mut completion = default_completion(w);
     let mut fail = None;
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -110,7 +109,7 @@ fn bad_spec(spec: &str) -> ArmError {
 }
 
 /// Starts an operation and returns the headers the response must carry.
-pub fn begin(w: &Tx, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
+pub(crate) fn begin(w: &Tx, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
     let retry = retry_after(ctx)?;
     let (completion, requested_failure) = completion_for(w, ctx, &b.resource_id)?;
     let fail_with = b.fail.or(requested_failure);
@@ -157,7 +156,7 @@ pub fn begin(w: &Tx, ctx: &Ctx, b: Begin) -> ArmResult<Started> {
             format!("{}{result_path}?api-version={api}", ctx.req.base_url),
         ));
     }
-    Ok(Started { id, headers })
+    Ok(Started { headers })
 }
 
 /// `Retry-After` on LRO responses: 0 by default so clients poll at once; the
@@ -176,7 +175,7 @@ fn retry_after(ctx: &Ctx) -> ArmResult<String> {
 }
 
 /// `GET .../operations/{id}`: the operation-status resource (always 200 while it exists).
-pub fn status(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
+pub(crate) fn status(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     let retry = retry_after(ctx)?;
     w.ops.touch(op_id);
     w.settle();
@@ -192,7 +191,7 @@ pub fn status(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
 /// `GET .../operationresults/{id}`: 202 while running; 200 with an empty body when done (as
 /// Azure answers the final poll of a resource group delete: `@azure/arm-resources` 8 refuses a
 /// 204 there), or the error with its status when it failed.
-pub fn result(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
+pub(crate) fn result(w: &Tx, ctx: &Ctx, op_id: &str) -> ArmResult<Response> {
     let retry = retry_after(ctx)?;
     w.ops.touch(op_id);
     w.settle();
@@ -220,17 +219,17 @@ fn operation_not_found(op_id: &str) -> ArmError {
 }
 
 /// Route handler for `.../locations/{loc}/operations/{id}` (and `operationStatuses`).
-pub fn status_route(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn status_route(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     status(w, ctx, ctx.name(1))
 }
 
 /// Route handler for `.../locations/{loc}/operationresults/{id}`.
-pub fn result_route(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn result_route(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     result(w, ctx, ctx.name(1))
 }
 
 /// A write refused because another operation is running on the resource (AKS's wording).
-pub fn ensure_idle(w: &Tx, resource_id: &str) -> ArmResult<()> {
+pub(crate) fn ensure_idle(w: &Tx, resource_id: &str) -> ArmResult<()> {
     match w.ops.running_on(resource_id) {
         None => Ok(()),
         Some(op) => {

@@ -6,19 +6,18 @@ use crate::arm::{ArmError, ArmResult};
 use crate::routing::Ctx;
 use crate::store::Record;
 use crate::world::Tx;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// The resource group a tracked resource lives in, as stored.
-pub struct Parent {
-    pub subscription: String,
+pub(crate) struct Parent {
+    pub(crate) subscription: String,
     /// Name with the casing it was created with.
-    pub resource_group: String,
-    pub id: String,
-    pub location: String,
+    pub(crate) resource_group: String,
+    pub(crate) id: String,
 }
 
 /// The resource group named by the request's scope (which must be a resource group).
-pub fn parent_group(w: &Tx, ctx: &Ctx) -> ArmResult<Parent> {
+pub(crate) fn parent_group(w: &Tx, ctx: &Ctx) -> ArmResult<Parent> {
     let parts = ScopeParts::parse(ctx.scope);
     let (Some(sub), Some(rg)) = (parts.subscription, parts.resource_group) else {
         return Err(ArmError::bad_request(
@@ -34,24 +33,23 @@ pub fn parent_group(w: &Tx, ctx: &Ctx) -> ArmResult<Parent> {
         subscription: id::segments(&rec.id)[1].clone(),
         resource_group: rec.body["name"].as_str().unwrap_or(&rg).to_string(),
         id: rec.id.clone(),
-        location: rec.body["location"].as_str().unwrap_or("").to_string(),
     })
 }
 
 /// `{rg}/providers/{Namespace}/{type}/{name}` with canonical casing for the fixed parts.
-pub fn tracked_id(parent: &Parent, namespace: &str, type_name: &str, name: &str) -> String {
+pub(crate) fn tracked_id(parent: &Parent, namespace: &str, type_name: &str, name: &str) -> String {
     format!("{}/providers/{namespace}/{type_name}/{name}", parent.id)
 }
 
 /// A missing tracked resource, with ARM's message.
-pub fn not_found(ctx: &Ctx, type_path: &str, name: &str) -> ArmError {
+pub(crate) fn not_found(ctx: &Ctx, type_path: &str, name: &str) -> ArmError {
     let rg = ScopeParts::parse(ctx.scope).resource_group.unwrap_or_default();
     ArmError::resource_not_found(type_path, name, &rg)
 }
 
 /// The region of a new resource: required, and one ARM knows. `type_path` names the type in
 /// the error (`Microsoft.ManagedIdentity/userAssignedIdentities`).
-pub fn require_location(body: &Value, type_path: &str) -> ArmResult<&'static str> {
+pub(crate) fn require_location(body: &Value, type_path: &str) -> ArmResult<&'static str> {
     let Some(loc) = body.get("location").and_then(Value::as_str) else {
         return Err(ArmError::bad_request(
             "LocationRequired",
@@ -70,7 +68,7 @@ pub fn require_location(body: &Value, type_path: &str) -> ArmResult<&'static str
 }
 
 /// Tags: an object of strings, at most 50, names ≤ 512 and values ≤ 256 characters.
-pub fn tags(body: &Value) -> ArmResult<Option<Value>> {
+pub(crate) fn tags(body: &Value) -> ArmResult<Option<Value>> {
     match body.get("tags") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => {
@@ -112,7 +110,7 @@ pub fn tags(body: &Value) -> ArmResult<Option<Value>> {
 }
 
 /// `systemData` for a resource written now by the caller.
-pub fn system_data(w: &Tx, ctx: &Ctx, previous: Option<&Value>) -> Value {
+pub(crate) fn system_data(w: &Tx, ctx: &Ctx, previous: Option<&Value>) -> Value {
     let now = crate::arm::time::rfc3339(w.now());
     let who = ctx
         .caller
@@ -130,7 +128,7 @@ pub fn system_data(w: &Tx, ctx: &Ctx, previous: Option<&Value>) -> Value {
 }
 
 /// Records of `kind` in the request's scope: a subscription or a resource group.
-pub fn list_in_scope(w: &Tx, ctx: &Ctx, kind: &str) -> ArmResult<Vec<Value>> {
+pub(crate) fn list_in_scope(w: &Tx, ctx: &Ctx, kind: &str) -> ArmResult<Vec<Value>> {
     let parts = ScopeParts::parse(ctx.scope);
     if !(parts.is_subscription() || parts.is_resource_group()) {
         return Err(ArmError::bad_request(
@@ -149,29 +147,13 @@ pub fn list_in_scope(w: &Tx, ctx: &Ctx, kind: &str) -> ArmResult<Vec<Value>> {
         .collect())
 }
 
-/// Copies of the read-only properties a client may echo back, removed before storing.
-pub fn without(body: &Value, keys: &[&str]) -> Value {
-    let mut out = body.clone();
-    if let Some(m) = out.as_object_mut() {
-        for k in keys {
-            m.remove(*k);
-        }
-    }
-    out
-}
-
-/// An object field, or an empty object.
-pub fn object(v: &Value, key: &str) -> Map<String, Value> {
-    v.get(key).and_then(Value::as_object).cloned().unwrap_or_default()
-}
-
 /// The record of a tracked resource or a 404 in ARM's words.
-pub fn get_or_404(w: &Tx, ctx: &Ctx, id_: &str, type_path: &str, name: &str) -> ArmResult<Record> {
+pub(crate) fn get_or_404(w: &Tx, ctx: &Ctx, id_: &str, type_path: &str, name: &str) -> ArmResult<Record> {
     w.store.get(id_).ok_or_else(|| not_found(ctx, type_path, name))
 }
 
 /// A tracked resource cannot change region: ARM answers 409 `InvalidResourceLocation`.
-pub fn check_location_unchanged(existing: Option<&Record>, location: &str, parent: &Parent) -> ArmResult<()> {
+pub(crate) fn check_location_unchanged(existing: Option<&Record>, location: &str, parent: &Parent) -> ArmResult<()> {
     let Some(old) = existing else { return Ok(()) };
     let old_loc = old.body["location"].as_str().unwrap_or("");
     if old_loc.eq_ignore_ascii_case(location) {
@@ -189,7 +171,7 @@ pub fn check_location_unchanged(existing: Option<&Record>, location: &str, paren
 
 /// `If-Match` / `If-None-Match` on a write: a mismatch is 412 `PreconditionFailed`.
 /// Source: aks-rules.md j10 (ARM RPC resource-api-reference; AKS PUT takes both headers).
-pub fn check_preconditions(ctx: &Ctx, existing_etag: Option<&str>) -> ArmResult<()> {
+pub(crate) fn check_preconditions(ctx: &Ctx, existing_etag: Option<&str>) -> ArmResult<()> {
     let failed = |detail: String| Err(ArmError::new(412, "PreconditionFailed", detail));
     if let Some(want) = ctx.req.header("if-match").map(str::trim) {
         match existing_etag {

@@ -25,7 +25,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
 static COMPILED: OnceLock<HashMap<&'static str, Validator>> = OnceLock::new();
 
 /// Compiles every schema; called at start so a broken schema stops azemu at once.
-pub fn compile_all() -> Result<(), String> {
+pub(crate) fn compile_all() -> Result<(), String> {
     if COMPILED.get().is_some() {
         return Ok(());
     }
@@ -73,7 +73,7 @@ fn shortened(text: &str) -> String {
 }
 
 /// Validates `body` against the schema `name`.
-pub fn validate(name: &str, body: &Value) -> ArmResult<()> {
+pub(crate) fn validate(name: &str, body: &Value) -> ArmResult<()> {
     if COMPILED.get().is_none() {
         compile_all().map_err(ArmError::internal)?;
     }

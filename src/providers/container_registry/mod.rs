@@ -12,11 +12,11 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-pub const NAMESPACE: &str = "Microsoft.ContainerRegistry";
-pub const KIND: &str = "Microsoft.ContainerRegistry/registries";
+pub(crate) const NAMESPACE: &str = "Microsoft.ContainerRegistry";
+pub(crate) const KIND: &str = "Microsoft.ContainerRegistry/registries";
 
 /// Everything azemu knows of this provider: its one registration.
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[TypeInfo {
         name: "registries",
@@ -44,7 +44,7 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
 };
 
 #[rustfmt::skip]
-pub const ROUTES: &[Route] = &[
+pub(crate) const ROUTES: &[Route] = &[
     Route { namespace: "microsoft.containerregistry", pattern: &["registries"], methods: &["GET"], action: KIND, handler: list },
     Route { namespace: "microsoft.containerregistry", pattern: &["registries", "*"], methods: &["GET", "PUT", "PATCH", "DELETE"], action: KIND, handler: handle },
     Route { namespace: "microsoft.containerregistry", pattern: &["checknameavailability"], methods: &["POST"], action: "Microsoft.ContainerRegistry/checkNameAvailability", handler: check_name_availability },
@@ -52,7 +52,7 @@ pub const ROUTES: &[Route] = &[
 
 /// Registry names: 5–50 alphanumeric characters.
 /// Source: Azure naming rules for Microsoft.ContainerRegistry/registries.
-pub fn check_registry_name(name: &str) -> ArmResult<()> {
+pub(crate) fn check_registry_name(name: &str) -> ArmResult<()> {
     let len = name.chars().count();
     if (5..=50).contains(&len) && name.chars().all(|c| c.is_ascii_alphanumeric()) {
         Ok(())
@@ -74,7 +74,7 @@ fn taken(w: &Tx, name: &str) -> Option<Record> {
 }
 
 /// Rule: registry names are globally unique: another resource group or subscription using it → 400 `AlreadyInUse`.
-pub fn check_name_free(w: &Tx, name: &str, own_id: &str) -> ArmResult<()> {
+pub(crate) fn check_name_free(w: &Tx, name: &str, own_id: &str) -> ArmResult<()> {
     match taken(w, name) {
         Some(r) if !id::same(&r.id, own_id) => Err(ArmError::bad_request(
             "AlreadyInUse",

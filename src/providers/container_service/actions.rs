@@ -13,7 +13,7 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-pub const MAINTENANCE_KIND: &str = "Microsoft.ContainerService/managedClusters/maintenanceConfigurations";
+pub(crate) const MAINTENANCE_KIND: &str = "Microsoft.ContainerService/managedClusters/maintenanceConfigurations";
 
 fn cluster(w: &Tx, ctx: &Ctx) -> ArmResult<Record> {
     let (_, rid) = ids(w, ctx)?;
@@ -43,23 +43,23 @@ fn credential(w: &Tx, ctx: &Ctx, kind: &str) -> ArmResult<Response> {
 }
 
 /// `POST .../listClusterUserCredential` (Terraform calls it on every read).
-pub fn user_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn user_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     credential(w, ctx, "clusterUser")
 }
 
 /// `POST .../listClusterAdminCredential`.
-pub fn admin_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn admin_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     credential(w, ctx, "clusterAdmin")
 }
 
 /// `POST .../listClusterMonitoringUserCredential`.
-pub fn monitoring_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn monitoring_credential(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     credential(w, ctx, "clusterMonitoringUser")
 }
 
 /// `POST .../resetServicePrincipalProfile`: refused on MSI clusters; on service-principal
 /// clusters the new credentials reach every node.
-pub fn reset_service_principal(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn reset_service_principal(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     rules::reset_service_principal_not_allowed_on_msi_cluster(is_msi(&rec.body))?;
     let sp = ServicePrincipalRequest::parse(&ctx.req.json_object()?);
@@ -143,7 +143,7 @@ fn simple_lro(
 }
 
 /// `POST .../stop` and `.../start`: the cluster's power state.
-pub fn power(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn power(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     lro::ensure_idle(w, &rec.id)?;
     let stop = ctx.req.segments.last().is_some_and(|s| s.eq_ignore_ascii_case("stop"));
@@ -175,7 +175,7 @@ pub fn power(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 
 /// `POST .../abort`: the running operation ends `Canceled`; nothing is rolled back.
 /// Source: aks-rules.md g6.
-pub fn abort(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn abort(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let ended = w.ops.finish_for(w, &rec.id, w.now(), Outcome::Canceled);
     w.events.record(
@@ -189,7 +189,7 @@ pub fn abort(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET .../upgradeProfiles/default`.
-pub fn upgrade_profile(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn upgrade_profile(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let current = rec.body["properties"]["currentKubernetesVersion"]
         .as_str()
@@ -224,7 +224,7 @@ fn maintenance_not_found(name: &str) -> ArmError {
 }
 
 /// `GET .../maintenanceConfigurations`.
-pub fn list_maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list_maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let items = w
         .store
@@ -236,7 +236,7 @@ pub fn list_maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET/PUT/DELETE .../maintenanceConfigurations/{name}` (404 unless created).
-pub fn maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let rec = cluster(w, ctx)?;
     let name = ctx.name(1);
     let mid = format!("{}/maintenanceConfigurations/{name}", rec.id);
@@ -273,6 +273,6 @@ pub fn maintenance(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// Checks a cluster may move (called by the resource group move).
-pub fn validate_move(_w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
+pub(crate) fn validate_move(_w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
     rules::msi_cluster_cannot_move_to_another_tenant(clusters::is_msi(&rec.body), cross_tenant, &rec.id)
 }

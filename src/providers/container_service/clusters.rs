@@ -38,7 +38,7 @@ const READ_ONLY: &[&str] = &[
 
 /// Cluster names: 1–63 letters, digits, `-` and `_`, starting and ending alphanumeric.
 /// Source: Azure naming rules for Microsoft.ContainerService/managedClusters.
-pub fn check_cluster_name(name: &str) -> ArmResult<()> {
+pub(crate) fn check_cluster_name(name: &str) -> ArmResult<()> {
     let ok = (1..=63).contains(&name.len())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
@@ -55,30 +55,30 @@ pub fn check_cluster_name(name: &str) -> ArmResult<()> {
 }
 
 /// The parent group and the canonical cluster id of the request.
-pub fn ids(w: &Tx, ctx: &Ctx) -> ArmResult<(resource::Parent, String)> {
+pub(crate) fn ids(w: &Tx, ctx: &Ctx) -> ArmResult<(resource::Parent, String)> {
     let parent = resource::parent_group(w, ctx)?;
     let rid = resource::tracked_id(&parent, NAMESPACE, "managedClusters", ctx.name(0));
     Ok((parent, rid))
 }
 
 /// The cluster id of a pool id (or any id below a cluster).
-pub fn cluster_of(child_id: &str) -> String {
+pub(crate) fn cluster_of(child_id: &str) -> String {
     let segs = id::segments(child_id);
     format!("/{}", segs[..segs.len().min(8)].join("/"))
 }
 
 /// The kubelet identity the cluster currently names.
-pub fn kubelet_of(rec: &Record) -> Option<KubeletIdentity> {
+pub(crate) fn kubelet_of(rec: &Record) -> Option<KubeletIdentity> {
     serde_json::from_value(rec.internal["kubelet"].clone()).ok()
 }
 
 /// Whether a stored cluster uses a managed identity (else a service principal).
-pub fn is_msi(body: &Value) -> bool {
+pub(crate) fn is_msi(body: &Value) -> bool {
     IdentityType::of_cluster(body).is_msi()
 }
 
 /// The GET shape: the stored body with `agentPoolProfiles` composed from the pools.
-pub fn compose(w: &Tx, rec: &Record) -> Value {
+pub(crate) fn compose(w: &Tx, rec: &Record) -> Value {
     let mut body = rec.body.clone();
     let profiles: Vec<Value> = pools::of_cluster(w, &rec.id)
         .into_iter()
@@ -97,7 +97,7 @@ pub fn compose(w: &Tx, rec: &Record) -> Value {
     body
 }
 
-pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let (parent, rid) = ids(w, ctx)?;
     let name = ctx.name(0);
     match Method::of(ctx.method())? {
@@ -111,7 +111,7 @@ pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     }
 }
 
-pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let scope = ctx.scope.to_string();
     let parts = id::ScopeParts::parse(&scope);
     if !(parts.is_subscription() || parts.is_resource_group()) {
@@ -557,7 +557,7 @@ fn patch(w: &Tx, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
 
 /// Removes what a cluster brought along: its node resource group (with AKS's kubelet
 /// identity) and its system-assigned principal.
-pub fn teardown(w: &Tx, rec: &Record) {
+pub(crate) fn teardown(w: &Tx, rec: &Record) {
     if let (Some(sub), Some(node_rg)) = (
         id::ScopeParts::parse(&rec.id).subscription,
         rec.body["properties"]["nodeResourceGroup"].as_str(),

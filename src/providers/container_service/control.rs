@@ -10,11 +10,11 @@ use crate::world::Tx;
 use serde_json::{json, Value};
 
 /// The action AcrPull grants that an image pull needs.
-pub const PULL_ACTION: &str = "Microsoft.ContainerRegistry/registries/pull/read";
+pub(crate) const PULL_ACTION: &str = "Microsoft.ContainerRegistry/registries/pull/read";
 const REGISTRY_KIND: &str = "Microsoft.ContainerRegistry/registries";
 
 /// `GET /_azemu/node-images`, `/_azemu/clusters`, `/_azemu/clusters/{sub}/{rg}/{name}[/pull-check]`.
-pub fn get(w: &Tx, req: &Request, segs: &[&str]) -> Option<ArmResult<Response>> {
+pub(crate) fn get(w: &Tx, req: &Request, segs: &[&str]) -> Option<ArmResult<Response>> {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     Some(match l.as_slice() {
@@ -30,7 +30,7 @@ pub fn get(w: &Tx, req: &Request, segs: &[&str]) -> Option<ArmResult<Response>> 
 }
 
 /// `POST /_azemu/node-images` `{"family": "...", "version"?: "..."}` (or `osType`/`osSku`).
-pub fn write(w: &Tx, req: &Request, segs: &[&str]) -> Option<ArmResult<Response>> {
+pub(crate) fn write(w: &Tx, req: &Request, segs: &[&str]) -> Option<ArmResult<Response>> {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     match (
         req.method.as_str(),
@@ -97,7 +97,7 @@ fn identity_json(k: &KubeletIdentity) -> Value {
 
 /// A cluster as azemu sees it: the kubelet identity it names, and per pool the image, the
 /// newest image, the identities its nodes really use, whether a change is pending, the nodes.
-pub fn view(w: &Tx, rec: &crate::store::Record) -> Value {
+pub(crate) fn view(w: &Tx, rec: &crate::store::Record) -> Value {
     let named = clusters::kubelet_of(rec);
     let pools: Vec<Value> = pools::of_cluster(w, &rec.id)
         .iter()
@@ -208,7 +208,7 @@ fn pull_check(w: &Tx, req: &Request, rec: &crate::store::Record) -> ArmResult<Re
 }
 
 /// The node a request names: `x-azemu-node` header or `node` query, else the only node.
-pub fn node_for(w: &Tx, req: &Request, explicit: Option<&str>) -> Result<(String, KubeletIdentity), String> {
+pub(crate) fn node_for(w: &Tx, req: &Request, explicit: Option<&str>) -> Result<(String, KubeletIdentity), String> {
     let wanted = explicit
         .map(str::to_string)
         .or_else(|| req.header("x-azemu-node").map(str::to_string))

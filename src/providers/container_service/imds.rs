@@ -16,7 +16,7 @@ fn imds_error(status: u16, error: &str, description: &str) -> Response {
 }
 
 /// `GET /metadata/identity/oauth2/token`.
-pub fn token(w: &Tx, req: &Request) -> Response {
+pub(crate) fn token(w: &Tx, req: &Request) -> Response {
     let is_token = req.segments.len() == 4 && req.segments[2] == "oauth2" && req.segments[3] == "token";
     if !is_token {
         return imds_error(404, "not_found", "Only /metadata/identity/oauth2/token is served.");
@@ -25,7 +25,7 @@ pub fn token(w: &Tx, req: &Request) -> Response {
 }
 
 /// `GET /_azemu/nodes/{node}/metadata/identity/oauth2/token`.
-pub fn token_for_node(w: &Tx, req: &Request, node: &str) -> Response {
+pub(crate) fn token_for_node(w: &Tx, req: &Request, node: &str) -> Response {
     token_for(w, req, Some(node))
 }
 

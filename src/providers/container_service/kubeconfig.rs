@@ -23,7 +23,7 @@ fn key_from(seed: [u8; 32]) -> Result<KeyPair, rcgen::Error> {
 
 /// The cluster's certificate authority and the admin client certificate, made at creation
 /// from key material the world's id generator provides.
-pub fn new_cluster_pki(w: &Tx, cluster: &str) -> Value {
+pub(crate) fn new_cluster_pki(w: &Tx, cluster: &str) -> Value {
     let made = (|| -> Result<Value, rcgen::Error> {
         let ca_key = key_from(w.ids.bytes32())?;
         let mut ca = CertificateParams::default();
@@ -111,7 +111,7 @@ struct User<'a> {
 }
 
 /// A kubeconfig document for one user of the cluster.
-pub fn document(
+pub(crate) fn document(
     cluster: &str,
     resource_group: &str,
     fqdn: &str,
@@ -157,7 +157,7 @@ pub fn document(
 }
 
 /// `{"kubeconfigs":[{"name": …, "value": base64(yaml)}]}`.
-pub fn answer(name: &str, yaml: &str) -> Value {
+pub(crate) fn answer(name: &str, yaml: &str) -> Value {
     json!({ "kubeconfigs": [{ "name": name, "value": STANDARD.encode(yaml.as_bytes()) }] })
 }
 

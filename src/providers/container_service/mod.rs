@@ -4,19 +4,19 @@
 //!
 //! The documented AKS identity rules live in [`rules`], one named function each.
 
-pub mod actions;
-pub mod clusters;
-pub mod control;
-pub mod imds;
-pub mod kubeconfig;
-pub mod model;
-pub mod node_images;
-pub mod nodes;
-pub mod plan;
-pub mod pools;
-pub mod request;
-pub mod rules;
-pub mod versions;
+pub(crate) mod actions;
+pub(crate) mod clusters;
+pub(crate) mod control;
+pub(crate) mod imds;
+pub(crate) mod kubeconfig;
+pub(crate) mod model;
+pub(crate) mod node_images;
+pub(crate) mod nodes;
+pub(crate) mod plan;
+pub(crate) mod pools;
+pub(crate) mod request;
+pub(crate) mod rules;
+pub(crate) mod versions;
 
 use crate::arm::lro::Outcome;
 use crate::arm::ArmResult;
@@ -26,9 +26,9 @@ use crate::routing::Route;
 use crate::store::Record;
 use crate::world::Tx;
 
-pub const NAMESPACE: &str = "Microsoft.ContainerService";
-pub const KIND: &str = "Microsoft.ContainerService/managedClusters";
-pub const POOL_KIND: &str = "Microsoft.ContainerService/managedClusters/agentPools";
+pub(crate) const NAMESPACE: &str = "Microsoft.ContainerService";
+pub(crate) const KIND: &str = "Microsoft.ContainerService/managedClusters";
+pub(crate) const POOL_KIND: &str = "Microsoft.ContainerService/managedClusters/agentPools";
 const CS: &str = "microsoft.containerservice";
 const POOL_ACTION: &str = "Microsoft.ContainerService/managedClusters/agentPools";
 
@@ -64,7 +64,7 @@ const VERSIONS: &[&str] = &[
 ];
 
 /// Everything azemu knows of this provider: its one registration.
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[
         TypeInfo {
@@ -119,7 +119,7 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
 };
 
 #[rustfmt::skip]
-pub const ROUTES: &[Route] = &[
+pub(crate) const ROUTES: &[Route] = &[
     Route { namespace: CS, pattern: &["managedclusters"], methods: &["GET"], action: KIND, handler: clusters::list },
     Route { namespace: CS, pattern: &["managedclusters", "*"], methods: &["GET", "PUT", "PATCH", "DELETE"], action: KIND, handler: clusters::handle },
     Route { namespace: CS, pattern: &["managedclusters", "*", "listclusterusercredential"], methods: &["POST"], action: KIND, handler: actions::user_credential },
@@ -142,14 +142,14 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// Sets `properties.provisioningState` of a cluster or pool.
-pub fn set_provisioning_state(w: &Tx, id: &str, state: model::ProvisioningState) {
+pub(crate) fn set_provisioning_state(w: &Tx, id: &str, state: model::ProvisioningState) {
     w.store.update(id, |r| {
         r.body["properties"]["provisioningState"] = state.as_str().into()
     });
 }
 
 /// An operation on `id` ended: its provisioning state and an `OperationEnded` event.
-pub fn mark_ended(w: &Tx, id: &str, activity: model::ProvisioningState, outcome: &Outcome, corr: &str) {
+pub(crate) fn mark_ended(w: &Tx, id: &str, activity: model::ProvisioningState, outcome: &Outcome, corr: &str) {
     set_provisioning_state(w, id, model::ProvisioningState::ended(outcome));
     w.events.record(
         w.now(),
@@ -161,15 +161,15 @@ pub fn mark_ended(w: &Tx, id: &str, activity: model::ProvisioningState, outcome:
 }
 
 /// The node image catalog.
-pub fn seed(w: &Tx) {
+pub(crate) fn seed(w: &Tx) {
     node_images::seed(w);
 }
 
 /// A cluster removed by a cascade takes its node resource group and principal along.
-pub fn on_removed(w: &Tx, rec: &Record) {
+pub(crate) fn on_removed(w: &Tx, rec: &Record) {
     clusters::teardown(w, rec);
 }
 
-pub fn validate_move(w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
+pub(crate) fn validate_move(w: &Tx, rec: &Record, cross_tenant: bool) -> ArmResult<()> {
     actions::validate_move(w, rec, cross_tenant)
 }

@@ -11,7 +11,7 @@ use std::fmt;
 /// Who the control plane acts as: a managed identity (system- or user-assigned), or a
 /// service principal (ARM `identity.type` `None`, or no `identity` block).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdentityType {
+pub(crate) enum IdentityType {
     SystemAssigned,
     UserAssigned,
     ServicePrincipal,
@@ -19,7 +19,7 @@ pub enum IdentityType {
 
 impl IdentityType {
     /// ARM's `identity.type` value (the schema admits exactly these three).
-    pub fn parse(s: &str) -> ArmResult<IdentityType> {
+    pub(crate) fn parse(s: &str) -> ArmResult<IdentityType> {
         match s {
             "SystemAssigned" => Ok(IdentityType::SystemAssigned),
             "UserAssigned" => Ok(IdentityType::UserAssigned),
@@ -33,7 +33,7 @@ impl IdentityType {
     }
 
     /// The value of `identity.type` in an ARM body.
-    pub fn arm_name(self) -> &'static str {
+    pub(crate) fn arm_name(self) -> &'static str {
         match self {
             IdentityType::SystemAssigned => "SystemAssigned",
             IdentityType::UserAssigned => "UserAssigned",
@@ -42,7 +42,7 @@ impl IdentityType {
     }
 
     /// The type of a stored cluster body: no identity (or `None`) is a service principal.
-    pub fn of_cluster(body: &Value) -> IdentityType {
+    pub(crate) fn of_cluster(body: &Value) -> IdentityType {
         match body["identity"]["type"].as_str() {
             Some("SystemAssigned") => IdentityType::SystemAssigned,
             Some("UserAssigned") => IdentityType::UserAssigned,
@@ -51,7 +51,7 @@ impl IdentityType {
     }
 
     /// A managed identity (MSI) cluster.
-    pub fn is_msi(self) -> bool {
+    pub(crate) fn is_msi(self) -> bool {
         self != IdentityType::ServicePrincipal
     }
 }
@@ -59,7 +59,7 @@ impl IdentityType {
 /// What a kubelet runs as: a user-assigned identity, a service principal, or nothing (a node
 /// built before the cluster named one). Serialized as the node model's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum KubeletKind {
+pub(crate) enum KubeletKind {
     UserAssigned,
     ServicePrincipal,
     None,
@@ -77,7 +77,7 @@ impl fmt::Display for KubeletKind {
 
 /// An agent pool's mode (the schema admits exactly these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PoolMode {
+pub(crate) enum PoolMode {
     System,
     User,
     Gateway,
@@ -85,7 +85,7 @@ pub enum PoolMode {
 
 impl PoolMode {
     /// A mode as a request or a stored pool spells it; anything else is no known mode.
-    pub fn parse(s: &str) -> Option<PoolMode> {
+    pub(crate) fn parse(s: &str) -> Option<PoolMode> {
         match s {
             "System" => Some(PoolMode::System),
             "User" => Some(PoolMode::User),
@@ -95,11 +95,11 @@ impl PoolMode {
     }
 
     /// The mode of a stored pool body.
-    pub fn of_pool(body: &Value) -> Option<PoolMode> {
+    pub(crate) fn of_pool(body: &Value) -> Option<PoolMode> {
         body["properties"]["mode"].as_str().and_then(PoolMode::parse)
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PoolMode::System => "System",
             PoolMode::User => "User",
@@ -111,7 +111,7 @@ impl PoolMode {
 /// `properties.provisioningState` of a cluster or pool: what it is doing, or how its last
 /// operation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProvisioningState {
+pub(crate) enum ProvisioningState {
     Creating,
     Updating,
     Upgrading,
@@ -125,7 +125,7 @@ pub enum ProvisioningState {
 }
 
 impl ProvisioningState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ProvisioningState::Creating => "Creating",
             ProvisioningState::Updating => "Updating",
@@ -141,7 +141,7 @@ impl ProvisioningState {
     }
 
     /// The state an operation's outcome leaves.
-    pub fn ended(outcome: &Outcome) -> ProvisioningState {
+    pub(crate) fn ended(outcome: &Outcome) -> ProvisioningState {
         match outcome {
             Outcome::Succeeded => ProvisioningState::Succeeded,
             Outcome::Failed(_) => ProvisioningState::Failed,
@@ -158,7 +158,7 @@ impl fmt::Display for ProvisioningState {
 
 /// The methods the cluster and pool handlers serve (the routing table admits no others).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     Get,
     Put,
     Patch,
@@ -166,7 +166,7 @@ pub enum Method {
 }
 
 impl Method {
-    pub fn of(method: &str) -> ArmResult<Method> {
+    pub(crate) fn of(method: &str) -> ArmResult<Method> {
         match method {
             "GET" => Ok(Method::Get),
             "PUT" => Ok(Method::Put),

@@ -14,20 +14,20 @@ use serde_json::{json, Value};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-pub const KIND: &str = "azemu/nodeImages";
+pub(crate) const KIND: &str = "azemu/nodeImages";
 const DAY: Millis = 86_400_000;
 
-pub struct Family {
-    pub name: &'static str,
-    pub os_type: &'static str,
+pub(crate) struct Family {
+    pub(crate) name: &'static str,
+    pub(crate) os_type: &'static str,
     /// The `osSKU` values that use this family (the first `""`-accepting family is the default).
-    pub os_skus: &'static [&'static str],
-    pub cadence_days: i64,
+    pub(crate) os_skus: &'static [&'static str],
+    pub(crate) cadence_days: i64,
     /// (version suffix, release date)
-    pub initial: &'static [(&'static str, &'static str)],
+    pub(crate) initial: &'static [(&'static str, &'static str)],
 }
 
-pub const FAMILIES: &[Family] = &[
+pub(crate) const FAMILIES: &[Family] = &[
     Family {
         name: "AKSUbuntu-2204gen2containerd",
         os_type: "Linux",
@@ -70,7 +70,7 @@ pub const FAMILIES: &[Family] = &[
 ];
 
 /// The family a pool of `os_type` / `os_sku` boots from.
-pub fn family_for(os_type: &str, os_sku: &str) -> ArmResult<&'static Family> {
+pub(crate) fn family_for(os_type: &str, os_sku: &str) -> ArmResult<&'static Family> {
     FAMILIES
         .iter()
         .find(|f| f.os_type.eq_ignore_ascii_case(os_type) && f.os_skus.iter().any(|s| s.eq_ignore_ascii_case(os_sku)))
@@ -82,12 +82,12 @@ pub fn family_for(os_type: &str, os_sku: &str) -> ArmResult<&'static Family> {
         })
 }
 
-pub fn family_named(name: &str) -> Option<&'static Family> {
+pub(crate) fn family_named(name: &str) -> Option<&'static Family> {
     FAMILIES.iter().find(|f| f.name.eq_ignore_ascii_case(name))
 }
 
 /// The family of a full version string (`AKSUbuntu-2204gen2containerd-202512.15.0`).
-pub fn family_of_version(version: &str) -> Option<&'static Family> {
+pub(crate) fn family_of_version(version: &str) -> Option<&'static Family> {
     FAMILIES
         .iter()
         .find(|f| version.starts_with(f.name) && version.as_bytes().get(f.name.len()) == Some(&b'-'))
@@ -112,7 +112,7 @@ fn put(w: &Tx, family: &Family, suffix: &str, released: Millis) -> Value {
 }
 
 /// The initial catalog.
-pub fn seed(w: &Tx) {
+pub(crate) fn seed(w: &Tx) {
     for f in FAMILIES {
         for (suffix, date) in f.initial {
             let t = parse_rfc3339(&format!("{date}T00:00:00Z")).unwrap_or(0);
@@ -122,7 +122,7 @@ pub fn seed(w: &Tx) {
 }
 
 /// Every version of a family, oldest first.
-pub fn versions(w: &Tx, family: &str) -> Vec<Value> {
+pub(crate) fn versions(w: &Tx, family: &str) -> Vec<Value> {
     let mut v: Vec<Value> = w
         .store
         .list(|r| {
@@ -146,7 +146,7 @@ fn by_release(a: &Value, b: &Value) -> Ordering {
         .then_with(|| a["version"].as_str().cmp(&b["version"].as_str()))
 }
 
-pub fn latest(w: &Tx, family: &str) -> Option<String> {
+pub(crate) fn latest(w: &Tx, family: &str) -> Option<String> {
     versions(w, family)
         .last()
         .and_then(|v| v["version"].as_str().map(str::to_string))
@@ -155,13 +155,13 @@ pub fn latest(w: &Tx, family: &str) -> Option<String> {
 /// The catalog as one read: every family's versions in release order. Decisions about images
 /// (which is the newest, whether one is newer than another) are pure functions of it.
 #[derive(Debug, Clone, Default)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     /// Family name (lower case) to its versions, oldest first.
     families: HashMap<String, Vec<String>>,
 }
 
 impl Catalog {
-    pub fn load(w: &Tx) -> Catalog {
+    pub(crate) fn load(w: &Tx) -> Catalog {
         let mut all: Vec<Value> = w.store.list(|r| r.kind == KIND).into_iter().map(|r| r.body).collect();
         all.sort_by(by_release);
         let mut c = Catalog::default();
@@ -178,7 +178,7 @@ impl Catalog {
 
     /// A catalog of the given versions (oldest first per family).
     #[cfg(test)]
-    pub fn of(families: &[(&str, &[&str])]) -> Catalog {
+    pub(crate) fn of(families: &[(&str, &[&str])]) -> Catalog {
         let families = families
             .iter()
             .map(|(f, v)| (f.to_ascii_lowercase(), v.iter().map(|s| s.to_string()).collect()))
@@ -194,12 +194,12 @@ impl Catalog {
     }
 
     /// The newest version of `family`.
-    pub fn latest(&self, family: &str) -> Option<&str> {
+    pub(crate) fn latest(&self, family: &str) -> Option<&str> {
         self.versions(family).last().map(String::as_str)
     }
 
     /// Orders two versions of the same family by release.
-    pub fn compare(&self, a: &str, b: &str) -> Ordering {
+    pub(crate) fn compare(&self, a: &str, b: &str) -> Ordering {
         let Some(f) = family_of_version(a) else { return a.cmp(b) };
         let all = self.versions(f.name);
         let pos = |v: &str| all.iter().position(|x| x == v);
@@ -211,7 +211,7 @@ impl Catalog {
 
     /// The newest image of `image`'s family when it is newer than `image` (node images are
     /// never downgraded, aks-rules.md h4); `None` when `image` is the newest or unknown.
-    pub fn newer_than(&self, image: &str) -> Option<&str> {
+    pub(crate) fn newer_than(&self, image: &str) -> Option<&str> {
         let family = family_of_version(image)?;
         self.latest(family.name)
             .filter(|latest| self.compare(latest, image) == Ordering::Greater)
@@ -236,7 +236,7 @@ fn next_suffix(family: &Family, latest_suffix: &str, released: Millis) -> (Strin
 }
 
 /// Releases a new version of `family` (the next in its cadence when `suffix` is `None`).
-pub fn publish(w: &Tx, family_name: &str, suffix: Option<&str>) -> ArmResult<Value> {
+pub(crate) fn publish(w: &Tx, family_name: &str, suffix: Option<&str>) -> ArmResult<Value> {
     let family = family_named(family_name).ok_or_else(|| {
         ArmError::bad_request(
             "UnknownNodeImageFamily",

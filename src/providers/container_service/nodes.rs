@@ -16,51 +16,51 @@ use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct KubeletIdentity {
+pub(crate) struct KubeletIdentity {
     #[serde(rename = "type")]
-    pub kind: KubeletKind,
-    pub client_id: String,
-    pub object_id: String,
+    pub(crate) kind: KubeletKind,
+    pub(crate) client_id: String,
+    pub(crate) object_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_id: Option<String>,
+    pub(crate) resource_id: Option<String>,
 }
 
 impl KubeletIdentity {
-    pub fn same_as(&self, other: &KubeletIdentity) -> bool {
+    pub(crate) fn same_as(&self, other: &KubeletIdentity) -> bool {
         self.kind == other.kind && self.client_id.eq_ignore_ascii_case(&other.client_id)
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Node {
-    pub name: String,
-    pub node_image_version: String,
-    pub kubelet_identity: KubeletIdentity,
-    pub created_at: String,
-    pub state: String,
+pub(crate) struct Node {
+    pub(crate) name: String,
+    pub(crate) node_image_version: String,
+    pub(crate) kubelet_identity: KubeletIdentity,
+    pub(crate) created_at: String,
+    pub(crate) state: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Pending {
+pub(crate) struct Pending {
     /// The identity the cluster now names, not yet on these nodes.
-    pub kubelet_identity: KubeletIdentity,
-    pub since: String,
-    pub reason: String,
+    pub(crate) kubelet_identity: KubeletIdentity,
+    pub(crate) since: String,
+    pub(crate) reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct PoolModel {
+pub(crate) struct PoolModel {
     /// The 8-digit scale set id in node names (`aks-nodepool1-12345678-vmss000000`).
-    pub vmss_id: String,
-    pub next_index: u32,
-    pub image: String,
-    pub identity: Option<KubeletIdentity>,
-    pub nodes: Vec<Node>,
+    pub(crate) vmss_id: String,
+    pub(crate) next_index: u32,
+    pub(crate) image: String,
+    pub(crate) identity: Option<KubeletIdentity>,
+    pub(crate) nodes: Vec<Node>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending: Option<Pending>,
+    pub(crate) pending: Option<Pending>,
 }
 
 fn base36(mut n: u32) -> String {
@@ -77,7 +77,7 @@ fn base36(mut n: u32) -> String {
 /// pool (rounded up, at least one, never more than the pool). AKS's default is 10%.
 /// Source: the `maxSurge` description in the AKS API specification (AgentPoolUpgradeSettings):
 /// "an integer (e.g. '5') or a percentage (e.g. '50%') … fractional nodes are rounded up".
-pub fn surge_size(max_surge: Option<&str>, count: usize) -> usize {
+pub(crate) fn surge_size(max_surge: Option<&str>, count: usize) -> usize {
     let s = max_surge.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("10%");
     let n = match s.strip_suffix('%') {
         // Integer arithmetic: ceil(count * pct / 100), saturating on absurd percentages.
@@ -92,7 +92,7 @@ pub fn surge_size(max_surge: Option<&str>, count: usize) -> usize {
 }
 
 impl PoolModel {
-    pub fn new(w: &Tx, pool: &str, count: usize, image: &str, identity: Option<KubeletIdentity>) -> PoolModel {
+    pub(crate) fn new(w: &Tx, pool: &str, count: usize, image: &str, identity: Option<KubeletIdentity>) -> PoolModel {
         let mut m = PoolModel {
             vmss_id: format!("{:08}", w.ids.below(100_000_000)),
             next_index: 0,
@@ -126,7 +126,7 @@ impl PoolModel {
     }
 
     /// Adds or removes nodes (newest first) to reach `count`; new nodes follow the model.
-    pub fn scale_to(&mut self, w: &Tx, pool: &str, count: usize) -> (Vec<String>, Vec<String>) {
+    pub(crate) fn scale_to(&mut self, w: &Tx, pool: &str, count: usize) -> (Vec<String>, Vec<String>) {
         let (mut added, mut removed) = (Vec::new(), Vec::new());
         while self.nodes.len() < count {
             let n = self.new_node(w, pool);
@@ -143,7 +143,7 @@ impl PoolModel {
 
     /// Replaces every node, `surge` at a time, with nodes on `image` using `identity`.
     /// Returns one line per batch for the activity log.
-    pub fn reimage(
+    pub(crate) fn reimage(
         &mut self,
         w: &Tx,
         pool: &str,
@@ -176,7 +176,7 @@ impl PoolModel {
     }
 
     /// The distinct kubelet identities the pool's nodes use.
-    pub fn effective_identities(&self) -> Vec<KubeletIdentity> {
+    pub(crate) fn effective_identities(&self) -> Vec<KubeletIdentity> {
         let mut out: Vec<KubeletIdentity> = Vec::new();
         for n in &self.nodes {
             if !out.iter().any(|x| x.same_as(&n.kubelet_identity)) {
@@ -188,12 +188,12 @@ impl PoolModel {
 }
 
 /// The model of a pool record.
-pub fn model_of(rec: &Record) -> PoolModel {
+pub(crate) fn model_of(rec: &Record) -> PoolModel {
     serde_json::from_value(rec.internal["model"].clone()).unwrap_or_default()
 }
 
 /// Stores `model` in the pool record and mirrors its image into the ARM body.
-pub fn save(w: &Tx, pool_id: &str, model: &PoolModel) {
+pub(crate) fn save(w: &Tx, pool_id: &str, model: &PoolModel) {
     let v = serde_json::to_value(model).unwrap_or(Value::Null);
     w.store.update(pool_id, |r| {
         if !r.internal.is_object() {

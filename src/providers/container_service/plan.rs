@@ -17,34 +17,34 @@ use crate::world::Tx;
 use serde_json::{json, Map, Value};
 
 /// The control-plane identity a request asks for, resolved against azemu's identities.
-pub struct ControlPlane {
+pub(crate) struct ControlPlane {
     /// The ARM `identity` block to store (`Null` for a service-principal cluster).
-    pub identity: Value,
+    pub(crate) identity: Value,
     /// The principal that acts for the control plane (`None` for service-principal clusters).
-    pub principal_id: Option<String>,
-    pub kind: IdentityType,
+    pub(crate) principal_id: Option<String>,
+    pub(crate) kind: IdentityType,
     /// A system-assigned principal the write adds to the directory.
-    pub new_principal: Option<Principal>,
+    pub(crate) new_principal: Option<Principal>,
 }
 
 /// One pool of the request, normalized.
-pub struct PlannedPool {
-    pub name: String,
+pub(crate) struct PlannedPool {
+    pub(crate) name: String,
     /// The pool as it is today (`None`: the write creates it).
-    pub old: Option<Record>,
-    pub props: Value,
-    pub family: &'static str,
+    pub(crate) old: Option<Record>,
+    pub(crate) props: Value,
+    pub(crate) family: &'static str,
 }
 
 /// Who the request's cluster is: its id, name, tenant and location.
-pub struct Target<'a> {
-    pub id: &'a str,
-    pub name: &'a str,
-    pub tenant: &'a str,
-    pub location: &'a str,
+pub(crate) struct Target<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) tenant: &'a str,
+    pub(crate) location: &'a str,
 }
 
-pub fn resolve_control_plane(
+pub(crate) fn resolve_control_plane(
     w: &Tx,
     req: &ClusterRequest,
     kind: IdentityType,
@@ -108,7 +108,7 @@ fn system_assigned_control_plane(w: &Tx, existing: Option<&Record>, t: &Target) 
 }
 
 /// The pre-created kubelet identity named in a request, checked against every documented rule.
-pub fn custom_kubelet(
+pub(crate) fn custom_kubelet(
     w: &Tx,
     req: &ClusterRequest,
     cp: &ControlPlane,
@@ -160,16 +160,21 @@ fn pool_context<'a>(version: &'a str, np: &'a Value) -> PoolContext<'a> {
 // ---- create -------------------------------------------------------------------------------
 
 /// Everything a cluster create writes.
-pub struct CreatePlan {
-    pub version: &'static str,
-    pub pools: Vec<PlannedPool>,
-    pub network: Value,
-    pub cp: ControlPlane,
-    pub custom_kubelet: Option<KubeletIdentity>,
-    pub node_rg: String,
+pub(crate) struct CreatePlan {
+    pub(crate) version: &'static str,
+    pub(crate) pools: Vec<PlannedPool>,
+    pub(crate) network: Value,
+    pub(crate) cp: ControlPlane,
+    pub(crate) custom_kubelet: Option<KubeletIdentity>,
+    pub(crate) node_rg: String,
 }
 
-pub fn plan_create(w: &Tx, parent: &resource::Parent, req: &ClusterRequest, t: &Target) -> ArmResult<CreatePlan> {
+pub(crate) fn plan_create(
+    w: &Tx,
+    parent: &resource::Parent,
+    req: &ClusterRequest,
+    t: &Target,
+) -> ArmResult<CreatePlan> {
     let version = versions::check_version_supported(req.kubernetes_version.as_deref().unwrap_or(""), t.location)?;
     let modes: Vec<PoolMode> = req.pools.iter().map(|p| p.mode.unwrap_or(PoolMode::System)).collect();
     rules::must_define_at_least_one_system_pool(&modes)?;
@@ -220,7 +225,7 @@ fn plan_new_pools(w: &Tx, req: &ClusterRequest, pc: &PoolContext) -> ArmResult<V
 }
 
 /// AKS's network defaults for what the request's `networkProfile` leaves out.
-pub fn network_defaults(requested: &Value) -> Value {
+pub(crate) fn network_defaults(requested: &Value) -> Value {
     let mut np = requested.as_object().cloned().unwrap_or_default();
     let plugin = np
         .get("networkPlugin")
@@ -266,13 +271,13 @@ pub fn network_defaults(requested: &Value) -> Value {
 // ---- update -------------------------------------------------------------------------------
 
 /// Everything a cluster update writes.
-pub struct UpdatePlan {
-    pub version: &'static str,
-    pub upgrading: bool,
-    pub cp: ControlPlane,
-    pub kubelet: KubeletAfterUpdate,
-    pub pools: Vec<PlannedPool>,
-    pub node_rg_id: String,
+pub(crate) struct UpdatePlan {
+    pub(crate) version: &'static str,
+    pub(crate) upgrading: bool,
+    pub(crate) cp: ControlPlane,
+    pub(crate) kubelet: KubeletAfterUpdate,
+    pub(crate) pools: Vec<PlannedPool>,
+    pub(crate) node_rg_id: String,
 }
 
 /// The Kubernetes version after an update, and whether it is an upgrade.
@@ -301,7 +306,7 @@ fn current_principal(existing: &Record) -> Option<String> {
     })
 }
 
-pub fn plan_update(
+pub(crate) fn plan_update(
     w: &Tx,
     parent: &resource::Parent,
     existing: &Record,

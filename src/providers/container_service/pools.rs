@@ -20,7 +20,7 @@ const SUBNET_KIND: &str = "Microsoft.Network/virtualNetworks/subnets";
 
 /// Pool names: lower-case letters and digits, starting with a letter, at most 12 characters
 /// (6 for Windows). Source: AKS docs "Create node pools" (naming rules).
-pub fn check_pool_name(name: &str, os_type: &str) -> ArmResult<()> {
+pub(crate) fn check_pool_name(name: &str, os_type: &str) -> ArmResult<()> {
     let max = if os_type.eq_ignore_ascii_case("Windows") { 6 } else { 12 };
     let ok = !name.is_empty()
         && name.chars().count() <= max
@@ -38,11 +38,11 @@ pub fn check_pool_name(name: &str, os_type: &str) -> ArmResult<()> {
 }
 
 /// What a pool inherits from its cluster.
-pub struct PoolContext<'a> {
-    pub cluster_version: &'a str,
-    pub default_mode: PoolMode,
-    pub network_plugin: &'a str,
-    pub plugin_mode: &'a str,
+pub(crate) struct PoolContext<'a> {
+    pub(crate) cluster_version: &'a str,
+    pub(crate) default_mode: PoolMode,
+    pub(crate) network_plugin: &'a str,
+    pub(crate) plugin_mode: &'a str,
 }
 
 fn max_pods_default(c: &PoolContext) -> u64 {
@@ -71,7 +71,7 @@ impl Pick<'_> {
 
 /// The ARM properties of a pool from a request (`props`), its current state (`old`) and the
 /// cluster. Validates what AKS validates. Returns (properties, image family name).
-pub fn normalize(
+pub(crate) fn normalize(
     w: &Tx,
     name: &str,
     props: &Value,
@@ -223,7 +223,7 @@ fn pool_id(cluster_id: &str, name: &str) -> String {
 }
 
 /// Creates a pool record with its nodes (in `Creating`); returns the record id.
-pub fn create(w: &Tx, cluster: &Record, name: &str, mut props: Value, family: &str, corr: &str) -> String {
+pub(crate) fn create(w: &Tx, cluster: &Record, name: &str, mut props: Value, family: &str, corr: &str) -> String {
     let image = node_images::latest(w, family).unwrap_or_default();
     props["nodeImageVersion"] = json!(image);
     props["provisioningState"] = json!(ProvisioningState::Creating.as_str());
@@ -255,7 +255,7 @@ pub fn create(w: &Tx, cluster: &Record, name: &str, mut props: Value, family: &s
 }
 
 /// Applies an update to an existing pool (count, settings); scaling adds or removes nodes.
-pub fn update(w: &Tx, pool: &Record, props: Value, corr: &str) {
+pub(crate) fn update(w: &Tx, pool: &Record, props: Value, corr: &str) {
     let name = pool.body["name"].as_str().unwrap_or_default().to_string();
     let mut model = nodes::model_of(pool);
     let count = props["count"].as_u64().unwrap_or(model.nodes.len() as u64) as usize;
@@ -285,12 +285,12 @@ pub fn update(w: &Tx, pool: &Record, props: Value, corr: &str) {
 }
 
 /// All pools of a cluster, in creation order.
-pub fn of_cluster(w: &Tx, cluster_id: &str) -> Vec<Record> {
+pub(crate) fn of_cluster(w: &Tx, cluster_id: &str) -> Vec<Record> {
     w.store.children(cluster_id, POOL_KIND)
 }
 
 /// Sets `provisioningState` of the cluster's pools.
-pub fn set_state(w: &Tx, cluster_id: &str, state: ProvisioningState) {
+pub(crate) fn set_state(w: &Tx, cluster_id: &str, state: ProvisioningState) {
     for p in of_cluster(w, cluster_id) {
         super::set_provisioning_state(w, &p.id, state);
     }
@@ -298,14 +298,14 @@ pub fn set_state(w: &Tx, cluster_id: &str, state: ProvisioningState) {
 
 /// Moves a pool to the newest image of its family with the cluster's kubelet identity, unless it
 /// is already there (then nothing changes — aks-rules.md h5). Returns whether it was reimaged.
-pub fn reimage_to_latest(w: &Tx, pool_id: &str, corr: &str) -> bool {
+pub(crate) fn reimage_to_latest(w: &Tx, pool_id: &str, corr: &str) -> bool {
     reimage(w, &Catalog::load(w), pool_id, corr, false)
 }
 
 /// A Kubernetes version upgrade replaces every node — surge nodes run the new version, the old
 /// ones are drained and deleted (AKS docs "Upgrade an AKS cluster") — on the newest image, with
 /// the cluster's current kubelet identity. Returns whether nodes were replaced.
-pub fn replace_all_nodes(w: &Tx, pool_id: &str, corr: &str) -> bool {
+pub(crate) fn replace_all_nodes(w: &Tx, pool_id: &str, corr: &str) -> bool {
     reimage(w, &Catalog::load(w), pool_id, corr, true)
 }
 
@@ -359,7 +359,7 @@ fn reimage(w: &Tx, catalog: &Catalog, pool_id: &str, corr: &str, every_node: boo
 /// After a kubelet identity change: the pools [`rules::pools_taking_new_kubelet_identity_now`]
 /// names are reimaged onto their newer image; the others keep their nodes and the old identity,
 /// and are marked pending until a newer image is published and the pool upgraded.
-pub fn roll_kubelet_identity(w: &Tx, cluster_id: &str, corr: &str) {
+pub(crate) fn roll_kubelet_identity(w: &Tx, cluster_id: &str, corr: &str) {
     let Some(cluster) = w.store.get(cluster_id) else { return };
     let Some(identity) = clusters::kubelet_of(&cluster) else {
         return;
@@ -411,14 +411,14 @@ fn pool_not_found(name: &str) -> ArmError {
 }
 
 /// `GET .../agentPools`.
-pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let items = of_cluster(w, &cluster.id).into_iter().map(|r| r.body).collect();
     Ok(Response::ok(paging::page(ctx.req, items)?))
 }
 
 /// `GET/PUT/DELETE .../agentPools/{name}`.
-pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let name = ctx.name(1);
     let pid = pool_id(&cluster.id, name);
@@ -571,7 +571,7 @@ fn delete(w: &Tx, ctx: &Ctx, cluster: &Record, pid: &str) -> ArmResult<Response>
 
 /// `POST .../agentPools/{name}/upgradeNodeImageVersion`: 202, `UpgradingNodeImageVersion`,
 /// then the pool runs the newest image (and the cluster's current kubelet identity).
-pub fn upgrade_node_image(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn upgrade_node_image(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let name = ctx.name(1);
     let pid = pool_id(&cluster.id, name);
@@ -611,7 +611,7 @@ pub fn upgrade_node_image(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET .../agentPools/{name}/upgradeProfiles/default`.
-pub fn upgrade_profile(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn upgrade_profile(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let name = ctx.name(1);
     let pid = pool_id(&cluster.id, name);
@@ -636,7 +636,7 @@ pub fn upgrade_profile(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `POST .../agentPools/{name}/abort`.
-pub fn abort(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn abort(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let cluster = cluster_record(w, ctx)?;
     let pid = pool_id(&cluster.id, ctx.name(1));
     if !w.store.contains(&pid) {

@@ -10,13 +10,13 @@ use serde_json::Value;
 
 /// `properties.servicePrincipalProfile` of a request.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ServicePrincipalRequest {
-    pub client_id: Option<String>,
-    pub secret: Option<String>,
+pub(crate) struct ServicePrincipalRequest {
+    pub(crate) client_id: Option<String>,
+    pub(crate) secret: Option<String>,
 }
 
 impl ServicePrincipalRequest {
-    pub fn parse(v: &Value) -> ServicePrincipalRequest {
+    pub(crate) fn parse(v: &Value) -> ServicePrincipalRequest {
         ServicePrincipalRequest {
             client_id: v["clientId"].as_str().map(str::to_string),
             secret: v["secret"].as_str().map(str::to_string),
@@ -24,25 +24,25 @@ impl ServicePrincipalRequest {
     }
 
     /// The client id of a real service principal: anything but AKS's `msi` placeholder.
-    pub fn real_client(&self) -> Option<&str> {
+    pub(crate) fn real_client(&self) -> Option<&str> {
         self.client_id.as_deref().filter(|c| !c.eq_ignore_ascii_case("msi"))
     }
 
-    pub fn has_secret(&self) -> bool {
+    pub(crate) fn has_secret(&self) -> bool {
         self.secret.as_deref().is_some_and(|s| !s.is_empty())
     }
 }
 
 /// The `identity` block of a request, when it names a type.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IdentityRequest {
-    pub kind: IdentityType,
+pub(crate) struct IdentityRequest {
+    pub(crate) kind: IdentityType,
     /// The keys of `userAssignedIdentities`, in the order sent.
-    pub user_assigned: Vec<String>,
+    pub(crate) user_assigned: Vec<String>,
 }
 
 impl IdentityRequest {
-    pub fn parse(v: &Value) -> ArmResult<Option<IdentityRequest>> {
+    pub(crate) fn parse(v: &Value) -> ArmResult<Option<IdentityRequest>> {
         let Some(t) = v["type"].as_str() else { return Ok(None) };
         Ok(Some(IdentityRequest {
             kind: IdentityType::parse(t)?,
@@ -52,7 +52,7 @@ impl IdentityRequest {
 }
 
 /// The keys of an identity block's `userAssignedIdentities`.
-pub fn user_assigned_keys(identity: &Value) -> Vec<String> {
+pub(crate) fn user_assigned_keys(identity: &Value) -> Vec<String> {
     identity["userAssignedIdentities"]
         .as_object()
         .map(|m| m.keys().cloned().collect())
@@ -61,14 +61,14 @@ pub fn user_assigned_keys(identity: &Value) -> Vec<String> {
 
 /// `properties.identityProfile.kubeletidentity` naming a pre-created identity.
 #[derive(Debug, Clone, PartialEq)]
-pub struct KubeletRequest {
-    pub resource_id: String,
-    pub client_id: Option<String>,
-    pub object_id: Option<String>,
+pub(crate) struct KubeletRequest {
+    pub(crate) resource_id: String,
+    pub(crate) client_id: Option<String>,
+    pub(crate) object_id: Option<String>,
 }
 
 impl KubeletRequest {
-    pub fn parse(v: &Value) -> Option<KubeletRequest> {
+    pub(crate) fn parse(v: &Value) -> Option<KubeletRequest> {
         let non_empty = |k: &str| v[k].as_str().filter(|s| !s.is_empty()).map(str::to_string);
         Some(KubeletRequest {
             resource_id: non_empty("resourceId")?,
@@ -80,17 +80,17 @@ impl KubeletRequest {
 
 /// One entry of `properties.agentPoolProfiles`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PoolRequest {
-    pub name: String,
-    pub mode: Option<PoolMode>,
+pub(crate) struct PoolRequest {
+    pub(crate) name: String,
+    pub(crate) mode: Option<PoolMode>,
     /// The profile as sent (its settings are normalized with the pool's current ones).
-    pub props: Value,
+    pub(crate) props: Value,
 }
 
 impl PoolRequest {
     /// An agent pool PUT body (a JSON object that passes the `agentPool` schema) for the pool
     /// `name` the path names.
-    pub fn parse_put(ctx: &Ctx, name: &str) -> ArmResult<PoolRequest> {
+    pub(crate) fn parse_put(ctx: &Ctx, name: &str) -> ArmResult<PoolRequest> {
         let body = ctx.req.json_object()?;
         schema::validate("agentPool", &body)?;
         let props = body["properties"].clone();
@@ -102,7 +102,7 @@ impl PoolRequest {
     }
 
     /// An entry of a cluster's `agentPoolProfiles`.
-    pub fn parse(v: &Value) -> PoolRequest {
+    pub(crate) fn parse(v: &Value) -> PoolRequest {
         PoolRequest {
             name: v["name"].as_str().unwrap_or_default().to_string(),
             mode: v["mode"].as_str().and_then(PoolMode::parse),
@@ -113,27 +113,27 @@ impl PoolRequest {
 
 /// A managed cluster PUT body.
 #[derive(Debug, Clone)]
-pub struct ClusterRequest {
-    pub location: &'static str,
-    pub tags: Option<Value>,
+pub(crate) struct ClusterRequest {
+    pub(crate) location: &'static str,
+    pub(crate) tags: Option<Value>,
     /// `sku` when it is an object.
-    pub sku: Option<Value>,
-    pub identity: Option<IdentityRequest>,
-    pub service_principal: ServicePrincipalRequest,
+    pub(crate) sku: Option<Value>,
+    pub(crate) identity: Option<IdentityRequest>,
+    pub(crate) service_principal: ServicePrincipalRequest,
     /// `properties.kubernetesVersion` when not empty.
-    pub kubernetes_version: Option<String>,
-    pub pools: Vec<PoolRequest>,
-    pub node_resource_group: Option<String>,
-    pub dns_prefix: Option<String>,
-    pub kubelet: Option<KubeletRequest>,
+    pub(crate) kubernetes_version: Option<String>,
+    pub(crate) pools: Vec<PoolRequest>,
+    pub(crate) node_resource_group: Option<String>,
+    pub(crate) dns_prefix: Option<String>,
+    pub(crate) kubelet: Option<KubeletRequest>,
     /// The body as sent.
-    pub body: Value,
+    pub(crate) body: Value,
 }
 
 impl ClusterRequest {
     /// Parses the request body: a JSON object that passes the `managedCluster` schema, with a
     /// location and valid tags.
-    pub fn parse(ctx: &Ctx) -> ArmResult<ClusterRequest> {
+    pub(crate) fn parse(ctx: &Ctx) -> ArmResult<ClusterRequest> {
         let body = ctx.req.json_object()?;
         schema::validate("managedCluster", &body)?;
         let location = resource::require_location(&body, super::KIND)?;
@@ -162,7 +162,7 @@ impl ClusterRequest {
     }
 
     /// The identity type the request names, if any.
-    pub fn identity_type(&self) -> Option<IdentityType> {
+    pub(crate) fn identity_type(&self) -> Option<IdentityType> {
         self.identity.as_ref().map(|i| i.kind)
     }
 }

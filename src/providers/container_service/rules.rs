@@ -14,15 +14,15 @@ use crate::world::Tx;
 use serde_json::Value;
 
 /// The action the control-plane identity needs on a kubelet identity.
-pub const ASSIGN_IDENTITY_ACTION: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action";
-pub const USER_ASSIGNED_IDENTITY_KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
+pub(crate) const ASSIGN_IDENTITY_ACTION: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action";
+pub(crate) const USER_ASSIGNED_IDENTITY_KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
 /// "Once you create a cluster with a managed identity, you can't switch back to using a service
 /// principal": on an MSI cluster a PUT naming a real service principal (a clientId other than
 /// `msi`, or a secret) is refused; echoing `{"clientId": "msi"}` is accepted.
 /// Source: seed doc Limitations; aks-rules.md a1, a3 (`PropertyChangeNotAllowed`, confirmed for
 /// SP changes on existing clusters; its use for the MSI case is our choice), b1, b2.
-pub fn msi_cluster_cannot_return_to_service_principal(
+pub(crate) fn msi_cluster_cannot_return_to_service_principal(
     is_msi: bool,
     requested: Option<IdentityType>,
     sp: &ServicePrincipalRequest,
@@ -57,7 +57,7 @@ pub fn msi_cluster_cannot_return_to_service_principal(
 /// goes back to a service principal, and a service-principal cluster needs a client id.
 /// Source: aks-rules.md a1–a3, b1–b4 (SP → MSI is allowed, MSI → SP is not); the default to a
 /// system-assigned identity is `az aks create`'s (docs "Use a managed identity in AKS").
-pub fn control_plane_identity_type(
+pub(crate) fn control_plane_identity_type(
     requested: Option<IdentityType>,
     existing: Option<IdentityType>,
     sp: &ServicePrincipalRequest,
@@ -86,7 +86,10 @@ pub fn control_plane_identity_type(
 /// Source: ManagedClusterServicePrincipalProfile in the 2026-08-01 spec (`clientId` required,
 /// `secret` "The secret password associated with the service principal"); the spec does not
 /// mark `secret` required: requiring it on create, and the code `BadRequest`, are azemu's choice.
-pub fn service_principal_cluster_needs_secret(kind: IdentityType, sp: &ServicePrincipalRequest) -> ArmResult<()> {
+pub(crate) fn service_principal_cluster_needs_secret(
+    kind: IdentityType,
+    sp: &ServicePrincipalRequest,
+) -> ArmResult<()> {
     if kind == IdentityType::ServicePrincipal && !sp.has_secret() {
         return Err(ArmError::bad_request(
             "BadRequest",
@@ -99,7 +102,7 @@ pub fn service_principal_cluster_needs_secret(kind: IdentityType, sp: &ServicePr
 
 /// What the kubelet runs as after an update.
 #[derive(Debug, Clone, PartialEq)]
-pub enum KubeletAfterUpdate {
+pub(crate) enum KubeletAfterUpdate {
     /// The pre-created identity the request names.
     Custom(KubeletIdentity),
     /// AKS's own `{cluster}-agentpool` identity in the node resource group.
@@ -113,7 +116,7 @@ pub enum KubeletAfterUpdate {
 /// nodes keep the service principal until their image is upgraded, see
 /// [`pools_taking_new_kubelet_identity_now`]); otherwise the one it has.
 /// Source: aks-rules.md b4 (SP → MSI: "kubelet keeps the SP until node pools are upgraded"), e1.
-pub fn kubelet_identity_after_update(
+pub(crate) fn kubelet_identity_after_update(
     custom: Option<KubeletIdentity>,
     current: Option<KubeletIdentity>,
     was_msi: bool,
@@ -130,7 +133,7 @@ pub fn kubelet_identity_after_update(
 
 /// What a kubelet identity change does to one pool now.
 #[derive(Debug, Clone, PartialEq)]
-pub enum KubeletRollout {
+pub(crate) enum KubeletRollout {
     /// The pool is reimaged onto this newer node image, and its nodes take the identity.
     Reimage(String),
     /// The pool already runs the newest image: its nodes keep their identity until a newer
@@ -145,7 +148,7 @@ pub enum KubeletRollout {
 /// Source: aks-rules.md e1 (an identity change reimages the pools), e2 ("An update only works if
 /// there's a VHD update to consume"; no error), e3 (per-pool effective identity), h4 (images
 /// are never downgraded).
-pub fn pools_taking_new_kubelet_identity_now(
+pub(crate) fn pools_taking_new_kubelet_identity_now(
     pools: &[(String, PoolModel)],
     identity: &KubeletIdentity,
     catalog: &Catalog,
@@ -165,7 +168,7 @@ pub fn pools_taking_new_kubelet_identity_now(
 
 /// `resetServicePrincipalProfile` on an MSI cluster is refused.
 /// Source: aks-rules.md a2 (terraform-provider-azurerm #6257, PR #6205): 400 `BadRequest`.
-pub fn reset_service_principal_not_allowed_on_msi_cluster(is_msi: bool) -> ArmResult<()> {
+pub(crate) fn reset_service_principal_not_allowed_on_msi_cluster(is_msi: bool) -> ArmResult<()> {
     if is_msi {
         Err(ArmError::bad_request(
             "BadRequest",
@@ -178,7 +181,9 @@ pub fn reset_service_principal_not_allowed_on_msi_cluster(is_msi: bool) -> ArmRe
 
 /// A pre-created kubelet identity needs a user-assigned control-plane identity.
 /// Source: aks-rules.md c1 (code from the AKS RP error list; status and message unconfirmed).
-pub fn custom_kubelet_identity_requires_user_assigned_control_plane(identity_type: IdentityType) -> ArmResult<()> {
+pub(crate) fn custom_kubelet_identity_requires_user_assigned_control_plane(
+    identity_type: IdentityType,
+) -> ArmResult<()> {
     if identity_type == IdentityType::UserAssigned {
         Ok(())
     } else {
@@ -191,7 +196,7 @@ pub fn custom_kubelet_identity_requires_user_assigned_control_plane(identity_typ
 
 /// "A pre-created kubelet managed identity must be a user-assigned managed identity."
 /// Source: seed doc Limitations; aks-rules.md d1 (code name from the AKS RP error list; message ours).
-pub fn custom_kubelet_identity_must_be_user_assigned(resource_id: &str) -> ArmResult<()> {
+pub(crate) fn custom_kubelet_identity_must_be_user_assigned(resource_id: &str) -> ArmResult<()> {
     let segs = id::segments(resource_id);
     let ok = id::split_provider_path(&segs).is_some_and(|p| {
         p.namespace.eq_ignore_ascii_case("Microsoft.ManagedIdentity")
@@ -211,7 +216,11 @@ pub fn custom_kubelet_identity_must_be_user_assigned(resource_id: &str) -> ArmRe
 /// A user-assigned identity the cluster names (control plane or kubelet) must exist: `found` is
 /// what the store holds at `resource_id`, whatever its type.
 /// Source: aks-rules.md d2/d3 (unconfirmed; `GetUserAssignedIdentityResourceError` is in the AKS RP code list).
-pub fn user_assigned_identity_must_exist(resource_id: &str, found: Option<&Record>, role: &str) -> ArmResult<Value> {
+pub(crate) fn user_assigned_identity_must_exist(
+    resource_id: &str,
+    found: Option<&Record>,
+    role: &str,
+) -> ArmResult<Value> {
     found
         .filter(|r| r.kind.eq_ignore_ascii_case(USER_ASSIGNED_IDENTITY_KIND))
         .map(|r| r.body.clone())
@@ -225,7 +234,7 @@ pub fn user_assigned_identity_must_exist(resource_id: &str, found: Option<&Recor
 
 /// AKS supports exactly one user-assigned control-plane identity.
 /// Source: ManagedClusterIdentity description in the 2026-08-01 spec ("Only one user assigned identity is allowed").
-pub fn exactly_one_user_assigned_control_plane_identity(identities: &[String]) -> ArmResult<()> {
+pub(crate) fn exactly_one_user_assigned_control_plane_identity(identities: &[String]) -> ArmResult<()> {
     if identities.len() == 1 {
         Ok(())
     } else {
@@ -243,7 +252,7 @@ pub fn exactly_one_user_assigned_control_plane_identity(identities: &[String]) -
 /// Identity Operator) on the kubelet identity — also when both are the same identity. `allowed`
 /// is the RBAC decision for [`ASSIGN_IDENTITY_ACTION`] (see [`may_assign_identity`]).
 /// Source: aks-rules.md c2, c3: 400 `CustomKubeletIdentityMissingPermissionError` (confirmed).
-pub fn control_plane_can_assign_kubelet_identity(
+pub(crate) fn control_plane_can_assign_kubelet_identity(
     control_plane_principal: &str,
     kubelet_id: &str,
     allowed: bool,
@@ -260,14 +269,14 @@ pub fn control_plane_can_assign_kubelet_identity(
 }
 
 /// Whether `principal` may assign the identity `identity_id` (the RBAC engine's decision).
-pub fn may_assign_identity(w: &Tx, principal: &str, identity_id: &str) -> bool {
+pub(crate) fn may_assign_identity(w: &Tx, principal: &str, identity_id: &str) -> bool {
     engine::check(w, principal, ASSIGN_IDENTITY_ACTION, identity_id).allowed
 }
 
 /// "The China East and China North regions in Microsoft Azure operated by 21Vianet aren't
 /// supported" for a pre-created kubelet identity.
 /// Source: seed doc Limitations; aks-rules.md f1 (status and code unconfirmed: `BadRequest` chosen).
-pub fn custom_kubelet_identity_not_in_china_east_or_north(location: &str) -> ArmResult<()> {
+pub(crate) fn custom_kubelet_identity_not_in_china_east_or_north(location: &str) -> ArmResult<()> {
     if matches!(location, "chinaeast" | "chinanorth") {
         Err(ArmError::bad_request(
             "BadRequest",
@@ -282,7 +291,11 @@ pub fn custom_kubelet_identity_not_in_china_east_or_north(location: &str) -> Arm
 /// supported." AKS clusters cannot be moved at all (Azure's move-support table lists
 /// managedClusters as not movable); the cross-tenant case says so in its own words.
 /// Source: seed doc Limitations; aks-rules.md f2 (code unconfirmed: `ResourceMoveNotSupported` chosen).
-pub fn msi_cluster_cannot_move_to_another_tenant(is_msi: bool, cross_tenant: bool, cluster_id: &str) -> ArmResult<()> {
+pub(crate) fn msi_cluster_cannot_move_to_another_tenant(
+    is_msi: bool,
+    cross_tenant: bool,
+    cluster_id: &str,
+) -> ArmResult<()> {
     let message = if is_msi && cross_tenant {
         format!(
             "Moving the managed identity cluster '{cluster_id}' to a subscription in another tenant is not supported."
@@ -295,7 +308,7 @@ pub fn msi_cluster_cannot_move_to_another_tenant(is_msi: bool, cross_tenant: boo
 
 /// A custom subnet must exist: `exists` is whether the store holds a subnet at `subnet_id`.
 /// Source: AKS error `SubnetNotFound` quoted in sassoftware/viya4-iac-azure #163.
-pub fn vnet_subnet_must_exist(subnet_id: &str, exists: bool) -> ArmResult<()> {
+pub(crate) fn vnet_subnet_must_exist(subnet_id: &str, exists: bool) -> ArmResult<()> {
     if exists {
         return Ok(());
     }
@@ -321,7 +334,7 @@ pub fn vnet_subnet_must_exist(subnet_id: &str, exists: bool) -> ArmResult<()> {
 /// different node resource group.") and 400 `NodeResourceGroupAlreadyExists`
 /// (hashicorp/terraform-provider-azurerm #7562, Azure/azure-cli-extensions #2072: "Node resource
 /// group '…' under subscription '…' already exists, please provide a new one.").
-pub fn node_resource_group_must_not_exist(
+pub(crate) fn node_resource_group_must_not_exist(
     subscription: &str,
     cluster_group: &str,
     node_group: &str,
@@ -344,7 +357,7 @@ pub fn node_resource_group_must_not_exist(
 
 /// A cluster needs at least one System pool.
 /// Source: AKS error `MustDefineAtLeastOneSystemPool` ("Must define at least one system pool.").
-pub fn must_define_at_least_one_system_pool(modes: &[PoolMode]) -> ArmResult<()> {
+pub(crate) fn must_define_at_least_one_system_pool(modes: &[PoolMode]) -> ArmResult<()> {
     if modes.contains(&PoolMode::System) {
         Ok(())
     } else {
@@ -357,7 +370,7 @@ pub fn must_define_at_least_one_system_pool(modes: &[PoolMode]) -> ArmResult<()>
 
 /// Properties that cannot change once set: 400 `PropertyChangeNotAllowed`.
 /// Source: aks-rules.md a3 (Azure/azure-cli #24764: "Changing property '…' is not allowed.").
-pub fn immutable_properties_unchanged(existing: &Value, request: &Value) -> ArmResult<()> {
+pub(crate) fn immutable_properties_unchanged(existing: &Value, request: &Value) -> ArmResult<()> {
     const PATHS: &[&str] = &[
         "dnsPrefix",
         "fqdnSubdomain",
@@ -393,7 +406,7 @@ pub fn immutable_properties_unchanged(existing: &Value, request: &Value) -> ArmR
 
 /// Kubernetes versions only go forward.
 /// Source: AKS upgrade docs ("You can't downgrade").
-pub fn kubernetes_version_never_downgraded(current: &str, requested: &str) -> ArmResult<()> {
+pub(crate) fn kubernetes_version_never_downgraded(current: &str, requested: &str) -> ArmResult<()> {
     if super::versions::compare(requested, current) == std::cmp::Ordering::Less {
         Err(ArmError::bad_request(
             "NotAllowedVersionDowngrade",
@@ -407,7 +420,7 @@ pub fn kubernetes_version_never_downgraded(current: &str, requested: &str) -> Ar
 /// A node pool cannot run a newer Kubernetes version than the control plane.
 /// Source: AKS error `NodePoolMcVersionIncompatible` (AKS docs "Upgrade a node pool": the pool
 /// version must not be greater than the control plane's).
-pub fn pool_version_not_above_control_plane(pool: &str, control_plane: &str) -> ArmResult<()> {
+pub(crate) fn pool_version_not_above_control_plane(pool: &str, control_plane: &str) -> ArmResult<()> {
     if super::versions::compare(pool, control_plane) == std::cmp::Ordering::Greater {
         Err(ArmError::bad_request(
             "NodePoolMcVersionIncompatible",
@@ -420,7 +433,7 @@ pub fn pool_version_not_above_control_plane(pool: &str, control_plane: &str) -> 
 
 /// Node-image-only upgrades work on VirtualMachineScaleSets pools only.
 /// Source: aks-rules.md h6 (CLI message; server code unconfirmed: `BadRequest` chosen).
-pub fn node_image_upgrade_needs_scale_sets(pool_type: &str) -> ArmResult<()> {
+pub(crate) fn node_image_upgrade_needs_scale_sets(pool_type: &str) -> ArmResult<()> {
     if pool_type.is_empty() || pool_type.eq_ignore_ascii_case("VirtualMachineScaleSets") {
         Ok(())
     } else {
@@ -433,7 +446,7 @@ pub fn node_image_upgrade_needs_scale_sets(pool_type: &str) -> ArmResult<()> {
 
 /// Static (local account) credentials are refused when local accounts are disabled.
 /// Source: AKS error for `az aks get-credentials --admin` on clusters with disableLocalAccounts.
-pub fn local_accounts_enabled_for_static_credentials(disable_local_accounts: bool) -> ArmResult<()> {
+pub(crate) fn local_accounts_enabled_for_static_credentials(disable_local_accounts: bool) -> ArmResult<()> {
     if disable_local_accounts {
         Err(ArmError::bad_request(
             "BadRequest",
@@ -446,7 +459,7 @@ pub fn local_accounts_enabled_for_static_credentials(disable_local_accounts: boo
 
 /// The last System pool of a cluster cannot be deleted.
 /// Source: AKS docs "System node pools" ("must have at least one system node pool").
-pub fn keep_one_system_pool(remaining_system_pools: usize) -> ArmResult<()> {
+pub(crate) fn keep_one_system_pool(remaining_system_pools: usize) -> ArmResult<()> {
     if remaining_system_pools > 0 {
         Ok(())
     } else {

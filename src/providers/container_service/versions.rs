@@ -7,15 +7,15 @@ use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 
 /// Supported patch versions, oldest first.
-pub const VERSIONS: &[&str] = &["1.31.11", "1.31.13", "1.32.7", "1.32.9", "1.33.3", "1.33.5", "1.34.1"];
+pub(crate) const VERSIONS: &[&str] = &["1.31.11", "1.31.13", "1.32.7", "1.32.9", "1.33.3", "1.33.5", "1.34.1"];
 /// What an empty `kubernetesVersion` means.
-pub const DEFAULT: &str = "1.33.5";
+pub(crate) const DEFAULT: &str = "1.33.5";
 
 fn parts(v: &str) -> Vec<u32> {
     v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
 }
 
-pub fn compare(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare(a: &str, b: &str) -> Ordering {
     parts(a).cmp(&parts(b))
 }
 
@@ -25,7 +25,7 @@ fn minor(v: &str) -> String {
 }
 
 /// `""` → the default; `1.33` → its newest patch; `1.33.5` → itself. `None` when unsupported.
-pub fn resolve(requested: &str) -> Option<&'static str> {
+pub(crate) fn resolve(requested: &str) -> Option<&'static str> {
     let r = requested.trim();
     if r.is_empty() {
         return Some(DEFAULT);
@@ -41,7 +41,7 @@ pub fn resolve(requested: &str) -> Option<&'static str> {
 
 /// Rule: the requested Kubernetes version must be one AKS offers.
 /// Source: AKS error `K8sVersionNotSupported` (az aks create with an unsupported --kubernetes-version).
-pub fn check_version_supported(requested: &str, location: &str) -> ArmResult<&'static str> {
+pub(crate) fn check_version_supported(requested: &str, location: &str) -> ArmResult<&'static str> {
     resolve(requested).ok_or_else(|| {
         let region = if location.is_empty() { "this region".to_string() } else { format!("this region {location}") };
         ArmError::bad_request(
@@ -52,7 +52,7 @@ pub fn check_version_supported(requested: &str, location: &str) -> ArmResult<&'s
 }
 
 /// Versions a cluster on `current` may upgrade to: newer, at most one minor ahead.
-pub fn upgrades_from(current: &str) -> Vec<&'static str> {
+pub(crate) fn upgrades_from(current: &str) -> Vec<&'static str> {
     let cur = parts(current);
     VERSIONS
         .iter()
@@ -66,7 +66,7 @@ pub fn upgrades_from(current: &str) -> Vec<&'static str> {
 }
 
 /// `GET /subscriptions/{s}/providers/Microsoft.ContainerService/locations/{loc}/kubernetesVersions`.
-pub fn list(_w: &Tx, _ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list(_w: &Tx, _ctx: &Ctx) -> ArmResult<Response> {
     let mut minors: Vec<String> = VERSIONS.iter().map(|v| minor(v)).collect();
     minors.dedup();
     let values: Vec<Value> = minors

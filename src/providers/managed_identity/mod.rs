@@ -12,12 +12,12 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::json;
 
-pub const NAMESPACE: &str = "Microsoft.ManagedIdentity";
-pub const KIND: &str = identities::KIND;
+pub(crate) const NAMESPACE: &str = "Microsoft.ManagedIdentity";
+pub(crate) const KIND: &str = identities::KIND;
 const ACTION: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 
 /// Everything azemu knows of this provider: its one registration.
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[
         TypeInfo {
@@ -52,7 +52,7 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
 };
 
 #[rustfmt::skip]
-pub const ROUTES: &[Route] = &[
+pub(crate) const ROUTES: &[Route] = &[
     Route { namespace: "microsoft.managedidentity", pattern: &["userassignedidentities"], methods: &["GET"], action: ACTION, handler: list },
     Route { namespace: "microsoft.managedidentity", pattern: &["userassignedidentities", "*"], methods: &["GET", "PUT", "PATCH", "DELETE"], action: ACTION, handler: handle },
 ];
@@ -60,7 +60,7 @@ pub const ROUTES: &[Route] = &[
 /// Azure's name rule for user-assigned identities: 3–128 characters, letters, digits,
 /// hyphens and underscores, starting with a letter or digit.
 /// Source: Azure naming rules for Microsoft.ManagedIdentity (learn.microsoft.com, resource-name-rules).
-pub fn check_identity_name(name: &str) -> ArmResult<()> {
+pub(crate) fn check_identity_name(name: &str) -> ArmResult<()> {
     let len = name.chars().count();
     let ok = (3..=128).contains(&len)
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -170,7 +170,7 @@ fn delete(w: &Tx, rid: &str) -> ArmResult<Response> {
 }
 
 /// Removes the identity's principal (role assignments naming it stay, as in Azure).
-pub fn on_removed(w: &Tx, rec: &Record) {
+pub(crate) fn on_removed(w: &Tx, rec: &Record) {
     identities::forget_principal(w, rec);
 }
 

@@ -4,18 +4,18 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 /// `10.0.0.0/8` or `fd00:db8::/48`; host bits are cleared (`10.1.2.3/8` is `10.0.0.0/8`).
-pub fn parse(s: &str) -> Option<IpNet> {
+pub(crate) fn parse(s: &str) -> Option<IpNet> {
     s.trim().parse::<IpNet>().ok().map(|n| n.trunc())
 }
 
 /// True when `inner` lies inside `outer` (never across address families).
-pub fn contains(outer: IpNet, inner: IpNet) -> bool {
+pub(crate) fn contains(outer: IpNet, inner: IpNet) -> bool {
     outer.contains(&inner)
 }
 
 /// A subnet's prefixes: `properties.addressPrefix` and, for dual-stack subnets,
 /// `properties.addressPrefixes` (network API `Subnet`).
-pub fn subnet_prefixes(subnet: &Value) -> Vec<&str> {
+pub(crate) fn subnet_prefixes(subnet: &Value) -> Vec<&str> {
     let p = &subnet["properties"];
     p["addressPrefix"]
         .as_str()

@@ -16,9 +16,9 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-pub const NAMESPACE: &str = "Microsoft.Network";
-pub const VNET_KIND: &str = "Microsoft.Network/virtualNetworks";
-pub const SUBNET_KIND: &str = "Microsoft.Network/virtualNetworks/subnets";
+pub(crate) const NAMESPACE: &str = "Microsoft.Network";
+pub(crate) const VNET_KIND: &str = "Microsoft.Network/virtualNetworks";
+pub(crate) const SUBNET_KIND: &str = "Microsoft.Network/virtualNetworks/subnets";
 
 const VERSIONS: &[&str] = &[
     "2026-03-01",
@@ -37,7 +37,7 @@ const VERSIONS: &[&str] = &[
 ];
 
 /// Everything azemu knows of this provider: its one registration.
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
     types: &[
         TypeInfo {
@@ -68,7 +68,7 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
 };
 
 #[rustfmt::skip]
-pub const ROUTES: &[Route] = &[
+pub(crate) const ROUTES: &[Route] = &[
     Route { namespace: "microsoft.network", pattern: &["virtualnetworks"], methods: &["GET"], action: VNET_KIND, handler: list_vnets },
     Route { namespace: "microsoft.network", pattern: &["virtualnetworks", "*"], methods: &["GET", "PUT", "PATCH", "DELETE"], action: VNET_KIND, handler: vnet },
     Route { namespace: "microsoft.network", pattern: &["virtualnetworks", "*", "subnets"], methods: &["GET"], action: SUBNET_KIND, handler: list_subnets },

@@ -12,8 +12,8 @@ use crate::arm::{ArmError, ArmResult};
 use crate::store::Record;
 use serde_json::Value;
 
-pub type BodyPredicate = Box<dyn Fn(&Value) -> bool>;
-pub type RecordPredicate = Box<dyn Fn(&Record) -> bool>;
+pub(crate) type BodyPredicate = Box<dyn Fn(&Value) -> bool>;
+pub(crate) type RecordPredicate = Box<dyn Fn(&Record) -> bool>;
 
 fn invalid(f: &str) -> ArmError {
     ArmError::bad_request(
@@ -86,7 +86,7 @@ fn terms(f: &str) -> ArmResult<Expr> {
 }
 
 /// `GET /subscriptions/{s}/resourcegroups?$filter=tagName eq 'x' [and tagValue eq 'y']`.
-pub fn groups(filter: Option<&str>) -> ArmResult<BodyPredicate> {
+pub(crate) fn groups(filter: Option<&str>) -> ArmResult<BodyPredicate> {
     let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
         return Ok(Box::new(|_| true));
     };
@@ -106,7 +106,7 @@ pub fn groups(filter: Option<&str>) -> ArmResult<BodyPredicate> {
 /// `resourceType eq 'X'`, `name eq 'Y'`, `resourceGroup eq 'Z'`, `location eq 'L'` and the tag
 /// forms, joined by `and`: the filters az (`az resource list`, `--attach-acr <name>`) and
 /// Terraform send to `GET …/resources`.
-pub fn resources(filter: Option<&str>) -> ArmResult<RecordPredicate> {
+pub(crate) fn resources(filter: Option<&str>) -> ArmResult<RecordPredicate> {
     let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
         return Ok(Box::new(|_| true));
     };

@@ -11,12 +11,12 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-pub const KIND: &str = arm::RESOURCE_GROUP_KIND;
+pub(crate) const KIND: &str = arm::RESOURCE_GROUP_KIND;
 
 /// Azure's rule for resource group names: 1–90 letters, digits, `-`, `.`, `(`, `)`, `_`
 /// (Unicode letters and digits included), not ending with a period.
 /// Source: ARM error `InvalidResourceGroup` ("The name can only be a letter, digit, '-', '.', '(', ')' or '_'").
-pub fn check_resource_group_name(name: &str) -> ArmResult<()> {
+pub(crate) fn check_resource_group_name(name: &str) -> ArmResult<()> {
     let bad: String = name
         .chars()
         .filter(|c| !(c.is_alphanumeric() || matches!(c, '-' | '.' | '(' | ')' | '_')))
@@ -38,7 +38,7 @@ fn group_id(ctx: &Ctx) -> String {
 }
 
 /// `GET/HEAD/PUT/PATCH/DELETE /subscriptions/{s}/resourcegroups/{rg}`.
-pub fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     match ctx.method() {
         "GET" => get(w, ctx),
         "HEAD" => Ok(Response::empty(if w.store.contains(&group_id(ctx)) {
@@ -187,7 +187,7 @@ fn delete(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET /subscriptions/{s}/resourcegroups`.
-pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let tags = super::filters::groups(ctx.req.query("$filter"))?;
     let prefix = format!("/subscriptions/{}", ctx.name(0));
     let items: Vec<Value> = w
@@ -227,7 +227,7 @@ fn resource_summary(rec: &Record, expand: &str) -> Value {
 }
 
 /// `GET {rg}/resources` and `GET /subscriptions/{s}/resources`.
-pub fn resources(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn resources(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let scope = if ctx.names.len() >= 2 {
         let rid = group_id(ctx);
         if !w.store.contains(&rid) {
@@ -353,7 +353,7 @@ fn move_records(w: &Tx, records: Vec<Record>, target: &Record) {
 }
 
 /// `POST {rg}/moveResources` and `POST {rg}/validateMoveResources`: 202, then the outcome by polling.
-pub fn move_resources(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn move_resources(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let validate_only = ctx
         .req
         .segments

@@ -54,7 +54,7 @@ fn document(base: &str) -> Value {
 }
 
 /// One object for current api-versions; the older list form for `2019-05-01`.
-pub fn endpoints(w: &Tx, req: &Request) -> Response {
+pub(crate) fn endpoints(w: &Tx, req: &Request) -> Response {
     let Some(version) = req.api_version() else {
         return ArmError::bad_request(
             "MissingApiVersionParameter",

@@ -3,11 +3,11 @@
 
 pub(crate) mod deployments;
 mod filters;
-pub mod groups;
-pub mod metadata;
-pub mod registry;
-pub mod subscriptions;
-pub mod tenants;
+pub(crate) mod groups;
+pub(crate) mod metadata;
+pub(crate) mod registry;
+pub(crate) mod subscriptions;
+pub(crate) mod tenants;
 
 use crate::providers::common::lro;
 use crate::providers::{ProviderInfo, TypeInfo};
@@ -17,7 +17,7 @@ const RG: &str = "Microsoft.Resources/subscriptions/resourceGroups";
 const RES: &str = "Microsoft.Resources/subscriptions/resources";
 
 /// The api-versions ARM's own types answer (for `--strict-api-versions`).
-pub const ARM_API_VERSIONS: &[&str] = &[
+pub(crate) const ARM_API_VERSIONS: &[&str] = &[
     "2025-04-01",
     "2024-11-01",
     "2024-07-01",
@@ -49,7 +49,7 @@ pub const ARM_API_VERSIONS: &[&str] = &[
 ];
 
 /// Everything azemu knows of this provider: its one registration.
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: "Microsoft.Resources",
     types: &[
         TypeInfo {
@@ -85,7 +85,7 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
 };
 
 #[rustfmt::skip]
-pub const ROUTES: &[Route] = &[
+pub(crate) const ROUTES: &[Route] = &[
     Route { namespace: "", pattern: &["subscriptions"], methods: &["GET"], action: "Microsoft.Resources/subscriptions", handler: subscriptions::list },
     Route { namespace: "", pattern: &["subscriptions", "*"], methods: &["GET"], action: "Microsoft.Resources/subscriptions", handler: subscriptions::get },
     Route { namespace: "", pattern: &["subscriptions", "*", "locations"], methods: &["GET"], action: "Microsoft.Resources/subscriptions/locations", handler: subscriptions::locations },
@@ -114,7 +114,7 @@ fn operation_result(w: &crate::world::Tx, ctx: &crate::routing::Ctx) -> crate::a
 }
 
 /// The default tenant and subscription.
-pub fn seed(w: &crate::world::Tx) {
+pub(crate) fn seed(w: &crate::world::Tx) {
     let c = &w.config;
     tenants::create(w, &c.tenant_id, "azemu", crate::config::DEFAULT_TENANT_DOMAIN);
     subscriptions::create(

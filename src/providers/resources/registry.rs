@@ -28,7 +28,7 @@ fn registration_id(sub: &str, namespace: &str) -> String {
 }
 
 /// `Registered` unless the subscription unregistered it.
-pub fn state(w: &Tx, sub: &str, namespace: &str) -> String {
+pub(crate) fn state(w: &Tx, sub: &str, namespace: &str) -> String {
     w.store
         .with(&registration_id(sub, namespace), |r| {
             (r.kind == KIND)
@@ -66,7 +66,7 @@ fn provider_json(w: &Tx, sub: Option<&str>, p: &ProviderInfo) -> Value {
 }
 
 /// `GET /subscriptions/{s}/providers`, and `GET /providers` at tenant level.
-pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = ctx.names.first().copied();
     let items = PROVIDERS
         .iter()
@@ -93,7 +93,7 @@ fn subscription_of(ctx: &Ctx) -> ArmResult<String> {
 }
 
 /// `GET /subscriptions/{s}/providers/{ns}` and `GET /providers/{ns}`.
-pub fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = if ctx.scope.is_empty() {
         None
     } else {
@@ -104,7 +104,7 @@ pub fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `POST /subscriptions/{s}/providers/{ns}/register` and `/unregister`.
-pub fn register(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn register(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = subscription_of(ctx)?;
     let p = find(ctx.namespace)?;
     let unregister = ctx
@@ -122,7 +122,7 @@ pub fn register(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// A request to a namespace the subscription unregistered is refused, as ARM does.
-pub fn ensure_registered(w: &Tx, sub: &str, namespace: &str) -> ArmResult<()> {
+pub(crate) fn ensure_registered(w: &Tx, sub: &str, namespace: &str) -> ArmResult<()> {
     if state(w, sub, namespace) == "Registered" {
         Ok(())
     } else {

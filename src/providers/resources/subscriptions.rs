@@ -7,9 +7,9 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
-pub const KIND: &str = "Microsoft.Resources/subscriptions";
+pub(crate) const KIND: &str = "Microsoft.Resources/subscriptions";
 
-pub fn create(w: &Tx, subscription_id: &str, tenant_id: &str, display_name: &str) {
+pub(crate) fn create(w: &Tx, subscription_id: &str, tenant_id: &str, display_name: &str) {
     w.store.put(Record::new(
         format!("/subscriptions/{subscription_id}"),
         KIND,
@@ -31,7 +31,7 @@ pub fn create(w: &Tx, subscription_id: &str, tenant_id: &str, display_name: &str
 }
 
 /// `GET /subscriptions`: the subscriptions of the caller's tenant.
-pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let tenant = ctx.caller.map(|c| c.tenant_id.clone());
     let items: Vec<Value> = w
         .store
@@ -47,7 +47,7 @@ pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET /subscriptions/{id}`.
-pub fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = ctx.name(0);
     w.store
         .get(&format!("/subscriptions/{sub}"))
@@ -56,7 +56,7 @@ pub fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 }
 
 /// `GET /subscriptions/{id}/locations`.
-pub fn locations(_w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn locations(_w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let sub = ctx.name(0);
     let items: Vec<Value> = REGIONS
         .iter()

@@ -6,10 +6,10 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::json;
 
-pub const KIND: &str = "Microsoft.Resources/tenants";
+pub(crate) const KIND: &str = "Microsoft.Resources/tenants";
 
 /// Creates a tenant record.
-pub fn create(w: &Tx, tenant_id: &str, display_name: &str, domain: &str) {
+pub(crate) fn create(w: &Tx, tenant_id: &str, display_name: &str, domain: &str) {
     w.store.put(Record::new(
         format!("/tenants/{tenant_id}"),
         KIND,
@@ -27,7 +27,7 @@ pub fn create(w: &Tx, tenant_id: &str, display_name: &str, domain: &str) {
 }
 
 /// The tenant id for an id or a domain name.
-pub fn find(w: &Tx, name: &str) -> Option<String> {
+pub(crate) fn find(w: &Tx, name: &str) -> Option<String> {
     if let Some(r) = w.store.get(&format!("/tenants/{name}")) {
         return r.body["tenantId"].as_str().map(str::to_string);
     }
@@ -43,7 +43,7 @@ pub fn find(w: &Tx, name: &str) -> Option<String> {
 }
 
 /// `GET /tenants`.
-pub fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let items = w.store.list(|r| r.kind == KIND).into_iter().map(|r| r.body).collect();
     Ok(Response::ok(crate::arm::paging::page(ctx.req, items)?))
 }

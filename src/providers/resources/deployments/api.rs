@@ -32,7 +32,7 @@ impl Mode {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Mode::Incremental => "Incremental",
             Mode::Complete => "Complete",
@@ -49,12 +49,12 @@ pub(super) enum OnError {
 
 /// A deployment request, parsed and checked.
 pub(super) struct DeploymentRequest {
-    pub template: Template,
-    pub parameters: Value,
-    pub mode: Mode,
-    pub location: Option<String>,
-    pub on_error: Option<OnError>,
-    pub tags: Option<Value>,
+    pub(crate) template: Template,
+    pub(crate) parameters: Value,
+    pub(crate) mode: Mode,
+    pub(crate) location: Option<String>,
+    pub(crate) on_error: Option<OnError>,
+    pub(crate) tags: Option<Value>,
 }
 
 /// The deployment a request addresses.
@@ -230,7 +230,7 @@ pub(super) fn plan<'t, 'w>(
     Ok((plan, env))
 }
 
-pub fn handle(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn handle(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let target = target(tx, ctx, ctx.name(0))?;
     match ctx.method() {
         "PUT" => put(tx, ctx, &target),
@@ -474,7 +474,7 @@ fn delete(tx: &Tx, target: &Target) -> ArmResult<Response> {
     }
 }
 
-pub fn list(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn list(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let parts = ScopeParts::parse(ctx.scope);
     if parts.subscription.is_none() {
         return Err(ArmError::bad_request(
@@ -497,7 +497,7 @@ pub fn list(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     Ok(Response::ok(paging::page(ctx.req, items)?))
 }
 
-pub fn cancel(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn cancel(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let target = target(tx, ctx, ctx.name(0))?;
     get_record(tx, &target)?;
     let ended = tx
@@ -518,7 +518,7 @@ pub fn cancel(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
 /// `POST …/validate`: the template and parameters are checked (no resource is touched); a
 /// failure is 400 `InvalidTemplate` with the JSON path and position, which az reads as
 /// the validation result.
-pub fn validate(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn validate(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let target = target(tx, ctx, ctx.name(0))?;
     let req = parse_request(ctx, &target)?;
     let (plan, _) = plan(tx, &target, &req).map_err(|e| {
@@ -546,7 +546,7 @@ pub fn validate(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     Ok(Response::ok(body))
 }
 
-pub fn export_template(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn export_template(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let target = target(tx, ctx, ctx.name(0))?;
     let rec = get_record(tx, &target)?;
     Ok(Response::ok(json!({ "template": rec.internal["template"] })))
@@ -573,12 +573,12 @@ fn one_operation(tx: &Tx, target: &Target, op_id: &str) -> ArmResult<Response> {
         })
 }
 
-pub fn operations(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn operations(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let target = target(tx, ctx, ctx.name(0))?;
     Ok(Response::ok(paging::page(ctx.req, operations_of(tx, &target)?)?))
 }
 
-pub fn operation(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn operation(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let target = target(tx, ctx, ctx.name(0))?;
     one_operation(tx, &target, ctx.name(1))
 }
@@ -595,18 +595,18 @@ fn legacy_target(tx: &Tx, ctx: &Ctx) -> ArmResult<Target> {
     })
 }
 
-pub fn operations_legacy(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn operations_legacy(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let target = legacy_target(tx, ctx)?;
     Ok(Response::ok(paging::page(ctx.req, operations_of(tx, &target)?)?))
 }
 
-pub fn operation_legacy(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn operation_legacy(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let target = legacy_target(tx, ctx)?;
     one_operation(tx, &target, ctx.name(3))
 }
 
 /// `POST /providers/Microsoft.Resources/calculateTemplateHash`: the body is a template.
-pub fn calculate_template_hash(_tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn calculate_template_hash(_tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let template = Template::parse(body_text(ctx)?).map_err(|e| e.to_arm())?;
     Ok(Response::ok(json!({
         "minifiedTemplate": template.value.to_string(),

@@ -17,7 +17,7 @@ mod whatif;
 use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::Route;
 
-pub const KIND: &str = "Microsoft.Resources/deployments";
+pub(crate) const KIND: &str = "Microsoft.Resources/deployments";
 const ACTION: &str = "Microsoft.Resources/deployments";
 const NS: &str = "microsoft.resources";
 
@@ -40,7 +40,7 @@ const ROUTES: &[Route] = &[
 ];
 
 /// Template deployments: their own registration, within ARM's namespace.
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: "Microsoft.Resources",
     types: &[
         TypeInfo {

@@ -12,22 +12,22 @@ use serde_json::{json, Map, Value};
 /// Where a deployment runs and what it is called.
 #[derive(Clone, Debug)]
 pub(super) struct Target {
-    pub tenant_id: String,
-    pub subscription: String,
+    pub(crate) tenant_id: String,
+    pub(crate) subscription: String,
     /// `None` at subscription scope.
-    pub resource_group: Option<String>,
-    pub name: String,
+    pub(crate) resource_group: Option<String>,
+    pub(crate) name: String,
 }
 
 impl Target {
-    pub fn scope_id(&self) -> String {
+    pub(crate) fn scope_id(&self) -> String {
         match &self.resource_group {
             Some(rg) => format!("/subscriptions/{}/resourceGroups/{rg}", self.subscription),
             None => format!("/subscriptions/{}", self.subscription),
         }
     }
 
-    pub fn deployment_id(&self) -> String {
+    pub(crate) fn deployment_id(&self) -> String {
         format!("{}/providers/{KIND}/{}", self.scope_id(), self.name)
     }
 }
@@ -86,16 +86,15 @@ pub(super) fn newest_api_version(resource_id: &str) -> String {
 
 /// The engine's view of the running deployment, over the transaction.
 pub(super) struct TxEnv<'t, 'w> {
-    pub tx: &'t Tx<'w>,
-    pub target: Target,
+    pub(crate) tx: &'t Tx<'w>,
+    pub(crate) target: Target,
     /// `deployment()`'s answer.
-    pub deployment: Value,
+    pub(crate) deployment: Value,
 }
 
 fn body_of(r: Response) -> Value {
     match r.body {
         crate::arm::request::Body::Json(v) => v,
-        crate::arm::request::Body::JsonBytes(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
         _ => Value::Null,
     }
 }
@@ -185,15 +184,15 @@ impl Env for TxEnv<'_, '_> {
 
 /// What came of running one deployment.
 pub(super) struct Ran {
-    pub operations: Vec<Value>,
-    pub output_resources: Vec<String>,
-    pub outputs: Value,
+    pub(crate) operations: Vec<Value>,
+    pub(crate) output_resources: Vec<String>,
+    pub(crate) outputs: Value,
     /// The failures, each a resource's own error (the `details` of `DeploymentFailed`).
-    pub failures: Vec<ArmError>,
+    pub(crate) failures: Vec<ArmError>,
 }
 
 impl Ran {
-    pub fn error(&self) -> Option<ArmError> {
+    pub(crate) fn error(&self) -> Option<ArmError> {
         if self.failures.is_empty() {
             return None;
         }

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 /// Properties every write changes and what-if does not report (ARM leaves them out too).
 const VOLATILE: &[&str] = &["etag", "eTag", "systemData", "provisioningState"];
 
-pub fn what_if(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
+pub(crate) fn what_if(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let target = api::target(tx, ctx, ctx.name(0))?;
     let req = match api::parse_request(ctx, &target) {
         Ok(r) => r,

@@ -21,12 +21,12 @@ use std::fmt;
 /// resource, a failed `list*()` call), passed through as it came.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct EvalError {
-    pub message: String,
+    pub(crate) message: String,
     /// Character position inside the expression string.
-    pub position: Option<usize>,
+    pub(crate) position: Option<usize>,
     /// JSON path (relative to the template) of the string holding the expression.
-    pub path: Option<String>,
-    pub env: Option<ArmError>,
+    pub(crate) path: Option<String>,
+    pub(crate) env: Option<ArmError>,
 }
 
 impl EvalError {
@@ -71,17 +71,17 @@ impl fmt::Display for EvalError {
 /// A template failure, ready to become an ARM error.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TemplateError {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
+    pub(crate) status: u16,
+    pub(crate) code: String,
+    pub(crate) message: String,
     /// JSON path of the offending element (prefixed as the caller asked, e.g.
     /// `properties.template.resources[0]`).
-    pub path: Option<String>,
-    pub pos: Option<Pos>,
+    pub(crate) path: Option<String>,
+    pub(crate) pos: Option<Pos>,
     /// Set when the failure is an environment error passed through unchanged.
-    pub inner: Option<ArmError>,
+    pub(crate) inner: Option<ArmError>,
     /// Character position inside the failing expression string, when one failed.
-    pub expression_position: Option<usize>,
+    pub(crate) expression_position: Option<usize>,
 }
 
 impl TemplateError {

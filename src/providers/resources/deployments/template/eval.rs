@@ -29,14 +29,14 @@ pub(crate) enum Phase {
 /// and `dependsOn`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Declared {
-    pub name: String,
-    pub full_type: String,
-    pub id: String,
-    pub api_version: String,
-    pub copy_name: Option<String>,
+    pub(crate) name: String,
+    pub(crate) full_type: String,
+    pub(crate) id: String,
+    pub(crate) api_version: String,
+    pub(crate) copy_name: Option<String>,
     /// The symbolic name (languageVersion 2.0 templates).
-    pub symbolic: Option<String>,
-    pub enabled: bool,
+    pub(crate) symbolic: Option<String>,
+    pub(crate) enabled: bool,
 }
 
 /// A variable: a plain value or a `copy` entry of the variables section.
@@ -56,18 +56,18 @@ pub(crate) enum Slot {
 /// A user-defined function (`functions` section).
 #[derive(Debug, Clone)]
 pub(crate) struct UserFunction {
-    pub params: Vec<String>,
-    pub output: Value,
+    pub(crate) params: Vec<String>,
+    pub(crate) output: Value,
 }
 
 /// Everything expressions can see besides the environment.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct State {
-    pub params: Map<String, Value>,
-    pub var_defs: Vec<(String, VarDef)>,
+    pub(crate) params: Map<String, Value>,
+    pub(crate) var_defs: Vec<(String, VarDef)>,
     pub(crate) slots: HashMap<String, Slot>,
-    pub declared: Vec<Declared>,
-    pub functions: HashMap<String, UserFunction>,
+    pub(crate) declared: Vec<Declared>,
+    pub(crate) functions: HashMap<String, UserFunction>,
 }
 
 impl State {
@@ -111,29 +111,29 @@ impl State {
 
 /// An evaluation context: state, environment, active copy loops and phase.
 pub(crate) struct Ctx<'a> {
-    pub st: &'a mut State,
-    pub env: &'a mut dyn Env,
+    pub(crate) st: &'a mut State,
+    pub(crate) env: &'a mut dyn Env,
     /// Active copy loops, outermost first: (loop name, index).
-    pub copy: Vec<(String, i64)>,
-    pub phase: Phase,
+    pub(crate) copy: Vec<(String, i64)>,
+    pub(crate) phase: Phase,
     /// What-if preview: a string whose `reference()`/`list*()` cannot be answered yet stays
     /// the expression text, as what-if shows it.
-    pub preview: bool,
+    pub(crate) preview: bool,
     /// Lambda parameters in scope (template-functions-lambda), innermost last.
-    pub lambda: Vec<(String, Value)>,
+    pub(crate) lambda: Vec<(String, Value)>,
     /// Dependency scan: `reference()`/`list*()` record their target here instead of calling
     /// the environment, and a failing string is skipped rather than fatal.
-    pub collect: Option<Vec<Collected>>,
+    pub(crate) collect: Option<Vec<Collected>>,
     /// JSON path of the string being evaluated (for what `collect` records).
-    pub path: String,
+    pub(crate) path: String,
 }
 
 /// A `reference()`/`list*()` target found by a dependency scan.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Collected {
-    pub target: String,
-    pub is_reference: bool,
-    pub path: String,
+    pub(crate) target: String,
+    pub(crate) is_reference: bool,
+    pub(crate) path: String,
 }
 
 /// The marker error a collecting `reference()`/`list*()` stops its string with.

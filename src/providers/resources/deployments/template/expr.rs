@@ -12,8 +12,8 @@ use std::fmt;
 /// in the JSON string that holds the expression (the leading `[` is position 0).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ExprError {
-    pub message: String,
-    pub position: usize,
+    pub(crate) message: String,
+    pub(crate) position: usize,
 }
 
 impl ExprError {

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 /// Line (1-based) and column (1-based) of a JSON token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Pos {
-    pub line: u32,
-    pub column: u32,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
 }
 
 /// Where each value of a document starts, by JSON path (`resources[0].properties.x`).
@@ -68,8 +68,8 @@ pub(crate) fn index_path(parent: &str, i: usize) -> String {
 /// A syntax error, with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct JsonError {
-    pub message: String,
-    pub pos: Pos,
+    pub(crate) message: String,
+    pub(crate) pos: Pos,
 }
 
 /// Parses lenient JSON: comments, trailing commas, single quotes, unquoted keys.

@@ -51,10 +51,10 @@ use serde_json::{json, Value};
 /// Where the deployment runs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct DeploymentScope {
-    pub tenant_id: String,
-    pub subscription_id: Option<String>,
+    pub(crate) tenant_id: String,
+    pub(crate) subscription_id: Option<String>,
     /// `None` for a subscription-scope deployment.
-    pub resource_group: Option<String>,
+    pub(crate) resource_group: Option<String>,
 }
 
 /// What the engine asks of the running deployment.
@@ -181,7 +181,7 @@ pub(crate) fn template_hash(template: &Value) -> String {
 /// A parsed template with the positions of its elements.
 #[derive(Debug, Clone)]
 pub(crate) struct Template {
-    pub value: Value,
+    pub(crate) value: Value,
     positions: Positions,
     /// Prefix of the template's paths in errors (`properties.template` inside a body).
     prefix: String,

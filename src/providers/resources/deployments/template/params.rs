@@ -75,9 +75,9 @@ impl ParamType {
 /// A bound parameter.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BoundParameter {
-    pub name: String,
-    pub ptype: ParamType,
-    pub value: Value,
+    pub(crate) name: String,
+    pub(crate) ptype: ParamType,
+    pub(crate) value: Value,
 }
 
 /// `properties.parameters` as a deployment echoes it: `{name: {type, value}}`; secure values

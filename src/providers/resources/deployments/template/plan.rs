@@ -39,42 +39,42 @@ type TypeLocations = (String, Vec<String>);
 /// One resource definition of the template (child resources flattened).
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
-    pub def: Value,
-    pub path: String,
-    pub symbolic: Option<String>,
-    pub parent: Option<usize>,
+    pub(crate) def: Value,
+    pub(crate) path: String,
+    pub(crate) symbolic: Option<String>,
+    pub(crate) parent: Option<usize>,
 }
 
 /// A resource instance's place in a copy loop.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CopyInfo {
-    pub name: String,
-    pub index: i64,
-    pub count: i64,
+    pub(crate) name: String,
+    pub(crate) index: i64,
+    pub(crate) count: i64,
     /// `mode: serial` batch size (copy-resources.md#serial-or-parallel).
-    pub serial_batch: Option<i64>,
+    pub(crate) serial_batch: Option<i64>,
 }
 
 /// One resource instance to deploy.
 #[derive(Debug, Clone)]
 pub(crate) struct PlannedResource {
-    pub id: String,
-    pub name: String,
-    pub full_type: String,
-    pub api_version: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) full_type: String,
+    pub(crate) api_version: String,
     /// JSON path of the definition in the template (`resources[2]`).
-    pub path: String,
-    pub symbolic: Option<String>,
-    pub copy: Option<CopyInfo>,
+    pub(crate) path: String,
+    pub(crate) symbolic: Option<String>,
+    pub(crate) copy: Option<CopyInfo>,
     /// `condition` evaluated to true; a false resource is not deployed.
-    pub condition: bool,
+    pub(crate) condition: bool,
     /// `existing: true` (languageVersion 2.0): referenced, never deployed.
-    pub existing: bool,
+    pub(crate) existing: bool,
     /// Indices (into `Plan::resources`) this resource waits for.
-    pub depends_on: Vec<usize>,
+    pub(crate) depends_on: Vec<usize>,
     /// The body calls `reference()`/`list*()`: evaluated only when its turn comes.
-    pub lazy: bool,
-    pub source: usize,
+    pub(crate) lazy: bool,
+    pub(crate) source: usize,
     body: Option<Value>,
 }
 
@@ -98,15 +98,15 @@ pub(crate) enum NestedScope {
 /// A `Microsoft.Resources/deployments` resource with an inline template, ready to run.
 #[derive(Debug, Clone)]
 pub(crate) struct NestedDeployment {
-    pub name: String,
-    pub id: String,
-    pub subscription_id: Option<String>,
-    pub resource_group: Option<String>,
-    pub mode: String,
-    pub scope: NestedScope,
-    pub template: Template,
+    pub(crate) name: String,
+    pub(crate) id: String,
+    pub(crate) subscription_id: Option<String>,
+    pub(crate) resource_group: Option<String>,
+    pub(crate) mode: String,
+    pub(crate) scope: NestedScope,
+    pub(crate) template: Template,
     /// Evaluated `properties.parameters` (inner scope).
-    pub parameters: Value,
+    pub(crate) parameters: Value,
     inherited_params: Map<String, Value>,
     inherited_vars: Map<String, Value>,
     inherited_functions: std::collections::HashMap<String, UserFunction>,
@@ -116,22 +116,22 @@ pub(crate) struct NestedDeployment {
 /// A resource evaluated for deployment.
 #[derive(Debug, Clone)]
 pub(crate) struct EvaluatedResource {
-    pub id: String,
-    pub name: String,
-    pub full_type: String,
-    pub api_version: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) full_type: String,
+    pub(crate) api_version: String,
     /// The request body (`location`, `properties`, `tags`, `sku`, `identity`, ...).
-    pub body: Value,
-    pub nested: Option<NestedDeployment>,
+    pub(crate) body: Value,
+    pub(crate) nested: Option<NestedDeployment>,
 }
 
 /// The deployment plan.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    pub parameters: Vec<BoundParameter>,
-    pub resources: Vec<PlannedResource>,
+    pub(crate) parameters: Vec<BoundParameter>,
+    pub(crate) resources: Vec<PlannedResource>,
     /// Deployable resources in dependency order: each wave only needs earlier waves.
-    pub waves: Vec<Vec<usize>>,
+    pub(crate) waves: Vec<Vec<usize>>,
     template: Template,
     st: State,
     sources: Vec<Source>,

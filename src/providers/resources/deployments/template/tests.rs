@@ -12,11 +12,11 @@ pub(crate) const RG: &str = "rg1";
 
 /// A test environment: a resource group, a few live resources, a log of calls.
 pub(crate) struct FakeEnv {
-    pub scope: DeploymentScope,
-    pub live: HashMap<String, Value>,
-    pub calls: Vec<String>,
-    pub guids: u32,
-    pub now: i64,
+    pub(crate) scope: DeploymentScope,
+    pub(crate) live: HashMap<String, Value>,
+    pub(crate) calls: Vec<String>,
+    pub(crate) guids: u32,
+    pub(crate) now: i64,
 }
 
 impl FakeEnv {

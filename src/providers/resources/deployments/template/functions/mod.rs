@@ -96,8 +96,8 @@ pub(crate) fn arity_message(f: &str, spec: &str) -> String {
 
 /// Evaluated arguments of one call, with typed accessors that produce ARM's messages.
 pub(crate) struct Args<'a> {
-    pub name: &'a str,
-    pub v: Vec<Value>,
+    pub(crate) name: &'a str,
+    pub(crate) v: Vec<Value>,
 }
 
 type R<T> = Result<T, EvalError>;
