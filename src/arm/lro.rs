@@ -260,6 +260,23 @@ impl<E> Operations<E> {
     }
 }
 
+impl<E> Operations<E> {
+    /// How far operation `id` has come (0 to 1), when its end is known in advance: a time on
+    /// the clock or a number of status polls.
+    pub fn progress(&self, id: &str, now: Millis) -> Option<f64> {
+        let ops = self.ops.lock().unwrap();
+        let o = ops.get(id)?;
+        if o.end.is_some() {
+            return Some(1.0);
+        }
+        match o.completion {
+            Completion::At(t) if t > o.start => Some(((now - o.start) as f64 / (t - o.start) as f64).clamp(0.0, 1.0)),
+            Completion::AfterPolls(n) if n > 0 => Some((f64::from(o.polls) / f64::from(n)).min(1.0)),
+            _ => None,
+        }
+    }
+}
+
 fn snapshot_of<E>(o: &Operation<E>) -> Snapshot {
     Snapshot {
         id: o.id.clone(),

@@ -177,7 +177,10 @@ pub(crate) async fn serve(config: Config, log_format: LogFormat) -> i32 {
     if let Some(ca) = &running.ca_path {
         let _ = super::ensure_bundle(&data_dir, ca);
     }
-    println!("azemu ready: {} (CA: {ca})", running.url);
+    println!(
+        "azemu ready: {} (CA: {ca}) dashboard: {}/_azemu/ui",
+        running.url, running.url
+    );
     if running.ca_path.is_some() {
         let default_dir = data_dir == crate::config::default_data_dir();
         let flag = if default_dir {

@@ -136,6 +136,14 @@ impl Journal {
         g.bytes = 0;
     }
 
+    /// The last sequence number given out, and the newest `n` entries, oldest first.
+    pub(crate) fn tail(&self, n: usize) -> (u64, Vec<Value>) {
+        let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let skip = guard.queue.len().saturating_sub(n);
+        let tail = guard.queue.iter().skip(skip).map(|(_, e)| e.to_json()).collect();
+        (guard.sequence, tail)
+    }
+
     /// Entries matching the filters, oldest first.
     pub(crate) fn query(
         &self,

@@ -7,6 +7,7 @@ pub(crate) mod faults;
 pub(crate) mod journal;
 pub(crate) mod lro_rules;
 pub(crate) mod state;
+pub(crate) mod ui;
 
 use crate::arm::{ArmError, ArmResult, Request, Response};
 use crate::providers::hooks;
@@ -113,6 +114,7 @@ fn route_read(w: &Tx, req: &Request, segs: &[&str], l: &[&str]) -> ArmResult<Res
                 b["activity"] = json!(o.activity);
                 b
             }).collect::<Vec<_>>() }))),
+        ["ui", ..] => ui::get(w, req, &segs[1..]),
         _ => hooks::provider_view(w, req, segs).unwrap_or_else(|| Err(not_found(req))),
     }
 }

@@ -76,6 +76,7 @@ pub(crate) mod hooks {
     pub(crate) use super::api_versions;
     pub(crate) use super::authorization::assignments::grant as grant_role;
     pub(crate) use super::authorization::definitions::OWNER as OWNER_ROLE;
+    pub(crate) use super::authorization::definitions::{find as find_role, guid_of as role_guid};
     pub(crate) use super::authorization::enforce::{check_request as enforce_rbac, is_list, readable_only};
     pub(crate) use super::authorization::engine::check as authorize;
     pub(crate) use super::common::arm::tenant_of as subscription_tenant;

@@ -26,9 +26,10 @@ use tokio::sync::watch;
 
 mod bytes_body {
     use hyper::body::Bytes;
-    pub(crate) type Full = http_body_util::Full<Bytes>;
+    /// A whole body, or the dashboard's event stream.
+    pub(crate) type Full = http_body_util::Either<http_body_util::Full<Bytes>, crate::control::ui::stream::SseBody>;
     pub(crate) fn full(b: Vec<u8>) -> Full {
-        http_body_util::Full::new(Bytes::from(b))
+        http_body_util::Either::Left(http_body_util::Full::new(Bytes::from(b)))
     }
 }
 
@@ -135,9 +136,16 @@ async fn accept_loop(
         };
         let _ = tcp.set_nodelay(true);
         let world = world.clone();
+        let stop = shutdown.clone();
         let svc = hyper::service::service_fn(move |req| {
             let world = world.clone();
-            async move { Ok::<_, std::convert::Infallible>(serve(&world, req).await) }
+            let sse = crate::control::ui::stream::accept(&world, &req, &stop);
+            async move {
+                Ok::<_, std::convert::Infallible>(match sse {
+                    Some(r) => r.map(http_body_util::Either::Right),
+                    None => serve(&world, req).await,
+                })
+            }
         });
         let watcher = graceful.watcher();
         match &acceptor {

@@ -163,6 +163,22 @@ impl World {
         self.ops.all()
     }
 
+    /// How many activity events there are, and those after the first `seen` (the dashboard's
+    /// event stream).
+    pub fn activity_since(&self, seen: u64) -> (u64, Vec<serde_json::Value>) {
+        self.events.since(seen)
+    }
+
+    /// True while some long-running operation has not ended.
+    pub fn has_running_operations(&self) -> bool {
+        self.ops.has_pending()
+    }
+
+    /// How far operation `id` has come (0 to 1), when its end is known in advance.
+    pub fn operation_progress(&self, id: &str) -> Option<f64> {
+        self.ops.progress(id, self.now())
+    }
+
     /// Activity events about `resource` (or anything below it), else all.
     pub(crate) fn activity(&self, resource: Option<&str>) -> Vec<serde_json::Value> {
         self.events.list(resource)
