@@ -545,24 +545,7 @@ struct Process {
 
 impl Process {
     fn start(data_dir: &std::path::Path, extra: &[&str]) -> Process {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_azemu"))
-            .args(["serve", "--port", "0", "--no-tls", "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("azemu starts");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("a ready line: {line}"))
-            .to_string();
+        let (child, url) = common::spawn_plain(data_dir, extra);
         Process {
             child,
             url,
@@ -571,20 +554,7 @@ impl Process {
     }
 
     async fn token(&self) -> String {
-        let r = self
-            .client
-            .post(format!("{}/{}/oauth2/v2.0/token", self.url, common::DEFAULT_TENANT_ID))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", common::DEFAULT_CLIENT_ID),
-                ("client_secret", "x"),
-                ("scope", &format!("{}/.default", self.url)),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let v: serde_json::Value = r.json().await.unwrap();
-        v["access_token"].as_str().unwrap().to_string()
+        common::plain_token(&self.client, &self.url).await
     }
 
     async fn call(&self, token: &str, method: Method, path: &str, body: Option<serde_json::Value>) -> u16 {

@@ -833,39 +833,9 @@ impl Drop for Child {
 
 /// An azemu process on plain HTTP, and a token for it.
 async fn spawn_azemu(dir: &std::path::Path, extra: &[&str]) -> (Child, String, String) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_azemu"))
-        .args(["serve", "--port", "0", "--no-tls", "--data-dir"])
-        .arg(dir)
-        .args(extra)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("azemu starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("a ready line, got {line:?}"))
-        .to_string();
-    let token: Value = reqwest::Client::new()
-        .post(format!("{url}/{}/oauth2/v2.0/token", common::DEFAULT_TENANT_ID))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", common::DEFAULT_CLIENT_ID),
-            ("client_secret", "x"),
-            ("scope", &format!("{url}/.default")),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (Child(child), url, token["access_token"].as_str().unwrap().to_string())
+    let (child, url) = common::spawn_plain(dir, extra);
+    let token = common::plain_token(&reqwest::Client::new(), &url).await;
+    (Child(child), url, token)
 }
 
 #[cfg(unix)]

@@ -396,3 +396,46 @@ pub fn jwt_claims(token: &str) -> Value {
         .expect("the payload is base64url without padding");
     serde_json::from_slice(&raw).expect("the payload is JSON")
 }
+
+/// The azemu binary as a process on plain HTTP (`--port 0 --no-tls`), started with `extra`
+/// flags: the child and the URL of its ready line.
+pub fn spawn_plain(data_dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_azemu"))
+        .args(["serve", "--port", "0", "--no-tls", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("azemu starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("a ready line, got {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+/// A client-credentials token for the default client from the azemu at `url`.
+pub async fn plain_token(client: &reqwest::Client, url: &str) -> String {
+    let token: Value = client
+        .post(format!("{url}/{DEFAULT_TENANT_ID}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", "x"),
+            ("scope", &format!("{url}/.default")),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_string()
+}
