@@ -26,7 +26,8 @@ pub(crate) fn what_if(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {
             let after = tx.store.get(&id).map(|r| r.body);
             changes.push(change(&id, before, after));
         }
-        let others = api::unnamed(tx, &target, &ran.output_resources);
+        // What the group held before (Complete mode deleted it in the scratch run).
+        let others = api::unnamed(&crate::world::World::read(tx), &target, &ran.output_resources);
         for r in others {
             let kind = if req.mode == Mode::Complete { "Delete" } else { "Ignore" };
             changes.push(json!({ "resourceId": r.id, "changeType": kind, "before": r.body }));
