@@ -3,7 +3,9 @@
 #   1. the Rust unit and HTTP integration tests (cargo test),
 #   2. the scenario packs in scenarios/ (azemu scenario run),
 #   3. the real-client suite: the Azure CLI and the Python SDKs against azemu (tests/compat),
-#   4. the conformance suite: the official API examples replayed (tests/conformance).
+#   4. the conformance suite: the official API examples replayed (tests/conformance),
+#   5. the Terraform suite: the real azurerm provider, 4.18 and 5.2, built from source on first
+#      use (tests/terraform; needs terraform on PATH and Go for that first build).
 # Installs what it needs (a Python venv with azure-cli in .venv); builds once.
 # Exits non-zero when any suite fails; the last line counts the suites.
 set -uo pipefail
@@ -31,6 +33,7 @@ suite "rust tests" cargo test --locked
 suite "scenarios" "$AZEMU_BIN" scenario run scenarios
 suite "real clients (az, Python SDKs)" bash scripts/compat-test.sh
 suite "conformance (official examples)" bash scripts/conformance.sh
+suite "terraform (azurerm 4.18, 5.2)" bash scripts/terraform-test.sh
 
 echo
 for f in "${failures[@]:-}"; do [ -n "$f" ] && echo "failed suite: $f"; done
