@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import configs
 from tfkit import changes, drift, same_id
 
@@ -27,6 +29,7 @@ resource "azurerm_kubernetes_cluster" "aks" {{
   location            = azurerm_resource_group.rg.location
   resource_group_name = azurerm_resource_group.rg.name
   dns_prefix          = "{mc["dnsPrefix"]}"
+  oidc_issuer_enabled = false    # az left it off (AKS enables it by default from 1.34 on)
   identity {{
     type = "SystemAssigned"
   }}
@@ -97,7 +100,7 @@ resource "azurerm_kubernetes_cluster" "aks" {{
     assert drift(plan) == {
         "azurerm_kubernetes_cluster.aks": ["update"],
         "azurerm_user_assigned_identity.app": ["delete"],
-    }, tf.last_plan_text
+    }, json.dumps(plan["resource_drift"])[:4000]
     assert changes(plan) == {
         "azurerm_kubernetes_cluster.aks": ["update"],
         "azurerm_user_assigned_identity.app": ["create"],

@@ -494,6 +494,7 @@ fn create(
         "storageProfile": json!({ "diskCSIDriver": { "enabled": true }, "fileCSIDriver": { "enabled": true }, "snapshotController": { "enabled": true } }),
         "securityProfile": props.get("securityProfile").cloned().filter(|v| v.is_object()).unwrap_or(json!({})),
         "servicePrincipalProfile": if cp.kind == "None" { json!({ "clientId": sp["clientId"] }) } else { json!({ "clientId": "msi" }) },
+        "nodeProvisioningProfile": super::defaults::node_provisioning_profile(props.get("nodeProvisioningProfile")),
     });
     for (k, v) in defaults.as_object().into_iter().flatten() {
         props.insert(k.clone(), v.clone());
@@ -737,6 +738,8 @@ fn update(
     for (k, v) in writable_properties(body) {
         props.insert(k, v);
     }
+    let npp = super::defaults::node_provisioning_profile(props.get("nodeProvisioningProfile"));
+    props.insert("nodeProvisioningProfile".into(), npp);
     props.insert("kubernetesVersion".into(), json!(requested.unwrap_or(version)));
     props.insert("currentKubernetesVersion".into(), json!(version));
     if cp.kind != "None" {

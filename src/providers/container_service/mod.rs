@@ -7,6 +7,7 @@
 pub mod actions;
 pub mod clusters;
 pub mod control;
+pub mod defaults;
 pub mod imds;
 pub mod kubeconfig;
 pub mod node_images;
