@@ -183,3 +183,27 @@ resource "azurerm_role_assignment" "acr_pull" {{
         "GET", f"/_azemu/clusters/{subscription.id}/acr/aks/pull-check?image={registry}.azurecr.io/app:v1")
     assert status == 200 and check["allowed"] is True, check
     tf.assert_no_changes()
+
+
+def test_pool_without_upgrade_settings_shows_max_surge_as_drift(terraform):
+    """AKS answers `upgradeSettings.maxSurge: "10%"` for a pool created without upgrade settings
+    (spec: "If not specified, the default is 10%"), and the provider then plans to remove it on
+    every plan, as it does on Azure (hashicorp/terraform-provider-azurerm#24020). Saying
+    `max_surge = "10%"` in the configuration makes the plan clean."""
+    tf = terraform()
+    with_surge = _cluster(tf.version, SYSTEM_ASSIGNED, None)
+    without = with_surge.replace('    upgrade_settings {\n      max_surge = "10%"\n    }\n', "")
+    assert without != with_surge
+    tf.write(_rg("surge") + without)
+    tf.apply()
+    code, plan = tf.plan()
+    assert code == 2
+    assert changes(plan) == {"azurerm_kubernetes_cluster.aks": ["update"]}, tf.last_plan_text
+    rc = next(r for r in plan["resource_changes"] if r["address"] == "azurerm_kubernetes_cluster.aks")
+    assert rc["change"]["before"]["default_node_pool"][0]["upgrade_settings"] == [
+        {"max_surge": "10%", "drain_timeout_in_minutes": 0, "node_soak_duration_in_minutes": 0,
+         "undrainable_node_behavior": ""}], tf.last_plan_text
+    assert rc["change"]["after"]["default_node_pool"][0]["upgrade_settings"] == []
+
+    tf.write(_rg("surge") + with_surge)
+    tf.assert_no_changes()
