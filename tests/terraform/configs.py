@@ -81,3 +81,60 @@ def seed(version: str, operator_grant: bool, max_surge: bool = True) -> str:
         "depends": " depends_on = [azurerm_role_assignment.kubelet_operator]\n" if operator_grant else "",
     }
     return SEED_RESOURCE_GROUP + cluster + SEED_ACR_PULL + (OPERATOR_GRANT if operator_grant else "")
+
+
+# Small building blocks for the day-two flows.
+
+def cluster(version: str, identity_block: str, kubelet: str | None, pool_count: int = 1) -> str:
+    """A cluster in azurerm_resource_group.rg; `identity_block` is an identity block, `kubelet` the
+    name of an azurerm_user_assigned_identity for kubelet_identity (or None)."""
+    kubelet_block = ""
+    depends = ""
+    if kubelet:
+        kubelet_block = f'''
+  kubelet_identity {{
+    client_id                 = azurerm_user_assigned_identity.{kubelet}.client_id
+    object_id                 = azurerm_user_assigned_identity.{kubelet}.principal_id
+    user_assigned_identity_id = azurerm_user_assigned_identity.{kubelet}.id
+  }}'''
+        depends = "\n  depends_on = [azurerm_role_assignment.operator]"
+    return f'''
+resource "azurerm_kubernetes_cluster" "aks" {{
+  name                = "aks"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+  dns_prefix          = "aks"
+{identity_block}{kubelet_block}
+  default_node_pool {{
+    name       = "system"
+    node_count = {pool_count}
+    vm_size    = "Standard_DS2_v2"
+    upgrade_settings {{
+      max_surge = "10%"
+    }}
+  }}
+{cluster_extras(version)}{depends}
+}}
+'''
+
+
+def resource_group(name: str) -> str:
+    return f'''
+resource "azurerm_resource_group" "rg" {{
+  name     = "{name}"
+  location = "westus2"
+}}
+'''
+
+
+SYSTEM_ASSIGNED = '  identity {\n    type = "SystemAssigned"\n  }\n'
+
+
+def identity(name: str) -> str:
+    return f'''
+resource "azurerm_user_assigned_identity" "{name}" {{
+  name                = "{name}"
+  resource_group_name = azurerm_resource_group.rg.name
+  location            = azurerm_resource_group.rg.location
+}}
+'''
