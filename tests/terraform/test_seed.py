@@ -25,7 +25,7 @@ def test_seed_flow_apply_replan_destroy(terraform, subscription, emulator, versi
     start = time.monotonic()
     tf.apply()
     apply_s = time.monotonic() - start
-    apply_requests = len(emulator.journal_since(mark))
+    applied = emulator.journal_since(mark)
 
     rg = subscription.rg_path("aks-rg")
     uai = subscription.get(f"{rg}/providers/{UAI}/aks-kubelet-identity", "2023-01-31")
@@ -49,15 +49,23 @@ def test_seed_flow_apply_replan_destroy(terraform, subscription, emulator, versi
     start = time.monotonic()
     tf.destroy()
     destroy_s = time.monotonic() - start
-    destroy_requests = len(emulator.journal_since(mark))
+    destroyed = emulator.journal_since(mark)
 
     assert tf.state_list() == []
     assert subscription.resource_groups() == [], "the group (or the cluster's node resource group) is left"
     assert subscription.resources() == []
     left = [a for a in subscription.role_assignments() if a["properties"]["principalId"] == uai["properties"]["principalId"]]
     assert left == []
-    record("seed flow", version=version, wiring=wiring, apply_s=round(apply_s, 1), apply_requests=apply_requests,
-           destroy_s=round(destroy_s, 1), destroy_requests=destroy_requests)
+    record("seed flow", version=version, wiring=wiring,
+           apply_s=round(apply_s, 1), apply_requests=len(applied), apply_by_method=by_method(applied),
+           destroy_s=round(destroy_s, 1), destroy_requests=len(destroyed), destroy_by_method=by_method(destroyed))
+
+
+def by_method(entries: list[dict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in entries:
+        out[e["method"]] = out.get(e["method"], 0) + 1
+    return out
 
 
 def test_seed_as_written_fails_with_missing_permission(terraform, subscription):
