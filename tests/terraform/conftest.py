@@ -292,8 +292,9 @@ class Terraform:
             cp = subprocess.run(cmd, cwd=self.dir, env=self.env, capture_output=True, text=True,
                                 timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as e:
+            out, err = (x.decode(errors="replace") if isinstance(x, bytes) else (x or "") for x in (e.stdout, e.stderr))
             raise TerraformError(f"terraform {shlex.join(args)} timed out after {timeout:.0f}s\n"
-                                 f"--- stdout ---\n{e.stdout}\n--- stderr ---\n{e.stderr}") from None
+                                 f"--- stdout ---\n{out[-6000:]}\n--- stderr ---\n{err[-6000:]}") from None
         cp.elapsed = time.monotonic() - start
         with open(self.log_path, "a") as f:
             f.write(f"$ terraform {shlex.join(args)}  # rc={cp.returncode} {cp.elapsed:.1f}s\n{cp.stdout}\n{cp.stderr}\n")
