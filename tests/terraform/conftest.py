@@ -38,7 +38,9 @@ VERSIONS = ("4.18.0", "5.2.0")
 LATEST = "5.2.0"
 VENV = Path(os.environ.get("COMPAT_VENV", ROOT / ".venv"))
 AZ_EXE = Path(os.environ.get("AZ_EXE", VENV / "bin" / "az"))
-TF_TIMEOUT_S = float(os.environ.get("AZEMU_TF_TIMEOUT", "600"))
+# Every command here finishes in well under a minute; a hang (a poller waiting for the wrong
+# URL) should fail the flow rather than hold the suite for the provider's own 90-minute timeout.
+TF_TIMEOUT_S = float(os.environ.get("AZEMU_TF_TIMEOUT", "300"))
 CLIENT_SECRET = "any-secret"
 
 def pytest_configure(config):
