@@ -6,7 +6,9 @@
 #   3. the real-client suite: the Azure CLI and the Python SDKs against azemu (tests/compat),
 #   4. the Azure SDKs for Go and JavaScript from a fresh shell wired by `azemu env` (tests/sdk-*),
 #   5. the conformance suite: the official API examples replayed (tests/conformance),
-#   6. the dashboard in headless Chromium (tests/browser).
+#   6. the dashboard in headless Chromium (tests/browser),
+#   7. the Terraform suite: the real azurerm provider, 4.18 and 5.2, built from source on first
+#      use and cached (tests/terraform; needs terraform on PATH and Go for that first build).
 # Installs what it needs (a Python venv with azure-cli, cached outside the clone by
 # scripts/venv-dir.sh); builds once.
 # Exits non-zero when any suite fails; the last line counts the suites.
@@ -41,6 +43,7 @@ suite "real clients (az, Python SDKs)" bash scripts/compat-test.sh
 suite "real clients (Go and JavaScript SDKs)" bash scripts/sdk-test.sh
 suite "conformance (official examples)" bash scripts/conformance.sh
 suite "browser (dashboard)" bash scripts/browser-test.sh
+suite "terraform (azurerm 4.18, 5.2)" bash scripts/terraform-test.sh
 
 echo
 for f in "${failures[@]:-}"; do [ -n "$f" ] && echo "failed suite: $f"; done

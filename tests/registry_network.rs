@@ -167,3 +167,24 @@ async fn ipv6_and_dual_stack_virtual_networks_are_accepted() {
         .await;
     assert_eq!(elsewhere.code(), "NetcfgSubnetRangeOutsideVnet", "{}", elsewhere.text);
 }
+
+/// Terraform's azurerm reads `registries/{name}/replications` on every refresh; azemu serves no
+/// geo-replication, so the list is empty, and a registry that does not exist is a 404.
+#[tokio::test]
+async fn registry_replications_list_is_empty() {
+    let s = TestServer::start().await;
+    s.create_rg("acr-rg", "westus2").await;
+    let id = registry(&s, "acr-rg", "replicated1");
+    let r = s
+        .put(&id, json!({ "location": "westus2", "sku": { "name": "Premium" } }))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let list = s.get(&format!("{id}/replications")).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(list.json["value"], json!([]));
+    let missing = s
+        .get(&format!("{}/replications", registry(&s, "acr-rg", "nosuchacr")))
+        .await;
+    assert_eq!(missing.status, 404, "{}", missing.text);
+    assert_eq!(missing.code(), "ResourceNotFound");
+}

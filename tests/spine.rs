@@ -89,15 +89,40 @@ async fn metadata_document_self_references_the_url() {
     assert_eq!(d["authentication"]["audiences"][0], json!(format!("{base}/")));
     assert!(d["suffixes"].is_object());
     // What Terraform needs (terraform-azurerm.md).
-    assert_eq!(d["resourceManager"], json!(format!("{base}/")));
+    assert_eq!(d["resourceManager"], json!(base));
     assert!(d["resourceManager"].as_str().unwrap().starts_with("https://"));
-    assert_eq!(d["microsoftGraphResourceId"], json!(format!("{base}/")));
+    assert_eq!(d["microsoftGraphResourceId"], json!(base));
     assert!(d["suffixes"]["storage"].is_string());
     assert!(d["suffixes"]["keyVaultDns"].is_string());
 
     let text = r.text.replace(base.as_str(), "[url]");
     let redacted: Value = serde_json::from_str(&text).unwrap();
     insta::assert_json_snapshot!("metadata_document", redacted);
+}
+
+/// Clients append `/{path}` to every endpoint (go-azure-sdk `client.go` `NewRequest`, azure-cli
+/// `_populate_from_metadata_endpoint`); with a trailing slash azurerm 4.x sends `//subscriptions/…`
+/// and its delete poller polls the parent collection. Only the token audiences keep the slash.
+#[tokio::test]
+async fn metadata_endpoints_have_no_trailing_slash() {
+    let s = TestServer::start().await;
+    let r = s
+        .send(s.raw(Method::GET, "/metadata/endpoints?api-version=2022-09-01"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let doc = r.json.as_object().unwrap();
+    let mut urls = 0;
+    for (key, value) in doc {
+        if let Some(v) = value.as_str().filter(|v| v.starts_with("https://")) {
+            urls += 1;
+            assert!(!v.ends_with('/'), "{key} = {v} ends with a slash");
+        }
+    }
+    assert!(urls >= 10, "expected the endpoint fields, found {urls}");
+    assert!(!r.json["authentication"]["loginEndpoint"]
+        .as_str()
+        .unwrap()
+        .ends_with('/'));
 }
 
 #[tokio::test]
@@ -123,7 +148,7 @@ async fn metadata_endpoints_2019_05_01_gives_the_list_form() {
     let list = r.json.as_array().expect("a JSON array");
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["name"], "azemu");
-    assert_eq!(list[0]["resourceManager"], json!(format!("{}/", s.url)));
+    assert_eq!(list[0]["resourceManager"], json!(s.url));
 }
 
 #[tokio::test]

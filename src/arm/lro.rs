@@ -263,7 +263,7 @@ impl<E> Operations<E> {
 impl<E> Operations<E> {
     /// How far operation `id` has come (0 to 1), when its end is known in advance: a time on
     /// the clock or a number of status polls.
-    pub fn progress(&self, id: &str, now: Millis) -> Option<f64> {
+    pub(crate) fn progress(&self, id: &str, now: Millis) -> Option<f64> {
         let ops = self.ops.lock().unwrap();
         let o = ops.get(id)?;
         if o.end.is_some() {

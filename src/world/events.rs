@@ -53,7 +53,7 @@ impl Events {
     }
 
     /// How many events there are, and those after the first `seen` (the dashboard's stream).
-    pub fn since(&self, seen: u64) -> (u64, Vec<Value>) {
+    pub(crate) fn since(&self, seen: u64) -> (u64, Vec<Value>) {
         let items = self.items.lock().unwrap();
         let from = usize::try_from(seen).unwrap_or(usize::MAX).min(items.len());
         (items.len() as u64, items[from..].to_vec())

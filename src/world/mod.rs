@@ -165,17 +165,17 @@ impl World {
 
     /// How many activity events there are, and those after the first `seen` (the dashboard's
     /// event stream).
-    pub fn activity_since(&self, seen: u64) -> (u64, Vec<serde_json::Value>) {
+    pub(crate) fn activity_since(&self, seen: u64) -> (u64, Vec<serde_json::Value>) {
         self.events.since(seen)
     }
 
     /// True while some long-running operation has not ended.
-    pub fn has_running_operations(&self) -> bool {
+    pub(crate) fn has_running_operations(&self) -> bool {
         self.ops.has_pending()
     }
 
     /// How far operation `id` has come (0 to 1), when its end is known in advance.
-    pub fn operation_progress(&self, id: &str) -> Option<f64> {
+    pub(crate) fn operation_progress(&self, id: &str) -> Option<f64> {
         self.ops.progress(id, self.now())
     }
 

@@ -9,7 +9,7 @@
 //! page is connected. Serving nothing costs nothing: there is no state and no task until a
 //! page asks.
 
-pub mod stream;
+pub(crate) mod stream;
 
 use crate::arm::{ArmError, ArmResult, Request, Response};
 use crate::providers::hooks;
@@ -47,7 +47,7 @@ const IDENTITY_KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 const PULL_ACTION: &str = "Microsoft.ContainerRegistry/registries/pull/read";
 
 /// `GET /_azemu/ui[/...]`; `segs` starts after `ui`.
-pub fn get(w: &Tx, req: &Request, segs: &[&str]) -> ArmResult<Response> {
+pub(crate) fn get(w: &Tx, req: &Request, segs: &[&str]) -> ArmResult<Response> {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     match l.as_slice() {

@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
-pub const PATH: &str = "/_azemu/ui/stream";
+pub(crate) const PATH: &str = "/_azemu/ui/stream";
 
 /// How often the journal and the activity log are looked at.
 const TICK: Duration = Duration::from_millis(200);
@@ -32,7 +32,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const BATCH: usize = 500;
 
 /// The body of an event stream: what the task sends, as it comes.
-pub struct SseBody {
+pub(crate) struct SseBody {
     rx: mpsc::Receiver<Bytes>,
 }
 
@@ -79,7 +79,7 @@ fn start_from<B>(world: &World, req: &hyper::Request<B>) -> (u64, u64) {
 
 /// Answers `GET /_azemu/ui/stream` with an event stream; `None` for every other request.
 /// The stream ends when the page goes away or when `stop` turns true.
-pub fn accept<B>(
+pub(crate) fn accept<B>(
     world: &Arc<World>,
     req: &hyper::Request<B>,
     stop: &watch::Receiver<bool>,

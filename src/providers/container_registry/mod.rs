@@ -12,27 +12,38 @@ use crate::store::Record;
 use crate::world::Tx;
 use serde_json::{json, Value};
 
+mod replications;
+
 pub(crate) const NAMESPACE: &str = "Microsoft.ContainerRegistry";
 pub(crate) const KIND: &str = "Microsoft.ContainerRegistry/registries";
+
+const REGISTRY_VERSIONS: &[&str] = &[
+    "2026-09-01-preview",
+    "2025-11-01",
+    "2025-04-01",
+    "2023-11-01-preview",
+    "2023-07-01",
+    "2023-01-01-preview",
+    "2022-12-01",
+    "2021-09-01",
+    "2019-05-01",
+];
 
 /// Everything azemu knows of this provider: its one registration.
 pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     namespace: NAMESPACE,
-    types: &[TypeInfo {
-        name: "registries",
-        api_versions: &[
-            "2026-09-01-preview",
-            "2025-11-01",
-            "2025-04-01",
-            "2023-11-01-preview",
-            "2023-07-01",
-            "2023-01-01-preview",
-            "2022-12-01",
-            "2021-09-01",
-            "2019-05-01",
-        ],
-        global: false,
-    }],
+    types: &[
+        TypeInfo {
+            name: "registries",
+            api_versions: REGISTRY_VERSIONS,
+            global: false,
+        },
+        TypeInfo {
+            name: "registries/replications",
+            api_versions: REGISTRY_VERSIONS,
+            global: false,
+        },
+    ],
     routes: ROUTES,
     schemas: &[(
         "registry",
@@ -47,6 +58,7 @@ pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
 pub(crate) const ROUTES: &[Route] = &[
     Route { namespace: "microsoft.containerregistry", pattern: &["registries"], methods: &["GET"], action: KIND, handler: list },
     Route { namespace: "microsoft.containerregistry", pattern: &["registries", "*"], methods: &["GET", "PUT", "PATCH", "DELETE"], action: KIND, handler: handle },
+    Route { namespace: "microsoft.containerregistry", pattern: &["registries", "*", "replications"], methods: &["GET"], action: "Microsoft.ContainerRegistry/registries/replications", handler: replications::list },
     Route { namespace: "microsoft.containerregistry", pattern: &["checknameavailability"], methods: &["POST"], action: "Microsoft.ContainerRegistry/checkNameAvailability", handler: check_name_availability },
 ];
 
@@ -99,6 +111,25 @@ fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     }
 }
 
+/// The policies a registry answers with: Azure's defaults (the `RegistryGet` example of
+/// Microsoft.ContainerRegistry 2025-11-01, which also shows `roleAssignmentMode` and
+/// `networkRuleBypassAllowedForTasks`), each replaced by the one the request sends.
+fn policies(sent: &Value) -> Value {
+    let mut out = json!({
+        "quarantinePolicy": { "status": "disabled" },
+        "trustPolicy": { "type": "Notary", "status": "disabled" },
+        "retentionPolicy": { "days": 7, "status": "disabled" },
+        "exportPolicy": { "status": "enabled" },
+        "azureADAuthenticationAsArmPolicy": { "status": "enabled" },
+    });
+    for (k, v) in sent.as_object().into_iter().flatten() {
+        if v.is_object() {
+            out[k] = v.clone();
+        }
+    }
+    out
+}
+
 fn sku(name: &str) -> Value {
     json!({ "name": name, "tier": name })
 }
@@ -139,12 +170,9 @@ fn put(w: &Tx, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> A
             "dataEndpointHostNames": [],
             "privateEndpointConnections": [],
             "encryption": { "status": "disabled" },
-            "policies": {
-                "quarantinePolicy": { "status": "disabled" },
-                "trustPolicy": { "type": "Notary", "status": "disabled" },
-                "retentionPolicy": { "days": 7, "status": "disabled" },
-                "exportPolicy": { "status": "enabled" },
-            },
+            "networkRuleBypassAllowedForTasks": false,
+            "roleAssignmentMode": p["roleAssignmentMode"].as_str().unwrap_or("LegacyRegistryPermissions"),
+            "policies": policies(&p["policies"]),
         },
     });
     let status = if existing.is_some() { 200 } else { 201 };

@@ -285,6 +285,7 @@ fn new_cluster_properties(
         "storageProfile": json!({ "diskCSIDriver": { "enabled": true }, "fileCSIDriver": { "enabled": true }, "snapshotController": { "enabled": true } }),
         "securityProfile": props.get("securityProfile").cloned().filter(|v| v.is_object()).unwrap_or(json!({})),
         "servicePrincipalProfile": if plan.cp.kind.is_msi() { json!({ "clientId": "msi" }) } else { json!({ "clientId": req.service_principal.client_id }) },
+        "nodeProvisioningProfile": super::defaults::node_provisioning_profile(props.get("nodeProvisioningProfile")),
     });
     for (k, v) in defaults.as_object().into_iter().flatten() {
         props.insert(k.clone(), v.clone());
@@ -436,6 +437,8 @@ fn updated_document(
 ) -> Value {
     let mut props = existing.body["properties"].as_object().cloned().unwrap_or_default();
     props.extend(writable_properties(&req.body));
+    let npp = super::defaults::node_provisioning_profile(props.get("nodeProvisioningProfile"));
+    props.insert("nodeProvisioningProfile".into(), npp);
     props.insert(
         "kubernetesVersion".into(),
         json!(req.kubernetes_version.as_deref().unwrap_or(plan.version)),

@@ -7,6 +7,7 @@
 pub(crate) mod actions;
 pub(crate) mod clusters;
 pub(crate) mod control;
+pub(crate) mod defaults;
 pub(crate) mod imds;
 pub(crate) mod kubeconfig;
 pub(crate) mod model;

@@ -7,33 +7,40 @@ use serde_json::{json, Value};
 
 use crate::providers::common::arm::ACR_SUFFIX;
 
+/// Every endpoint is the bare origin, without a trailing slash: clients join it with
+/// `format!("{endpoint}/{path}")` (go-azure-sdk `sdk/client/client.go` `NewRequest`; azure-cli
+/// `cloud/custom.py` `_populate_from_metadata_endpoint`), so a trailing slash gives `//path`,
+/// and the delete poller of go-azure-sdk v0.20250131 (azurerm 4.18) then polls the parent
+/// collection instead of the deleted resource (`poller_provisioning_state.go`
+/// `resourceManagerResourcePathFromUri` strips one leading slash only). Token audiences keep
+/// Azure's form with the slash: they only ever get `/.default` appended (azure-cli
+/// `auth/util.py` `resource_to_scopes`).
 fn document(base: &str) -> Value {
-    let slash = format!("{base}/");
     json!({
         "name": "azemu",
         "portal": base,
-        "resourceManager": slash,
+        "resourceManager": base,
         "authentication": {
             "loginEndpoint": base,
-            "audiences": [slash, format!("{base}/management")],
+            "audiences": [format!("{base}/"), format!("{base}/management")],
             "tenant": "common",
             "identityProvider": "AAD",
         },
-        "media": slash,
-        "graphAudience": slash,
-        "graph": slash,
-        "microsoftGraphResourceId": slash,
-        "batch": slash,
-        "gallery": slash,
-        "sqlManagement": slash,
+        "media": base,
+        "graphAudience": base,
+        "graph": base,
+        "microsoftGraphResourceId": base,
+        "batch": base,
+        "gallery": base,
+        "sqlManagement": base,
         "vmImageAliasDoc": format!("{base}/_azemu/vm-image-aliases"),
-        "activeDirectoryDataLake": slash,
-        "appInsightsResourceId": slash,
-        "appInsightsTelemetryChannelResourceId": slash,
-        "attestationResourceId": slash,
-        "synapseAnalyticsResourceId": slash,
-        "logAnalyticsResourceId": slash,
-        "ossrDbmsResourceId": slash,
+        "activeDirectoryDataLake": base,
+        "appInsightsResourceId": base,
+        "appInsightsTelemetryChannelResourceId": base,
+        "attestationResourceId": base,
+        "synapseAnalyticsResourceId": base,
+        "logAnalyticsResourceId": base,
+        "ossrDbmsResourceId": base,
         "suffixes": {
             "azureDataLakeStoreFileSystem": "azuredatalakestore.net",
             "acrLoginServer": ACR_SUFFIX,
