@@ -100,7 +100,10 @@ async fn tokens_for_arm_audiences_are_accepted() {
         "https://management.core.windows.net/.default".into(),
         format!("{}/.default", s.url),
         format!("{}//.default", s.url),
-        format!("{}/.default", meta.json["resourceManager"].as_str().unwrap().trim_end_matches('/')),
+        format!(
+            "{}/.default",
+            meta.json["resourceManager"].as_str().unwrap().trim_end_matches('/')
+        ),
     ];
     for a in meta.json["authentication"]["audiences"].as_array().unwrap() {
         scopes.push(format!("{}/.default", a.as_str().unwrap().trim_end_matches('/')));
