@@ -1,8 +1,9 @@
 //! What users run, each figure next to a reference measured in the same run:
 //!
 //! - GET of one resource group with a real bearer token (client credentials from azemu's own
-//!   token endpoint) over plain HTTP and over HTTPS, in alternating rounds with the bare hyper
-//!   server (plain HTTP: it has no TLS) and with azemu under `--no-auth`;
+//!   token endpoint) over plain HTTP and over HTTPS, in rotating rounds with the bare hyper
+//!   server (plain HTTP: it has no TLS; sent the same requests, token included) and with azemu
+//!   under `--no-auth` (sent no token);
 //! - writes: PUT of user-assigned identities from 32 concurrent clients into 32 resource groups
 //!   and into one group, with the token, over plain HTTP;
 //! - the seed's flow over REST (group, two identities, Managed Identity Operator, cluster create
@@ -431,7 +432,12 @@ pub(crate) fn run(o: &Options, rt: &tokio::runtime::Runtime, tmp: &Path) -> Res<
     let plain = endpoint_of(rt, &plain_srv, true)?;
     let https = endpoint_of(rt, &tls_srv, true)?;
     let noauth = endpoint_of(rt, &noauth_srv, false)?;
-    let bare_ep = Endpoint::plain(bare.addr);
+    // The bare server gets the same requests, token included (it ignores it), so both sides
+    // of the ratio carry the same client and transport work.
+    let bare_ep = Endpoint {
+        token: plain.token.clone(),
+        ..Endpoint::plain(bare.addr)
+    };
 
     // The flows first, on a fresh azemu: RSS before and after them.
     let rss_before_flow_kib = plain_srv.rss_kib()?;
