@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark azemu against its performance targets (all traffic on 127.0.0.1):
-#   exec-to-ready < 20 ms, idle RSS < 15 MB, GET resource-group throughput >= 0.7 x a bare
-#   hyper server.
+# Benchmark azemu against its performance targets (all traffic on 127.0.0.1), one table:
+#   exec-to-ready < 20 ms, idle RSS < 15 MB; GET resource-group throughput with a real bearer
+#   token over HTTP (>= 0.85 x a bare hyper server) and HTTPS; identity PUTs from 32 clients
+#   into 32 groups and into one (>= 20,000/s); the seed flow over REST (< 20 ms) and a
+#   200-identity template deployment (< 1 s) as wall time; RSS after the flows.
 #
-#   scripts/bench.sh [--json] [bench options...]     e.g.  scripts/bench.sh --rounds 3 --duration 3
+#   scripts/bench.sh [--json] [bench options...]     e.g.  scripts/bench.sh --rounds 5 --duration 5
 #
 # The scale run (instead of the above): 100,000 identities in one azemu; creates per second,
 # RSS per identity, and the median latency of a `$top=1` page, `/resources?$top=10` and a

@@ -981,3 +981,47 @@ async fn an_error_never_echoes_a_hostile_body() {
         r.text.len()
     );
 }
+
+// ---- verified tokens are remembered, refusals never -------------------------------------------
+
+#[tokio::test]
+async fn a_forged_token_is_refused_every_time_and_a_good_one_survives_a_reset() {
+    let s = TestServer::start().await;
+    let good = s.token().await;
+    let path = s.rg_id("cache-rg");
+    let put = s
+        .request_as(&good, Method::PUT, &path)
+        .json(&json!({"location": "westus2"}));
+    assert_eq!(s.send(put).await.status, 201);
+    let (msg, sig) = good.rsplit_once('.').unwrap();
+    // Another signature on the same claims, and other claims under the good signature.
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    let forged_sig = format!("{msg}.{flipped}{}", &sig[1..]);
+    let (header, _) = msg.split_once('.').unwrap();
+    let altered = format!(
+        "{header}.{}.{sig}",
+        msg.split_once('.').unwrap().1.replacen('e', "f", 1)
+    );
+    for round in 0..2 {
+        // The good token first, so a forged one arrives right after a success.
+        assert_eq!(s.send(s.request_as(&good, Method::GET, &path)).await.status, 200);
+        for (name, bad) in [("forged signature", &forged_sig), ("altered claims", &altered)] {
+            let r = s.send(s.request_as(bad, Method::GET, &path)).await;
+            assert_eq!(r.status, 401, "{name}, round {round}: {}", r.text);
+            assert_eq!(r.code(), "InvalidAuthenticationToken", "{name}, round {round}");
+        }
+    }
+    let r = s.send(s.raw(Method::POST, "/_azemu/reset")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for _ in 0..2 {
+        let r = s.send(s.request_as(&good, Method::GET, &s.rg_id("cache-rg"))).await;
+        assert_eq!(
+            r.status, 404,
+            "after reset the group is gone, the token still good: {}",
+            r.text
+        );
+        let r = s.send(s.request_as(&forged_sig, Method::GET, &path)).await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    s.stop().await;
+}

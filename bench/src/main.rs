@@ -4,9 +4,12 @@
 //! 1. exec-to-ready: from spawning `azemu serve --port 0 --no-tls --no-auth` to reading its
 //!    `azemu ready:` line (median and p90 of repeated starts);
 //! 2. idle RSS: VmRSS of a ready azemu that has served a handful of requests (median of starts);
-//! 3. GET resource-group throughput: a closed-loop load of N keep-alive HTTP/1.1 connections
-//!    against azemu and against a bare hyper server (this binary's `bare-server` mode), in
-//!    alternating rounds, compared as a ratio.
+//! 3. what users run (module [`user`]), each next to a reference measured in the same run: GET
+//!    resource-group throughput and p50/p99 with a real bearer token over HTTP and HTTPS
+//!    against a bare hyper server (this binary's `bare-server` mode, plain HTTP) and azemu
+//!    under `--no-auth`, in rotating rounds; identity PUTs from 32 clients into 32 groups and
+//!    into one; the seed flow over REST and a 200-identity template deployment as wall time;
+//!    RSS after them. One table (or `--json` with every figure).
 //!
 //! With `--scale N` it measures scale instead: one azemu is filled with N user-assigned
 //! identities (one resource group, plain HTTP, no auth) and reports the create rate, RSS and
@@ -29,6 +32,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http_body_util::{BodyExt, Full};
@@ -61,14 +65,16 @@ const IDLE_SETTLE: Duration = Duration::from_millis(250);
 
 const TARGET_READY_MS: f64 = 20.0;
 const TARGET_RSS_MB: f64 = 15.0;
-const TARGET_RATIO: f64 = 0.7;
+const TARGET_RATIO: f64 = 0.85;
 
 const USAGE: &str = "\
 usage: azemu-bench --azemu PATH [options]
        azemu-bench bare-server [--port N]
 
-Measures azemu's exec-to-ready time, idle RSS and GET resource-group throughput
-(against a bare hyper server), all on 127.0.0.1.
+Measures azemu's exec-to-ready time and idle RSS; GET resource-group throughput with a
+bearer token over HTTP and HTTPS against a bare hyper server; identity PUTs from 32
+clients; the seed flow and a 200-identity template deployment as wall time; RSS after
+them. All on 127.0.0.1.
 
 options:
   --azemu PATH          the azemu binary (build it with `cargo build --release`)
@@ -77,9 +83,12 @@ options:
   --rss-starts N        of those, how many also measure idle RSS [5]
   --connections N       keep-alive connections of the load generator [32]
   --warmup SECS         warm-up of each load run, not counted [1]
-  --duration SECS       measured time of each load run [5]
-  --rounds N            load runs per target, alternating azemu and bare [5]
+  --duration SECS       measured time of each load run [3]
+  --rounds N            load runs per GET target, targets in rotating order [3]
   --client-threads N    worker threads of the load generator [2]
+  --flow-runs N         runs of the seed flow over REST [25]
+  --deploy-runs N       runs of the 200-identity template deployment [5]
+  --writes N            identity PUTs per write run (32 clients) [32000]
   --scale N             instead: fill azemu with N identities and compare latencies
                         at 1,000 and at N (creates run on --connections, at most 8)
   --samples N           requests per latency median in the scale run, at most 300 [200]
@@ -97,6 +106,9 @@ struct Options {
     client_threads: usize,
     scale: Option<usize>,
     samples: usize,
+    flow_runs: usize,
+    deploy_runs: usize,
+    writes: usize,
 }
 
 fn main() {
@@ -123,11 +135,14 @@ fn parse_options(args: &[String]) -> Res<Options> {
         rss_starts: 5,
         connections: 32,
         warmup: Duration::from_secs(1),
-        duration: Duration::from_secs(5),
-        rounds: 5,
+        duration: Duration::from_secs(3),
+        rounds: 3,
         client_threads: 2,
         scale: None,
         samples: 200,
+        flow_runs: 25,
+        deploy_runs: 5,
+        writes: 32_000,
     };
     let mut azemu = None;
     let mut it = args.iter();
@@ -154,6 +169,9 @@ fn parse_options(args: &[String]) -> Res<Options> {
             "--client-threads" => o.client_threads = num(1, 64)? as usize,
             "--scale" => o.scale = Some(num(SCALE_BASE as u64, 10_000_000)? as usize),
             "--samples" => o.samples = num(1, 300)? as usize,
+            "--flow-runs" => o.flow_runs = num(1, 10_000)? as usize,
+            "--deploy-runs" => o.deploy_runs = num(1, 1000)? as usize,
+            "--writes" => o.writes = num(32, 10_000_000)? as usize,
             _ => return Err(format!("unknown option {flag}\n{USAGE}").into()),
         }
     }
@@ -241,6 +259,8 @@ struct Server {
     addr: SocketAddr,
     ready: Duration,
     log: Option<PathBuf>,
+    /// The ready line the server printed.
+    line: String,
 }
 
 impl Drop for Server {
@@ -300,6 +320,7 @@ fn start_server(mut cmd: Command, prefix: &str, log: Option<PathBuf>) -> Res<Ser
         addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         ready: Duration::ZERO,
         log,
+        line: String::new(),
     };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -327,6 +348,7 @@ fn start_server(mut cmd: Command, prefix: &str, log: Option<PathBuf>) -> Res<Ser
     };
     server.ready = at - t0;
     server.addr = parse_ready_line(&line, prefix)?;
+    server.line = line;
     Ok(server)
 }
 
@@ -339,7 +361,8 @@ fn parse_ready_line(line: &str, prefix: &str) -> Res<SocketAddr> {
         .ok_or_else(bad)?;
     let hostport = url
         .strip_prefix("http://")
-        .ok_or_else(|| format!("{} (plain http:// expected)", bad()))?
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("{} (http:// or https:// expected)", bad()))?
         .trim_end_matches('/');
     let addr: SocketAddr = hostport.parse().map_err(|_| bad())?;
     if addr.ip() != Ipv4Addr::LOCALHOST {
@@ -381,18 +404,72 @@ fn start_bare() -> Res<Server> {
 
 type Sender = SendRequest<Full<Bytes>>;
 
+/// Where requests go: a loopback address, over TLS when `tls` is set, with a bearer token
+/// when `token` is set.
+#[derive(Clone)]
+struct Endpoint {
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    token: Option<Arc<str>>,
+}
+
+impl Endpoint {
+    fn plain(addr: SocketAddr) -> Endpoint {
+        Endpoint {
+            addr,
+            tls: None,
+            token: None,
+        }
+    }
+}
+
 async fn connect(addr: SocketAddr) -> Res<Sender> {
+    connect_to(&Endpoint::plain(addr)).await
+}
+
+async fn connect_to(ep: &Endpoint) -> Res<Sender> {
+    let addr = ep.addr;
     debug_assert_eq!(addr.ip(), Ipv4Addr::LOCALHOST);
     let tcp = tokio::time::timeout(REQUEST_TIMEOUT, tokio::net::TcpStream::connect(addr))
         .await
         .map_err(|_| format!("connecting to {addr} timed out"))??;
     tcp.set_nodelay(true)?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
-    // The connection task ends when the sender is dropped or the server closes.
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    let sender = match &ep.tls {
+        None => {
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
+            // The connection task ends when the sender is dropped or the server closes.
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            sender
+        }
+        Some(cfg) => {
+            let name = rustls_pki_types::ServerName::try_from("127.0.0.1")?.to_owned();
+            let tls = tokio_rustls::TlsConnector::from(cfg.clone()).connect(name, tcp).await?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            sender
+        }
+    };
     Ok(sender)
+}
+
+/// A TLS client configuration trusting the CA in `ca_pem` (azemu's `ca.pem`).
+fn tls_trusting(ca_pem: &Path) -> Res<Arc<rustls::ClientConfig>> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca_pem)? {
+        roots.add(cert?)?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
 }
 
 async fn send(
@@ -402,6 +479,19 @@ async fn send(
     path: &str,
     body: Option<&str>,
 ) -> Res<(StatusCode, Bytes)> {
+    send_to(sender, &Endpoint::plain(addr), method, path, body, &[]).await
+}
+
+/// One request on `sender`, with the endpoint's token and `headers` added.
+async fn send_to(
+    sender: &mut Sender,
+    ep: &Endpoint,
+    method: Method,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Res<(StatusCode, Bytes)> {
+    let addr = ep.addr;
     let mut req = Request::builder()
         .method(method)
         .uri(path)
@@ -409,6 +499,12 @@ async fn send(
         .header("accept", "application/json");
     if body.is_some() {
         req = req.header("content-type", "application/json");
+    }
+    if let Some(t) = &ep.token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
     }
     let req = req.body(Full::new(Bytes::from(body.unwrap_or("").to_owned())))?;
     let exchange = async {
@@ -473,11 +569,11 @@ struct RunResult {
 
 /// `connections` keep-alive connections each send GETs back to back for `warmup + duration`;
 /// the requests that complete inside the measured window count.
-async fn load_run(addr: SocketAddr, connections: usize, warmup: Duration, duration: Duration) -> Res<RunResult> {
+async fn load_run(ep: &Endpoint, connections: usize, warmup: Duration, duration: Duration) -> Res<RunResult> {
     let path = rg_path();
     let mut senders = Vec::with_capacity(connections);
     for _ in 0..connections {
-        senders.push(connect(addr).await?);
+        senders.push(connect_to(ep).await?);
     }
     let start = Instant::now();
     let measure_from = start + warmup;
@@ -485,6 +581,7 @@ async fn load_run(addr: SocketAddr, connections: usize, warmup: Duration, durati
     let mut tasks = Vec::with_capacity(connections);
     for mut sender in senders {
         let path = path.clone();
+        let ep = ep.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies_us: Vec<u32> = Vec::with_capacity(16 * 1024);
             for _ in 0..MAX_REQUESTS_PER_CONNECTION {
@@ -492,7 +589,7 @@ async fn load_run(addr: SocketAddr, connections: usize, warmup: Duration, durati
                 if sent >= until {
                     break;
                 }
-                let (status, _) = send(&mut sender, addr, Method::GET, &path, None).await?;
+                let (status, _) = send_to(&mut sender, &ep, Method::GET, &path, None, &[]).await?;
                 if status != StatusCode::OK {
                     return Err::<Vec<u32>, BoxError>(format!("GET {path}: {status}").into());
                 }
@@ -644,162 +741,60 @@ fn run(o: Options) -> Res<()> {
         "ready median {ready_median:.2} ms, p90 {ready_p90:.2} ms; idle RSS median {rss_median_mb:.2} MB"
     ));
 
-    // 3: throughput, azemu and bare hyper in alternating rounds.
-    let bare = start_bare()?;
-    let azemu = start_azemu(&o, &data_dir, &log)?;
-    let azemu_body = rt
-        .block_on(prepare_azemu(azemu.addr, 3))
-        .map_err(|e| format!("{e}{}", azemu.log_tail()))?;
-    let bare_body = rt.block_on(probe_bare(bare.addr, 3))?;
-    let bare_idle_kib = bare.rss_kib()?;
-    let mut stats = [
-        TargetStats {
-            rps: vec![],
-            p50: vec![],
-            p99: vec![],
-            body_bytes: azemu_body,
-        },
-        TargetStats {
-            rps: vec![],
-            p50: vec![],
-            p99: vec![],
-            body_bytes: bare_body,
-        },
-    ];
-    let names = ["azemu", "bare hyper"];
-    for round_no in 0..o.rounds {
-        // ABBA order so neither target always runs first.
-        let order = if round_no % 2 == 0 { [0, 1] } else { [1, 0] };
-        for idx in order {
-            let (addr, srv) = if idx == 0 {
-                (azemu.addr, &azemu)
-            } else {
-                (bare.addr, &bare)
-            };
-            let r = rt
-                .block_on(load_run(addr, o.connections, o.warmup, o.duration))
-                .map_err(|e| format!("{} load run: {e}{}", names[idx], srv.log_tail()))?;
-            progress(&format!(
-                "round {}/{} {:<10} {:>9.0} req/s  p50 {:.3} ms  p99 {:.3} ms",
-                round_no + 1,
-                o.rounds,
-                names[idx],
-                r.rps,
-                r.p50_ms,
-                r.p99_ms
-            ));
-            stats[idx].rps.push(r.rps);
-            stats[idx].p50.push(r.p50_ms);
-            stats[idx].p99.push(r.p99_ms);
-        }
-    }
-    let azemu_loaded_kib = azemu.rss_kib()?;
-    drop(azemu);
-    drop(bare);
+    // 3: GET throughput against bare hyper, then writes and user flows.
+    let u = user::run(&o, &rt, &tmp.0)?;
 
-    let azemu_rps = median(&stats[0].rps);
-    let bare_rps = median(&stats[1].rps);
-    let ratio = azemu_rps / bare_rps;
     let ready_pass = ready_median < TARGET_READY_MS;
     let rss_pass = rss_median_mb < TARGET_RSS_MB;
-    let ratio_pass = ratio >= TARGET_RATIO;
-
+    let out = json!({
+        "exec_to_ready_ms": {
+            "median": round(ready_median, 3),
+            "p90": round(ready_p90, 3),
+            "min": round(ready_sorted[0], 3),
+            "max": round(ready_sorted[ready_sorted.len() - 1], 3),
+            "starts": ready_ms.len(),
+            "first_start_empty_data_dir": round(first_start_ms, 3),
+        },
+        "idle_rss": {
+            "median_kib": rss_median_kib.round() as u64,
+            "median_mb": round(rss_median_mb, 2),
+            "starts": rss_kib.len(),
+        },
+        "user": u.json(),
+        "targets": {
+            "ready_median_ms_below": TARGET_READY_MS,
+            "ready_pass": ready_pass,
+            "idle_rss_mb_below": TARGET_RSS_MB,
+            "idle_rss_pass": rss_pass,
+        }
+    });
     if o.json {
-        let out = json!({
-            "exec_to_ready_ms": {
-                "median": round(ready_median, 3),
-                "p90": round(ready_p90, 3),
-                "min": round(ready_sorted[0], 3),
-                "max": round(ready_sorted[ready_sorted.len() - 1], 3),
-                "starts": ready_ms.len(),
-                "first_start_empty_data_dir": round(first_start_ms, 3),
-            },
-            "idle_rss": {
-                "median_kib": rss_median_kib.round() as u64,
-                "median_mb": round(rss_median_mb, 2),
-                "starts": rss_kib.len(),
-                "after_load_kib": azemu_loaded_kib,
-                "bare_hyper_kib": bare_idle_kib,
-            },
-            "throughput": {
-                "connections": o.connections,
-                "warmup_s": o.warmup.as_secs(),
-                "duration_s": o.duration.as_secs(),
-                "rounds": o.rounds,
-                "client_threads": o.client_threads,
-                "azemu": stats[0].json(),
-                "bare_hyper": stats[1].json(),
-                "ratio": round(ratio, 3),
-            },
-            "targets": {
-                "ready_median_ms_below": TARGET_READY_MS,
-                "ready_pass": ready_pass,
-                "idle_rss_mb_below": TARGET_RSS_MB,
-                "idle_rss_pass": rss_pass,
-                "throughput_ratio_at_least": TARGET_RATIO,
-                "throughput_pass": ratio_pass,
-            }
-        });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         let mark = |p: bool| if p { "PASS" } else { "MISS" };
-        let a = &stats[0];
-        let b = &stats[1];
         println!();
         println!(
-            "azemu benchmark (127.0.0.1, {} cores)",
+            "azemu benchmark (127.0.0.1, {} cores; azemu with auth on unless marked)",
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
         );
+        println!("| figure | value | reference (same run) | ratio | target |");
+        println!("|---|---|---|---|---|");
         println!(
-            "  exec-to-ready     median {:>7.2} ms   p90 {:.2} ms   ({} starts; first start, empty data dir: {:.2} ms)",
-            ready_median,
-            ready_p90,
+            "| exec-to-ready (`--no-tls --no-auth`, {} starts) | {ready_median:.2} ms median, p90 {ready_p90:.2} ms | | | < {TARGET_READY_MS} ms [{}] |",
             ready_ms.len(),
-            first_start_ms
-        );
-        println!(
-            "  idle RSS          median {:>7.2} MB   ({:.0} KiB, {} starts; after load {:.2} MB; bare hyper {:.2} MB)",
-            rss_median_mb,
-            rss_median_kib,
-            rss_kib.len(),
-            azemu_loaded_kib as f64 * 1024.0 / 1e6,
-            bare_idle_kib as f64 * 1024.0 / 1e6
-        );
-        println!(
-            "  GET resource group, {} connections, {} x {} s (+{} s warm-up) per target:",
-            o.connections,
-            o.rounds,
-            o.duration.as_secs(),
-            o.warmup.as_secs()
-        );
-        for (name, s) in [("azemu", a), ("bare hyper", b)] {
-            println!(
-                "    {:<12} {:>9.0} req/s   latency p50 {:.3} ms  p99 {:.3} ms   ({} B body)",
-                name,
-                median(&s.rps),
-                median(&s.p50),
-                median(&s.p99),
-                s.body_bytes
-            );
-        }
-        println!("    ratio azemu/bare  {ratio:.3}");
-        println!();
-        println!("targets:");
-        println!(
-            "  [{}] exec-to-ready median < {TARGET_READY_MS} ms      ({ready_median:.2} ms)",
             mark(ready_pass)
         );
         println!(
-            "  [{}] idle RSS < {TARGET_RSS_MB} MB                  ({rss_median_mb:.2} MB)",
+            "| idle RSS ({} starts) | {rss_median_mb:.2} MB | | | < {TARGET_RSS_MB} MB [{}] |",
+            rss_kib.len(),
             mark(rss_pass)
         );
-        println!(
-            "  [{}] throughput >= {TARGET_RATIO} x bare hyper     ({ratio:.3} x)",
-            mark(ratio_pass)
-        );
+        u.print_rows();
     }
     Ok(())
 }
+
+mod user;
 
 // ---------------------------------------------------------------------------------------------
 // The scale run.
@@ -831,8 +826,15 @@ mod scale {
 
     /// A GUID-shaped string from a counter (distinct per call).
     fn guid(n: u64) -> String {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0) as u64;
-        format!("{:08x}-0000-4000-8000-{:012x}", (nanos ^ n) as u32, n & 0xffff_ffff_ffff)
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0) as u64;
+        format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            (nanos ^ n) as u32,
+            n & 0xffff_ffff_ffff
+        )
     }
 
     /// Creates identities `from..to` over `connections` keep-alive connections.
@@ -909,7 +911,13 @@ mod scale {
         let one = identity_path(7);
         let get_ms = median_ms(addr, samples, |_| (Method::GET, one.clone(), None), StatusCode::OK).await?;
         let resources = format!("/subscriptions/{SUBSCRIPTION_ID}/resources?api-version={API_VERSION}&$top=10");
-        let resources_ms = median_ms(addr, samples, |_| (Method::GET, resources.clone(), None), StatusCode::OK).await?;
+        let resources_ms = median_ms(
+            addr,
+            samples,
+            |_| (Method::GET, resources.clone(), None),
+            StatusCode::OK,
+        )
+        .await?;
         let assign_ms = median_ms(
             addr,
             samples,
@@ -972,7 +980,14 @@ mod scale {
         rt.block_on(async {
             let mut s = connect(addr).await?;
             let path = format!("{}?api-version={API_VERSION}", group());
-            let (status, text) = send(&mut s, addr, Method::PUT, &path, Some(&json!({ "location": LOCATION }).to_string())).await?;
+            let (status, text) = send(
+                &mut s,
+                addr,
+                Method::PUT,
+                &path,
+                Some(&json!({ "location": LOCATION }).to_string()),
+            )
+            .await?;
             if !status.is_success() {
                 return Err::<(), BoxError>(format!("PUT {path}: {status}: {}", String::from_utf8_lossy(&text)).into());
             }
@@ -984,13 +999,18 @@ mod scale {
         progress(&format!("scale: creating {SCALE_BASE} identities"));
         rt.block_on(create(addr, 0, SCALE_BASE, connections)).map_err(fail)?;
         let rss_base = azemu.rss_kib()?;
-        let small = rt.block_on(measure(addr, o.samples, SCALE_BASE, rss_base, 1)).map_err(fail)?;
+        let small = rt
+            .block_on(measure(addr, o.samples, SCALE_BASE, rss_base, 1))
+            .map_err(fail)?;
         progress(&format!(
             "scale: at {SCALE_BASE}: $top=1 {:.3} ms, /resources {:.3} ms, role assignment {:.3} ms",
             small.page_ms, small.resources_ms, small.assign_ms
         ));
 
-        progress(&format!("scale: creating {} more identities on {connections} connections", n - SCALE_BASE));
+        progress(&format!(
+            "scale: creating {} more identities on {connections} connections",
+            n - SCALE_BASE
+        ));
         let took = rt.block_on(create(addr, SCALE_BASE, n, connections)).map_err(fail)?;
         let creates_per_s = (n - SCALE_BASE) as f64 / took.as_secs_f64();
         std::thread::sleep(IDLE_SETTLE);
@@ -1044,7 +1064,10 @@ mod scale {
                 rss_large as f64 * 1024.0 / 1e6,
                 per_identity
             );
-            println!("  median latency ({} requests each)   at {SCALE_BASE:>7}   at {n:>7}   ratio", o.samples);
+            println!(
+                "  median latency ({} requests each)   at {SCALE_BASE:>7}   at {n:>7}   ratio",
+                o.samples
+            );
             for (name, a, b) in [
                 ("GET one identity", small.get_ms, large.get_ms),
                 ("GET identities?$top=1", small.page_ms, large.page_ms),

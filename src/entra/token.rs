@@ -6,18 +6,31 @@ use base64::Engine;
 use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 use serde_json::{json, Value};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Signs tokens with Ed25519 (JWT `alg: EdDSA`): deterministic signatures, so tokens are
 /// reproducible under `--seed`.
 pub(crate) struct Signer {
     key: Ed25519KeyPair,
     kid: String,
-    /// Tokens already verified (clients send the same token for an hour).
-    verified: dashmap::DashMap<String, Value>,
+    /// Tokens already verified, keyed by the token string (clients send the same token for an
+    /// hour): a repeated token costs one hash lookup instead of a signature check and a parse.
+    verified: dashmap::DashMap<Box<str>, Arc<Verified>, foldhash::fast::RandomState>,
 }
 
 /// How many verified tokens are remembered before the memory is cleared.
 const VERIFIED_CAPACITY: usize = 4096;
+
+/// What a verified token says, read once when its signature was checked.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Verified {
+    /// `None` when the token names no object id (`oid`): such a token is refused.
+    pub(crate) caller: Option<Caller>,
+    /// The `aud` claim (empty when absent).
+    pub(crate) audience: String,
+    /// The `exp` claim in seconds since the epoch (`i64::MAX` when absent).
+    pub(crate) expires_s: i64,
+}
 
 /// What azemu reads from a bearer token.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +78,7 @@ impl Signer {
         Some(Signer {
             key,
             kid,
-            verified: dashmap::DashMap::new(),
+            verified: dashmap::DashMap::with_hasher(foldhash::fast::RandomState::default()),
         })
     }
 
@@ -81,17 +94,38 @@ impl Signer {
         format!("{msg}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
     }
 
-    /// The claims of a token this signer issued; `None` for anything else.
-    pub(crate) fn verify(&self, token: &str) -> Option<Value> {
-        if let Some(c) = self.verified.get(token) {
-            return Some(c.clone());
+    /// What a token this signer issued says; `None` for anything else (bad signature, another
+    /// key, not a JWT). A token verified before and not expired at `now_s` (seconds since the
+    /// epoch) is answered from memory; an expired one goes through the full check again.
+    /// Failures are never remembered, so a forged token is checked (and refused) every time.
+    pub(crate) fn verify_cached(&self, token: &str, now_s: i64) -> Option<Arc<Verified>> {
+        if let Some(v) = self.verified.get(token) {
+            if now_s < v.expires_s {
+                return Some(v.clone());
+            }
         }
         let claims = self.verify_signature(token)?;
+        let v = Arc::new(Verified {
+            caller: Caller::from_claims(&claims),
+            audience: claims["aud"].as_str().unwrap_or("").to_string(),
+            expires_s: claims["exp"].as_i64().unwrap_or(i64::MAX),
+        });
         if self.verified.len() >= VERIFIED_CAPACITY {
             self.verified.clear();
         }
-        self.verified.insert(token.to_string(), claims.clone());
-        Some(claims)
+        self.verified.insert(token.into(), v.clone());
+        Some(v)
+    }
+
+    /// Forgets every verified token (on reset).
+    pub(crate) fn forget_verified(&self) {
+        self.verified.clear();
+    }
+
+    /// How many verified tokens are remembered.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.verified.len()
     }
 
     fn verify_signature(&self, token: &str) -> Option<Value> {
@@ -141,9 +175,45 @@ mod tests {
     fn signs_and_verifies() {
         let s = Signer::ephemeral();
         let t = s.sign(&json!({"oid": "x", "tid": "t"}));
-        assert_eq!(s.verify(&t).unwrap()["oid"], "x");
+        assert_eq!(s.verify_signature(&t).unwrap()["oid"], "x");
         let other = Signer::ephemeral();
-        assert!(other.verify(&t).is_none());
+        assert!(other.verify_signature(&t).is_none());
         assert!(!t.contains('='));
+    }
+
+    #[test]
+    fn verified_tokens_are_remembered_until_expiry_and_forgotten_on_reset() {
+        let s = Signer::ephemeral();
+        let t = s.sign(&json!({"oid": "o", "tid": "t", "appid": "a", "aud": "https://x/", "exp": 100}));
+        let v = s.verify_cached(&t, 50).unwrap();
+        let c = v.caller.as_ref().unwrap();
+        assert_eq!(
+            (c.object_id.as_str(), c.tenant_id.as_str(), c.app_id.as_str()),
+            ("o", "t", "a")
+        );
+        assert_eq!((v.audience.as_str(), v.expires_s), ("https://x/", 100));
+        assert!(Arc::ptr_eq(&v, &s.verify_cached(&t, 99).unwrap()));
+        // Expired: a miss, checked again (and still signed by this key).
+        assert!(!Arc::ptr_eq(&v, &s.verify_cached(&t, 100).unwrap()));
+        s.forget_verified();
+        assert_eq!(s.remembered(), 0);
+        assert!(s.verify_cached(&t, 50).is_some());
+        // Forged: refused, and never remembered.
+        let (msg, _) = t.rsplit_once('.').unwrap();
+        let forged = format!("{msg}.{}", URL_SAFE_NO_PAD.encode([7u8; 64]));
+        for _ in 0..2 {
+            assert!(s.verify_cached(&forged, 50).is_none());
+        }
+        assert_eq!(s.remembered(), 1);
+        assert!(Signer::ephemeral().verify_cached(&t, 50).is_none());
+    }
+
+    #[test]
+    fn the_memory_is_bounded() {
+        let s = Signer::ephemeral();
+        for i in 0..VERIFIED_CAPACITY + 10 {
+            assert!(s.verify_cached(&s.sign(&json!({"oid": i.to_string()})), 0).is_some());
+        }
+        assert!(s.remembered() <= VERIFIED_CAPACITY);
     }
 }

@@ -224,6 +224,7 @@ impl World {
             self.store.clear();
             self.directory.clear();
             self.events.clear();
+            self.signer.forget_verified();
             self.ids.reseed(self.config.seed);
             if self.config.seed.is_some() {
                 self.clock.set(clock::VIRTUAL_EPOCH);
