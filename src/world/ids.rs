@@ -1,17 +1,17 @@
-//! Generated identifiers and key material: from the operating system's secure random source
-//! by default, so no generated value reveals another (a request id must not predict the next
-//! identity's client id, nor a cluster's keys); reproducible under `--seed`.
+//! Generated identifiers and key material: from a cryptographically secure generator seeded by
+//! the operating system's secure random source (`rand`'s thread-local ChaCha generator, which
+//! reseeds itself from the OS) by default, so no generated value reveals another (a request id
+//! must not predict the next identity's client id, nor a cluster's keys) and a request costs
+//! no system call for its ids; reproducible under `--seed`.
 
-use ring::rand::{SecureRandom, SystemRandom};
 use sha2_lite::sha256;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub(crate) struct Ids {
     /// splitmix64 state, used only under `--seed`.
     state: AtomicU64,
-    /// True under `--seed`: values come from `state`, else from the OS.
+    /// True under `--seed`: values come from `state`, else from the secure generator.
     seeded: AtomicBool,
-    os: SystemRandom,
 }
 
 /// splitmix64's output function for state `z`.
@@ -22,13 +22,6 @@ fn mix(mut z: u64) -> u64 {
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// A start state when there is no `--seed` (used only if the OS source fails).
-fn unseeded_state() -> u64 {
-    let mut b = [0u8; 8];
-    let _ = SystemRandom::new().fill(&mut b);
-    u64::from_le_bytes(b) ^ (std::process::id() as u64).rotate_left(32)
-}
 
 fn guid_from(bytes: [u8; 16]) -> String {
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
@@ -42,9 +35,8 @@ fn guid_from(bytes: [u8; 16]) -> String {
 impl Ids {
     pub(crate) fn new(seed: Option<u64>) -> Ids {
         Ids {
-            state: AtomicU64::new(seed.unwrap_or_else(unseeded_state)),
+            state: AtomicU64::new(seed.unwrap_or(0)),
             seeded: AtomicBool::new(seed.is_some()),
-            os: SystemRandom::new(),
         }
     }
 
@@ -52,12 +44,13 @@ impl Ids {
         mix(self.state.fetch_add(GOLDEN, Ordering::Relaxed).wrapping_add(GOLDEN))
     }
 
-    /// Fills `out`: the seeded sequence under `--seed`, else the OS's secure random source.
+    /// Fills `out`: the seeded sequence under `--seed`, else the secure generator.
     fn fill(&self, out: &mut [u8]) {
-        if !self.seeded.load(Ordering::Relaxed) && self.os.fill(out).is_ok() {
+        if !self.seeded.load(Ordering::Relaxed) {
+            rand::fill(out);
             return;
         }
-        // Under --seed; or, should the OS source ever fail, the sequence seeded at start.
+        // Under --seed: the reproducible sequence.
         for chunk in out.chunks_mut(8) {
             let v = self.next().to_le_bytes();
             chunk.copy_from_slice(&v[..chunk.len()]);
@@ -96,7 +89,7 @@ impl Ids {
     }
 
     pub(crate) fn reseed(&self, seed: Option<u64>) {
-        self.state.store(seed.unwrap_or_else(unseeded_state), Ordering::Relaxed);
+        self.state.store(seed.unwrap_or(0), Ordering::Relaxed);
         self.seeded.store(seed.is_some(), Ordering::Relaxed);
     }
 }
