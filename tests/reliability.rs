@@ -702,50 +702,12 @@ fn rss_of(pid: u32) -> Option<u64> {
 #[tokio::test]
 async fn the_journal_keeps_memory_bounded_under_hostile_bodies() {
     let _one = ONE_AT_A_TIME.lock().await;
-    use std::io::BufRead;
     let dir = common::fresh_dir();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_azemu"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--no-tls",
-            "--journal-max-bytes",
-            "4194304",
-            "--data-dir",
-        ])
-        .arg(&dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("azemu starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_string();
+    let (child, url) = common::spawn_plain(&dir, &["--journal-max-bytes", "4194304"]);
     let mut child = Child(child);
     let pid = child.id();
     let client = reqwest::Client::new();
-    let token: Value = client
-        .post(format!("{url}/{}/oauth2/v2.0/token", common::DEFAULT_TENANT_ID))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", common::DEFAULT_CLIENT_ID),
-            ("client_secret", "x"),
-            ("scope", &format!("{url}/.default")),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = common::plain_token(&client, &url).await;
     let baseline = rss_of(pid).unwrap_or(0);
     // Just under the request limit: a JSON body of many small objects (what costs the most
     // once parsed).

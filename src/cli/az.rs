@@ -146,16 +146,11 @@ pub(crate) fn run(loc: &Located, args: &[String]) -> i32 {
         eprintln!("azemu: {NOT_INSTALLED}");
         return 127;
     };
-    let (loc, h) = super::health_waiting(loc, std::time::Duration::from_secs(3));
-    let loc = &loc;
-    let h = match h {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("azemu: {e}");
-            eprintln!("azemu: start azemu first (`azemu &`), or name it with --url / --data-dir; `azemu doctor` checks the setup");
-            return 1;
-        }
+    let (loc, h) = match super::running(loc) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
+    let loc = &loc;
     if let Err(e) = ensure_login(&az, loc, &h) {
         eprintln!("azemu: could not log the Azure CLI in to azemu: {e}");
         return 1;

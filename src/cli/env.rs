@@ -112,16 +112,11 @@ pub(crate) fn render(vars: &[(&str, String)], shell: Shell, format: Format) -> S
 /// `azemu env`: prints the variables; also prepares the isolated az configuration (cloud
 /// registered, logged in) when az is installed, so plain `az` works after the `eval`.
 pub(crate) fn run(loc: &Located, shell: Shell, format: Format, prepare_az: bool) -> i32 {
-    let (loc, h) = super::health_waiting(loc, std::time::Duration::from_secs(3));
-    let loc = &loc;
-    let h = match h {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("azemu: {e}");
-            eprintln!("azemu: start azemu first (`azemu &`), or name it with --url / --data-dir; `azemu doctor` checks the setup");
-            return 1;
-        }
+    let (loc, h) = match super::running(loc) {
+        Ok(r) => r,
+        Err(code) => return code,
     };
+    let loc = &loc;
     let vars = match variables(loc, &h) {
         Ok(v) => v,
         Err(e) => {

@@ -273,6 +273,20 @@ pub(crate) async fn health(url: &str, ca: Option<&Path>) -> Result<Health, Unrea
 /// Asks the azemu at `loc`; when nothing answers yet and no `--url` named it, waits up to
 /// `wait` for one that is starting on the data dir (`azemu & eval "$(azemu env)"` on one
 /// line), re-reading the runtime file it writes once it listens.
+/// The running azemu's health for a command that needs it (waiting up to 3 s for one that is
+/// starting), or the exit code after saying how to start one.
+pub(crate) fn running(loc: &Located) -> Result<(Located, Health), i32> {
+    let (loc, h) = health_waiting(loc, std::time::Duration::from_secs(3));
+    match h {
+        Ok(h) => Ok((loc, h)),
+        Err(e) => {
+            eprintln!("azemu: {e}");
+            eprintln!("azemu: start azemu first (`azemu &`), or name it with --url / --data-dir; `azemu doctor` checks the setup");
+            Err(1)
+        }
+    }
+}
+
 pub(crate) fn health_waiting(loc: &Located, wait: std::time::Duration) -> (Located, Result<Health, Unreachable>) {
     let started = std::time::Instant::now();
     let mut loc = loc.clone();
