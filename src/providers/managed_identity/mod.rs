@@ -10,7 +10,7 @@ use crate::providers::{ProviderInfo, TypeInfo};
 use crate::routing::{Ctx, Route};
 use crate::store::Record;
 use crate::world::Tx;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub(crate) const NAMESPACE: &str = "Microsoft.ManagedIdentity";
 pub(crate) const KIND: &str = identities::KIND;
@@ -87,51 +87,91 @@ fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     }
 }
 
+/// A user-assigned identity PUT or PATCH, parsed and checked.
+struct IdentityRequest {
+    /// PUT only (PATCH cannot move an identity).
+    location: Option<String>,
+    /// `None`: the request leaves the tags alone (PATCH without `tags`).
+    tags: Option<Value>,
+    isolation_scope: Option<String>,
+}
+
+impl IdentityRequest {
+    fn parse(ctx: &Ctx, put: bool) -> ArmResult<IdentityRequest> {
+        let body = ctx.req.json_object()?;
+        schema::validate("userAssignedIdentity", &body)?;
+        let location = if put {
+            Some(resource::require_location(&body, KIND)?.to_string())
+        } else {
+            None
+        };
+        let tags = match body.get("tags") {
+            None => None,
+            Some(_) => Some(resource::tags(&body)?.unwrap_or(json!({}))),
+        };
+        Ok(IdentityRequest {
+            location,
+            tags,
+            isolation_scope: body["properties"]["isolationScope"].as_str().map(str::to_string),
+        })
+    }
+}
+
+/// What a PUT keeps of an existing identity: its id and name casing, client and principal ids.
+struct Kept {
+    id: String,
+    name: String,
+    client_id: String,
+    principal_id: String,
+    isolation_scope: Option<String>,
+}
+
+impl Kept {
+    fn of(existing: Option<&Record>, rid: &str, name: &str, w: &Tx) -> Kept {
+        let text = |r: &Record, k: &str| r.body["properties"][k].as_str().unwrap_or_default().to_string();
+        match existing {
+            Some(r) => Kept {
+                id: r.id.clone(),
+                name: r.body["name"].as_str().unwrap_or(name).to_string(),
+                client_id: text(r, "clientId"),
+                principal_id: text(r, "principalId"),
+                isolation_scope: r.body["properties"]["isolationScope"].as_str().map(str::to_string),
+            },
+            None => Kept {
+                id: rid.to_string(),
+                name: name.to_string(),
+                client_id: w.ids.guid(),
+                principal_id: w.ids.guid(),
+                isolation_scope: None,
+            },
+        }
+    }
+}
+
 fn put(w: &Tx, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> ArmResult<Response> {
     check_identity_name(name)?;
-    let body = ctx.req.json_object()?;
-    schema::validate("userAssignedIdentity", &body)?;
-    let location = resource::require_location(&body, KIND)?;
-    let tags = resource::tags(&body)?;
+    let req = IdentityRequest::parse(ctx, true)?;
+    let location = req.location.as_deref().unwrap_or_default();
     let existing = w.store.get(rid);
     resource::check_location_unchanged(existing.as_ref(), location, parent)?;
-    let (stored_id, stored_name, client_id, principal_id) = match &existing {
-        Some(r) => (
-            r.id.clone(),
-            r.body["name"].as_str().unwrap_or(name).to_string(),
-            r.body["properties"]["clientId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            r.body["properties"]["principalId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        ),
-        None => (rid.to_string(), name.to_string(), w.ids.guid(), w.ids.guid()),
-    };
+    let kept = Kept::of(existing.as_ref(), rid, name, w);
     let tenant_id =
         crate::providers::common::arm::tenant_of(w, &parent.subscription).unwrap_or_else(|| w.config.tenant_id.clone());
-    let isolation = body["properties"]["isolationScope"]
-        .as_str()
-        .map(str::to_string)
-        .or_else(|| {
-            existing
-                .as_ref()
-                .and_then(|r| r.body["properties"]["isolationScope"].as_str().map(str::to_string))
-        })
+    let isolation = req
+        .isolation_scope
+        .or(kept.isolation_scope)
         .unwrap_or_else(|| "None".to_string());
     let doc = identities::save(
         w,
         identities::Identity {
-            id: &stored_id,
-            name: &stored_name,
+            id: &kept.id,
+            name: &kept.name,
             location,
             tenant_id: &tenant_id,
-            client_id: &client_id,
-            principal_id: &principal_id,
+            client_id: &kept.client_id,
+            principal_id: &kept.principal_id,
             isolation_scope: &isolation,
-            tags: tags.unwrap_or(json!({})),
+            tags: req.tags.unwrap_or(json!({})),
             system_data: Some(resource::system_data(w, ctx, existing.as_ref().map(|r| &r.body))),
         },
     );
@@ -139,18 +179,16 @@ fn put(w: &Tx, ctx: &Ctx, parent: &resource::Parent, rid: &str, name: &str) -> A
 }
 
 fn patch(w: &Tx, ctx: &Ctx, rid: &str, name: &str) -> ArmResult<Response> {
-    let body = ctx.req.json_object()?;
-    schema::validate("userAssignedIdentity", &body)?;
-    let tags = resource::tags(&body)?;
+    let req = IdentityRequest::parse(ctx, false)?;
     let existing = resource::get_or_404(w, ctx, rid, KIND, name)?;
     let system_data = resource::system_data(w, ctx, Some(&existing.body));
     let updated = w
         .store
         .update(rid, |r| {
-            if body.get("tags").is_some() {
-                r.body["tags"] = tags.clone().unwrap_or(json!({}));
+            if let Some(t) = req.tags {
+                r.body["tags"] = t;
             }
-            if let Some(s) = body["properties"]["isolationScope"].as_str() {
+            if let Some(s) = req.isolation_scope {
                 r.body["properties"]["isolationScope"] = json!(s);
             }
             r.body["systemData"] = system_data;
