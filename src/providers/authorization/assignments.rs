@@ -6,7 +6,6 @@
 use super::definitions;
 use crate::arm::id::{self, ScopeParts};
 use crate::arm::{paging, ArmError, ArmResult, Response};
-use crate::entra::PrincipalKind;
 use crate::providers::common::schema;
 use crate::routing::Ctx;
 use crate::store::{Record, Scope};
@@ -226,31 +225,90 @@ pub(crate) fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     }
 }
 
+/// A role assignment PUT, parsed and checked for its form.
+struct AssignmentRequest {
+    principal_id: String,
+    role_guid: String,
+    principal_type: Option<String>,
+    /// `condition`, `conditionVersion`, `delegatedManagedIdentityResourceId`, `description`.
+    extras: [Value; 4],
+}
+
+const EXTRAS: [&str; 4] = [
+    "condition",
+    "conditionVersion",
+    "delegatedManagedIdentityResourceId",
+    "description",
+];
+
+impl AssignmentRequest {
+    fn parse(ctx: &Ctx) -> ArmResult<AssignmentRequest> {
+        let body = ctx.req.json_object()?;
+        schema::validate("roleAssignment", &body)?;
+        let p = &body["properties"];
+        let principal_id = p["principalId"].as_str().unwrap_or_default().to_string();
+        invalid_principal_id(&principal_id)?;
+        Ok(AssignmentRequest {
+            principal_id,
+            role_guid: definitions::guid_of(p["roleDefinitionId"].as_str().unwrap_or_default()),
+            principal_type: p["principalType"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+            extras: EXTRAS.map(|k| p.get(k).cloned().unwrap_or(Value::Null)),
+        })
+    }
+}
+
+/// An assignment as ARM answers it.
+fn assignment_doc(
+    rid: &str,
+    name: &str,
+    scope: &str,
+    req: &AssignmentRequest,
+    who: Option<String>,
+    now: &str,
+) -> Value {
+    let [condition, condition_version, delegated, description] = req.extras.clone();
+    json!({
+        "properties": {
+            "roleDefinitionId": definitions::definition_id(scope, &req.role_guid),
+            "principalId": req.principal_id,
+            "principalType": req.principal_type.as_deref().unwrap_or("ServicePrincipal"),
+            "scope": scope,
+            "condition": condition,
+            "conditionVersion": condition_version,
+            "createdOn": now,
+            "updatedOn": now,
+            "createdBy": who,
+            "updatedBy": who,
+            "delegatedManagedIdentityResourceId": delegated,
+            "description": description,
+        },
+        "id": rid,
+        "type": KIND,
+        "name": name,
+    })
+}
+
 fn put(w: &Tx, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
     invalid_role_assignment_id(name)?;
-    let body = ctx.req.json_object()?;
-    schema::validate("roleAssignment", &body)?;
-    let p = &body["properties"];
-    let principal_id = p["principalId"].as_str().unwrap_or_default();
-    invalid_principal_id(principal_id)?;
-    let role_guid = definitions::guid_of(p["roleDefinitionId"].as_str().unwrap_or_default());
-    role_definition_must_exist(w, &role_guid)?;
+    let mut req = AssignmentRequest::parse(ctx)?;
+    role_definition_must_exist(w, &req.role_guid)?;
     scope_must_exist(w, ctx.scope)?;
     let tenant = ScopeParts::parse(ctx.scope)
         .subscription
         .and_then(|s| crate::providers::common::arm::tenant_of(w, &s))
         .unwrap_or_else(|| w.config.tenant_id.clone());
-    let given_type = p["principalType"].as_str().filter(|t| !t.is_empty());
-    principal_not_found_unless_principal_type_given(w, principal_id, given_type, &tenant)?;
-    role_assignment_exists(w, ctx.scope, principal_id, &role_guid, name)?;
+    principal_not_found_unless_principal_type_given(w, &req.principal_id, req.principal_type.as_deref(), &tenant)?;
+    role_assignment_exists(w, ctx.scope, &req.principal_id, &req.role_guid, name)?;
 
-    let existing = w.store.get(rid).filter(|r| r.kind == KIND);
-    if let Some(old) = &existing {
+    if let Some(old) = w.store.get(rid).filter(|r| r.kind == KIND) {
         let op = &old.body["properties"];
         let same = op["principalId"]
             .as_str()
-            .is_some_and(|x| x.eq_ignore_ascii_case(principal_id))
-            && definitions::guid_of(op["roleDefinitionId"].as_str().unwrap_or("")).eq_ignore_ascii_case(&role_guid);
+            .is_some_and(|x| x.eq_ignore_ascii_case(&req.principal_id))
+            && definitions::guid_of(op["roleDefinitionId"].as_str().unwrap_or("")).eq_ignore_ascii_case(&req.role_guid);
         if !same {
             return Err(ArmError::bad_request(
                 "RoleAssignmentUpdateNotPermitted",
@@ -259,34 +317,17 @@ fn put(w: &Tx, ctx: &Ctx, name: &str, rid: &str) -> ArmResult<Response> {
         }
         return Ok(Response::ok(old.body.clone()));
     }
-    let principal_type =
-        given_type
-            .map(str::to_string)
-            .unwrap_or_else(|| match w.directory.get(principal_id).map(|x| x.kind) {
-                Some(PrincipalKind::Application | PrincipalKind::ManagedIdentity) => "ServicePrincipal".to_string(),
-                None => "ServicePrincipal".to_string(),
-            });
+    // Every principal azemu knows (applications, managed identities) is a service principal.
+    req.principal_type.get_or_insert_with(|| "ServicePrincipal".to_string());
     let now = crate::arm::time::rfc3339(w.now());
-    let who = ctx.caller.map(|c| c.object_id.clone());
-    let doc = json!({
-        "properties": {
-            "roleDefinitionId": definitions::definition_id(ctx.scope, &role_guid),
-            "principalId": principal_id,
-            "principalType": principal_type,
-            "scope": ctx.scope,
-            "condition": p.get("condition").cloned().unwrap_or(Value::Null),
-            "conditionVersion": p.get("conditionVersion").cloned().unwrap_or(Value::Null),
-            "createdOn": now,
-            "updatedOn": now,
-            "createdBy": who,
-            "updatedBy": who,
-            "delegatedManagedIdentityResourceId": p.get("delegatedManagedIdentityResourceId").cloned().unwrap_or(Value::Null),
-            "description": p.get("description").cloned().unwrap_or(Value::Null),
-        },
-        "id": rid,
-        "type": KIND,
-        "name": name,
-    });
+    let doc = assignment_doc(
+        rid,
+        name,
+        ctx.scope,
+        &req,
+        ctx.caller.map(|c| c.object_id.clone()),
+        &now,
+    );
     w.store.put(Record::new(rid.to_string(), KIND, doc.clone()));
     Ok(Response::json(201, doc))
 }
@@ -300,21 +341,16 @@ pub(crate) fn grant(w: &Tx, scope: &str, principal_id: &str, role_guid: &str) ->
     let name = w.ids.guid();
     let rid = assignment_id(scope, &name);
     let now = crate::arm::time::rfc3339(w.now());
+    let req = AssignmentRequest {
+        principal_id: principal_id.to_string(),
+        role_guid: role_guid.to_string(),
+        principal_type: Some("ServicePrincipal".to_string()),
+        extras: [Value::Null, Value::Null, Value::Null, Value::Null],
+    };
     w.store.put(Record::new(
         rid.clone(),
         KIND,
-        json!({
-            "properties": {
-                "roleDefinitionId": definitions::definition_id(scope, role_guid),
-                "principalId": principal_id,
-                "principalType": "ServicePrincipal",
-                "scope": scope,
-                "condition": null, "conditionVersion": null,
-                "createdOn": now, "updatedOn": now, "createdBy": null, "updatedBy": null,
-                "delegatedManagedIdentityResourceId": null, "description": null,
-            },
-            "id": rid, "type": KIND, "name": name,
-        }),
+        assignment_doc(&rid, &name, scope, &req, None, &now),
     ));
     rid
 }
