@@ -2,7 +2,6 @@
 //! names (and itself). The test reads the sources under `src/` and fails on any other
 //! `crate::…` or cross-module `super::…` path, naming the file and the line.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// (module, the modules it may import). A module is a path under `src/` without `.rs`;
@@ -111,10 +110,6 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-
-/// Edges that break the layers today and are being removed; each must still exist (so the
-/// list only shrinks).
-const KNOWN_EXCEPTIONS: &[(&str, &str)] = &[];
 
 const PROVIDER_FOLDERS: &[&str] = &[
     "authorization",
@@ -270,23 +265,12 @@ fn every_import_respects_the_layers() {
     let mut bad = Vec::new();
     for (module, target, at) in edges() {
         let rule = allowed(&module).unwrap_or_else(|| panic!("no layer row for module '{module}' ({at})"));
-        if permits(rule, &module, &target) || KNOWN_EXCEPTIONS.contains(&(module.as_str(), target.as_str())) {
+        if permits(rule, &module, &target) {
             continue;
         }
         bad.push(format!("{at}: '{module}' imports '{target}'"));
     }
     assert!(bad.is_empty(), "imports that break the layers:\n{}", bad.join("\n"));
-}
-
-#[test]
-fn known_exceptions_still_exist() {
-    let all: BTreeSet<(String, String)> = edges().into_iter().map(|(m, t, _)| (m, t)).collect();
-    for (m, t) in KNOWN_EXCEPTIONS {
-        assert!(
-            all.contains(&(m.to_string(), t.to_string())),
-            "'{m}' no longer imports '{t}': remove it from KNOWN_EXCEPTIONS"
-        );
-    }
 }
 
 #[test]
