@@ -11,38 +11,35 @@ use serde_json::json;
 
 // ---- 3: token audiences ----------------------------------------------------------------------
 
-/// A v2 client-credentials token for `scope`.
-async fn token_with_scope(s: &TestServer, scope: &str) -> String {
+/// A client-credentials token from the v2 endpoint for `scope`, or from the v1 endpoint for
+/// `resource`.
+async fn token_for(s: &TestServer, v2: bool, target: &str) -> String {
+    let (path, key) = if v2 {
+        (format!("/{}/oauth2/v2.0/token", s.tenant()), "scope")
+    } else {
+        (format!("/{}/oauth2/token", s.tenant()), "resource")
+    };
     let r = s
         .token_request(
-            &format!("/{}/oauth2/v2.0/token", s.tenant()),
+            &path,
             &[
                 ("grant_type", "client_credentials"),
                 ("client_id", common::DEFAULT_CLIENT_ID),
                 ("client_secret", "any-secret"),
-                ("scope", scope),
+                (key, target),
             ],
         )
         .await;
-    assert_eq!(r.status, 200, "token for {scope}: {}", r.text);
+    assert_eq!(r.status, 200, "token for {target}: {}", r.text);
     r.json["access_token"].as_str().unwrap().to_string()
 }
 
-/// A v1 token for `resource`.
+async fn token_with_scope(s: &TestServer, scope: &str) -> String {
+    token_for(s, true, scope).await
+}
+
 async fn token_with_resource(s: &TestServer, resource: &str) -> String {
-    let r = s
-        .token_request(
-            &format!("/{}/oauth2/token", s.tenant()),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", common::DEFAULT_CLIENT_ID),
-                ("client_secret", "any-secret"),
-                ("resource", resource),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, 200, "token for {resource}: {}", r.text);
-    r.json["access_token"].as_str().unwrap().to_string()
+    token_for(s, false, resource).await
 }
 
 #[tokio::test]

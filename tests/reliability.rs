@@ -467,21 +467,26 @@ async fn routes(s: &TestServer) -> Vec<RouteInfo> {
         .collect()
 }
 
+/// Appends a route's segments to `path`, a name for each `*`.
+fn push_pattern(rng: &mut Rng, path: &mut String, pattern: &[&str]) {
+    let mut prev = "";
+    for seg in pattern {
+        path.push('/');
+        if *seg == "*" {
+            path.push_str(&name_for(rng, prev));
+        } else {
+            path.push_str(seg);
+        }
+        prev = seg;
+    }
+}
+
 /// A request for one ARM route of the table.
 fn arm_call(rng: &mut Rng, schemas: &Schemas, routes: &[RouteInfo]) -> Call {
     let route = &routes[rng.below(routes.len())];
     let mut path = String::new();
     if route.namespace.is_empty() {
-        let mut prev = "";
-        for seg in &route.pattern {
-            path.push('/');
-            if *seg == "*" {
-                path.push_str(&name_for(rng, prev));
-            } else {
-                path.push_str(seg);
-            }
-            prev = seg;
-        }
+        push_pattern(rng, &mut path, &route.pattern);
     } else {
         let rg = rg_id();
         let scopes = [
@@ -507,16 +512,7 @@ fn arm_call(rng: &mut Rng, schemas: &Schemas, routes: &[RouteInfo]) -> Call {
         };
         path.push_str("/providers/");
         path.push_str(ns);
-        let mut prev = "";
-        for seg in &route.pattern {
-            path.push('/');
-            if *seg == "*" {
-                path.push_str(&name_for(rng, prev));
-            } else {
-                path.push_str(seg);
-            }
-            prev = seg;
-        }
+        push_pattern(rng, &mut path, &route.pattern);
     }
     let method_name = if rng.chance(0.9) {
         *rng.pick(&route.methods)

@@ -87,29 +87,14 @@ pub(crate) fn ensure_login(az: &Path, loc: &Located, h: &Health) -> Result<(), S
     }
     let env = az_env(loc);
     let url = loc.url.as_str();
-    if run_quiet(
-        az,
-        &env,
-        &[
-            "cloud",
-            "register",
-            "-n",
-            CLOUD,
-            "--endpoint-resource-manager",
-            url,
-            "-o",
-            "none",
-        ],
-    )
-    .is_err()
-    {
-        // Registered before (another port): point it at this azemu.
+    // Register the cloud; registered before (another port), point it at this azemu.
+    let cloud = |verb: &str| {
         run_quiet(
             az,
             &env,
             &[
                 "cloud",
-                "update",
+                verb,
                 "-n",
                 CLOUD,
                 "--endpoint-resource-manager",
@@ -117,7 +102,10 @@ pub(crate) fn ensure_login(az: &Path, loc: &Located, h: &Health) -> Result<(), S
                 "-o",
                 "none",
             ],
-        )?;
+        )
+    };
+    if cloud("register").is_err() {
+        cloud("update")?;
     }
     run_quiet(az, &env, &["cloud", "set", "-n", CLOUD, "-o", "none"])?;
     run_quiet(

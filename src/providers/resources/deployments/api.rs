@@ -226,7 +226,7 @@ pub(super) fn plan<'t, 'w>(
         target: target.clone(),
         deployment: deployment_function(target, req),
     };
-    let plan = template::plan(&req.template, &req.parameters, &mut env).map_err(run::invalid)?;
+    let plan = template::plan(&req.template, &req.parameters, &mut env).map_err(|e| e.to_arm())?;
     Ok((plan, env))
 }
 
@@ -468,10 +468,9 @@ fn on_error(tx: &Tx, target: &Target, failed: &Record) {
 
 fn delete(tx: &Tx, target: &Target) -> ArmResult<Response> {
     ensure_not_running(tx, target)?;
-    match tx.store.remove(&target.deployment_id()) {
-        Some(_) => Ok(Response::empty(204)),
-        None => Ok(Response::empty(204)),
-    }
+    // Deleting a deployment keeps its resources; a missing one is already gone (204 too).
+    tx.store.remove(&target.deployment_id());
+    Ok(Response::empty(204))
 }
 
 pub(crate) fn list(tx: &Tx, ctx: &Ctx) -> ArmResult<Response> {

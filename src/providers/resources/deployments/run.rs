@@ -2,7 +2,7 @@
 //! each planned resource with an internal ARM call, records a deployment operation per
 //! resource, runs nested deployments and evaluates the outputs.
 
-use super::template::{self, plan_nested, DeploymentScope, Env, NestedDeployment, Plan, TemplateError};
+use super::template::{self, plan_nested, DeploymentScope, Env, NestedDeployment, Plan};
 use super::KIND;
 use crate::arm::{id, ArmError, ArmResult, Request, Response};
 use crate::store::Record;
@@ -418,11 +418,6 @@ pub(super) fn finish_record(tx: &Tx, deployment_id: &str, outcome: &Ran, started
         }
         r.internal["operations"] = Value::Array(outcome.operations.clone());
     });
-}
-
-/// Turns a template error into ARM's `InvalidTemplate` response error.
-pub(super) fn invalid(e: TemplateError) -> ArmError {
-    e.to_arm()
 }
 
 #[cfg(test)]
