@@ -198,3 +198,27 @@ async fn two_hundred_resources_deploy_in_one_operation() {
     assert_eq!(ops.values().len(), 100, "a first page of the 200 operations");
     assert!(ops.json["nextLink"].is_string());
 }
+
+#[tokio::test]
+async fn a_template_for_another_scope_and_a_bad_deployment_name_are_refused() {
+    let s = TestServer::start().await;
+    s.create_rg("rg", LOC).await;
+    let mut sub_template = identities_template(&["x"]);
+    sub_template["$schema"] =
+        json!("https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#");
+    let r = s
+        .put(&deployment(&s, "rg", "scoped"), body(sub_template, "Incremental"))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.code(), "InvalidTemplate");
+    assert!(r.message().contains("subscription deployment"), "{}", r.message());
+    let r = s
+        .put(
+            &deployment(&s, "rg", "bad%20name!"),
+            body(identities_template(&["x"]), "Incremental"),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.code(), "InvalidDeploymentName");
+    assert_eq!(identity_names(&s, "rg").await, Vec::<String>::new());
+}
