@@ -632,10 +632,16 @@ async fn a_crash_loses_at_most_the_save_interval() {
     let _ = tokio::time::timeout(std::time::Duration::from_millis(700), writes).await;
     drop(p);
     let p = Process::start(&dir, &["--state-file", &file_arg]);
+    // Checked as soon as it is ready, before any write: a save of its own could be in flight
+    // (and cut by the kill below) once a request changed something.
+    assert_eq!(
+        temporaries(&dir),
+        Vec::<String>::new(),
+        "stale temporaries are removed at start"
+    );
     let token = p.token().await;
     assert_eq!(p.call(&token, Method::GET, &rg, None).await, 200, "the file loaded");
     drop(p);
-    assert_eq!(temporaries(&dir), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(dir);
 }
 
