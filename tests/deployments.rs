@@ -148,8 +148,16 @@ async fn a_running_deployment_refuses_a_second_put_and_can_be_canceled() {
     let again = s.put(&path, body(identities_template(&["later"]), "Incremental")).await;
     assert_eq!(again.status, 409, "{}", again.text);
     assert_eq!(again.code(), "DeploymentActive");
+    let answered_again = |h: Value| h["writes"]["answeredAgain"].as_u64().unwrap();
+    let before = answered_again(s.get("/_azemu/health").await.json);
     let c = s.post(&path.replace('?', "/cancel?"), json!({})).await;
     assert_eq!(c.status, 204, "{}", c.text);
+    assert_eq!(
+        answered_again(s.get("/_azemu/health").await.json),
+        before + 1,
+        "a cancel ends operations, which only a whole-world transaction does: the group's \
+         transaction commits nothing and the cancel is answered again, once"
+    );
     let g = s.get(&path).await;
     assert_eq!(g.json["properties"]["provisioningState"], "Canceled");
     assert_eq!(

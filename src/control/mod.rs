@@ -161,6 +161,7 @@ fn health(w: &World) -> Response {
         "subscriptionId": w.config.subscription_id,
         "clientId": w.config.client_id,
         "time": crate::arm::time::rfc3339(w.now()),
+        "writes": w.write_counts(),
     }))
 }
 

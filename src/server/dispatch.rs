@@ -179,16 +179,43 @@ fn arm(w: &World, req: &Request, correlation_id: &str) -> Response {
 fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Response> {
     let caller = authenticate(w, req)?;
     crate::control::faults::apply(w, req)?;
-    let mutating = !matches!(req.method.as_str(), "GET" | "HEAD");
-    let tx = if mutating { Tx::write(w) } else { Tx::read(w) };
-    tx.set_request(caller, correlation_id);
-    if mutating {
-        // Operations due now end before this write sees the world, in their own commit.
-        tx.settle();
-        tx.commit();
+    if matches!(req.method.as_str(), "GET" | "HEAD") {
+        let tx = Tx::read(w);
+        tx.set_request(caller, correlation_id);
+        return pipeline(&tx, req);
     }
-    let before = (mutating && w.config.audit_refusals).then(|| w.fingerprint());
-    match pipeline(&tx, req) {
+    // A write holds the partition it addresses (its resource group, or its subscription's
+    // own level), so writes elsewhere run meanwhile. One that had to write where another
+    // writer was busy committed nothing; it is answered again holding the whole world.
+    // `--audit-refusals` compares the whole state around a refusal: writers take turns.
+    let _serial = w.serial_gate();
+    match write(w, Tx::write_in(w, &req.path), req, caller.clone(), correlation_id) {
+        Some(answer) => answer,
+        None => write(w, Tx::write(w), req, caller, correlation_id)
+            .unwrap_or_else(|| Err(ArmError::internal("A whole-world transaction cannot conflict."))),
+    }
+}
+
+/// Answers a write in `tx`, committing it on success; `None` when the transaction was
+/// conflicted (nothing committed: the request must be answered again).
+fn write(
+    w: &World,
+    tx: Tx,
+    req: &Request,
+    caller: Option<Caller>,
+    correlation_id: &str,
+) -> Option<ArmResult<Response>> {
+    tx.set_request(caller, correlation_id);
+    // Operations due now end before this write sees the world, in their own commit (a
+    // partition's transaction leaves that to the world's own, which `handle` ran).
+    tx.settle();
+    tx.commit();
+    let before = w.config.audit_refusals.then(|| w.fingerprint());
+    let answer = pipeline(&tx, req);
+    if tx.is_conflicted() {
+        return None;
+    }
+    Some(match answer {
         Ok(response) => {
             tx.commit();
             Ok(response)
@@ -200,7 +227,7 @@ fn arm_inner(w: &World, req: &Request, correlation_id: &str) -> ArmResult<Respon
             ))),
             _ => Err(e),
         },
-    }
+    })
 }
 
 /// The route serving `req`, with the names it captured, and the path split around its

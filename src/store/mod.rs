@@ -328,14 +328,21 @@ impl Store {
     }
 
     /// Writes committed changes, each the record under its key or its removal, in order.
-    /// Readers see a batch of up to [`CHUNK`] changes at once.
+    /// Readers see a batch of up to [`CHUNK`] changes at once. A record new to the store
+    /// takes its creation number now, so numbers follow commit order even when writers in
+    /// different partitions commit side by side (a reader paging by number never skips one).
     pub(crate) fn apply(&self, changes: Vec<(String, Option<Record>)>) {
         let mut it = changes.into_iter().peekable();
         while it.peek().is_some() {
             let mut inner = self.write();
             for (key, value) in it.by_ref().take(CHUNK) {
                 match value {
-                    Some(rec) => inner.insert(key, rec, &self.seq),
+                    Some(mut rec) => {
+                        if !inner.records.contains_key(key.as_str()) {
+                            rec.seq = 0;
+                        }
+                        inner.insert(key, rec, &self.seq)
+                    }
                     None => {
                         inner.remove(&key);
                     }

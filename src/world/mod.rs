@@ -2,12 +2,15 @@
 //! (clock, id generator, long-running operations, activity log).
 //!
 //! Handlers never touch the world's state directly: they receive a [`Tx`] (see `tx.rs`),
-//! which stages every change and commits it whole, and holds the write gate for a write, so a
-//! multi-step change (a cluster and its node resource group) is never seen half-done by
-//! another write, and a refused one leaves no trace.
+//! which stages every change and commits it whole, and for a write holds the gates of the
+//! partitions it writes in (`gate.rs`: a resource group, a subscription's own level, or the
+//! whole world), so a multi-step change (a cluster and its node resource group) is never seen
+//! half-done by another write, a refused one leaves no trace, and writes into different
+//! resource groups or subscriptions run side by side.
 
 pub(crate) mod clock;
 pub(crate) mod events;
+pub(crate) mod gate;
 pub(crate) mod ids;
 pub(crate) mod tx;
 
@@ -19,7 +22,7 @@ use crate::store::Store;
 use clock::Clock;
 use events::Events;
 use ids::Ids;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::OnceLock;
 pub(crate) use tx::Tx;
 
 /// How an ARM request is answered, given a transaction: routing, checks and the handler.
@@ -61,7 +64,7 @@ pub(crate) struct World {
     pub(crate) signer: Signer,
     wiring: Wiring,
     harness: Box<dyn Harness>,
-    write_gate: Mutex<()>,
+    gates: gate::Gates,
 }
 
 impl World {
@@ -83,7 +86,7 @@ impl World {
             signer,
             wiring,
             harness,
-            write_gate: Mutex::new(()),
+            gates: gate::Gates::default(),
         };
         w.transact(wiring.seed);
         w
@@ -110,10 +113,20 @@ impl World {
         self.clock.now()
     }
 
-    /// Serializes writers: held by every write transaction for its whole life. A panic in
-    /// one request never leaves it poisoned for the next.
-    fn gate(&self) -> MutexGuard<'_, ()> {
-        self.write_gate.lock().unwrap_or_else(|p| p.into_inner())
+    /// The whole world's write gate: no other writer runs while it is held. A panic in one
+    /// request never leaves it poisoned for the next.
+    fn gate(&self) -> gate::Held<'_> {
+        gate::Held::whole(&self.gates)
+    }
+
+    /// Under `--audit-refusals`: held around each write so writers run one at a time.
+    pub(crate) fn serial_gate(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        self.config.audit_refusals.then(|| self.gates.serial())
+    }
+
+    /// How write transactions were gated so far (`GET /_azemu/health`).
+    pub(crate) fn write_counts(&self) -> serde_json::Value {
+        self.gates.counts()
     }
 
     /// The test harness's settings (see [`Harness`]).
@@ -185,7 +198,8 @@ impl World {
     }
 
     /// A digest of all state a refused write must not change: records, principals,
-    /// operations and activity. The caller holds the write gate (an open write [`Tx`]).
+    /// operations and activity. The caller holds the whole world's gate (an open whole-world
+    /// write [`Tx`]).
     pub(crate) fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();

@@ -1,7 +1,7 @@
 //! The transaction: the only way a request changes the world.
 //!
-//! A write request opens a [`Tx`] (which holds the world's write gate for its whole life),
-//! and every change it makes — records, principals, operations started or ended, activity
+//! A write request opens a [`Tx`] (which holds the write gates of the partition it writes
+//! in for its whole life: see `gate.rs`), and every change it makes — records, principals, operations started or ended, activity
 //! events — is *staged* inside it. Reads through the transaction see the staged changes
 //! first, so a handler can build on what it wrote. Nothing reaches the shared state until
 //! [`Tx::commit`]; a transaction dropped without committing leaves no trace. A refused
@@ -15,6 +15,7 @@
 //! no other writer sees an operation ended whose effect is not in the store yet.
 
 use super::events::Event;
+use super::gate::{self, Held};
 use super::World;
 use crate::arm::id;
 use crate::arm::lro::{Outcome, Snapshot, Start};
@@ -24,7 +25,6 @@ use crate::entra::{Caller, Principal};
 use crate::store::{Record, Scope};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::sync::MutexGuard;
 
 /// What runs when a long-running operation ends: it changes the world through the
 /// transaction that ends the operation. An error makes the operation end `Failed` with it
@@ -99,7 +99,8 @@ impl<V: Clone> Staged<V> {
 pub(crate) struct TxStore<'w> {
     base: &'w crate::store::Store,
     staged: RefCell<Staged<Record>>,
-    writable: bool,
+    /// The write gates this transaction holds; `None` for a read-only one.
+    held: Option<RefCell<Held<'w>>>,
 }
 
 impl TxStore<'_> {
@@ -134,8 +135,23 @@ impl TxStore<'_> {
     }
 
     fn stage(&self, key: String, value: Option<Record>) {
-        assert!(self.writable, "a read-only transaction cannot change the store");
+        let Some(held) = &self.held else {
+            panic!("a read-only transaction cannot change the store");
+        };
+        // Outside its partition a transaction writes only where it can take the gate now;
+        // when it cannot, it is conflicted (and answered again holding the whole world).
+        held.borrow_mut().claim(gate::partition(&key));
         self.staged.borrow_mut().set(key, value);
+    }
+
+    /// Marks the transaction as needing the whole world (it is about to do something whose
+    /// reach it cannot know: end other operations). False when it does not hold it.
+    fn whole_or_conflicted(&self) -> bool {
+        self.held.as_ref().is_some_and(|h| {
+            let mut h = h.borrow_mut();
+            h.need_whole();
+            h.is_whole()
+        })
     }
 
     /// Inserts or replaces; a replaced record keeps its creation order. Returns the old record.
@@ -349,6 +365,11 @@ impl TxOps<'_> {
     /// their effects through `tx`. Returns the ids it ended.
     pub(crate) fn finish_for(&self, tx: &Tx, resource_id: &str, now: Millis, outcome: Outcome) -> Vec<String> {
         let mut ids = Vec::new();
+        // The effects taken here cannot be put back, and may write anywhere: only a
+        // transaction holding the whole world takes them (a partition's is answered again so).
+        if !tx.store.whole_or_conflicted() {
+            return ids;
+        }
         for (op_id, effect) in self.base.take_effects_on(resource_id) {
             let ended = apply(tx, effect, outcome.clone());
             self.ended.borrow_mut().push((op_id.clone(), ended, now));
@@ -430,7 +451,6 @@ impl TxEvents<'_> {
 /// One transaction over the world. See the module documentation.
 pub(crate) struct Tx<'w> {
     world: &'w World,
-    _gate: Option<MutexGuard<'w, ()>>,
     pub(crate) store: TxStore<'w>,
     pub(crate) directory: TxDirectory<'w>,
     pub(crate) ops: TxOps<'w>,
@@ -447,15 +467,13 @@ pub(crate) struct Tx<'w> {
 const MAX_CALL_DEPTH: u32 = 64;
 
 impl<'w> Tx<'w> {
-    fn new(world: &'w World, gate: Option<MutexGuard<'w, ()>>) -> Tx<'w> {
-        let writable = gate.is_some();
+    fn new(world: &'w World, held: Option<Held<'w>>) -> Tx<'w> {
         Tx {
             world,
-            _gate: gate,
             store: TxStore {
                 base: &world.store,
                 staged: RefCell::new(Staged::new()),
-                writable,
+                held: held.map(RefCell::new),
             },
             directory: TxDirectory {
                 base: &world.directory,
@@ -476,9 +494,16 @@ impl<'w> Tx<'w> {
         }
     }
 
-    /// A write transaction: holds the world's write gate until it is dropped.
+    /// A write transaction over the whole world: excludes every other writer until dropped.
     pub(crate) fn write(world: &'w World) -> Tx<'w> {
         Tx::new(world, Some(world.gate()))
+    }
+
+    /// A write transaction for a request on `path`: holds the partition `path` lives in (its
+    /// resource group, or its subscription's own level) until dropped; writers elsewhere run
+    /// at the same time. See `gate.rs`.
+    pub(crate) fn write_in(world: &'w World, path: &str) -> Tx<'w> {
+        Tx::new(world, Some(Held::partition(&world.gates, path)))
     }
 
     /// A read-only transaction: sees committed state, takes no gate.
@@ -487,13 +512,24 @@ impl<'w> Tx<'w> {
     }
 
     pub(crate) fn is_writable(&self) -> bool {
-        self._gate.is_some()
+        self.store.held.is_some()
+    }
+
+    /// True when the transaction wrote where it could not take the gate: it cannot commit,
+    /// and its request must be answered again in a whole-world transaction.
+    pub(crate) fn is_conflicted(&self) -> bool {
+        self.store.held.as_ref().is_some_and(|h| h.borrow().is_conflicted())
+    }
+
+    fn is_whole(&self) -> bool {
+        self.store.held.as_ref().is_some_and(|h| h.borrow().is_whole())
     }
 
     /// Makes every staged change visible to everyone, in the order it was made. The
-    /// transaction stays open (and keeps the gate) for further work.
+    /// transaction stays open (and keeps the gates) for further work. A conflicted one
+    /// commits nothing.
     pub(crate) fn commit(&self) {
-        if !self.is_writable() {
+        if !self.is_writable() || self.is_conflicted() {
             return;
         }
         self.store.commit();
@@ -504,10 +540,14 @@ impl<'w> Tx<'w> {
 
     /// Ends, inside this transaction, every operation whose time has come: applies their
     /// effects, and marks them ended at commit. A read-only transaction asks the world to
-    /// do it in a transaction of its own.
+    /// do it in a transaction of its own. A partition's transaction leaves it to the world
+    /// (effects may write anywhere; the dispatcher settles before it opens one).
     pub(crate) fn settle(&self) {
         if !self.is_writable() {
             self.world.settle();
+            return;
+        }
+        if !self.is_whole() {
             return;
         }
         let now = self.world.now();
@@ -697,6 +737,92 @@ mod tests {
             w.read().store.below(rg, Some("X.Y/things")).len(),
             6,
             "nothing committed"
+        );
+    }
+
+    #[test]
+    fn a_write_where_another_writer_is_busy_conflicts_and_commits_nothing() {
+        let w = world();
+        let g1 = "/subscriptions/s/resourceGroups/one";
+        let g2 = "/subscriptions/s/resourceGroups/two";
+        let busy = Tx::write_in(&w, g2);
+        let tx = Tx::write_in(&w, g1);
+        tx.store.put(Record::new(
+            format!("{g1}/providers/X.Y/things/a"),
+            "X.Y/things",
+            json!({}),
+        ));
+        tx.store.put(Record::new(
+            format!("{g1}-elsewhere/providers/X.Y/things/free"),
+            "X.Y/things",
+            json!({}),
+        ));
+        assert!(!tx.is_conflicted(), "its own group, and a free one, are written");
+        tx.store.put(Record::new(
+            format!("{g2}/providers/X.Y/things/b"),
+            "X.Y/things",
+            json!({}),
+        ));
+        assert!(tx.is_conflicted(), "a busy group is not waited for");
+        tx.commit();
+        drop((tx, busy));
+        assert!(
+            w.read().store.below("/", None).is_empty(),
+            "a conflicted transaction commits nothing"
+        );
+
+        let tx = Tx::write_in(&w, g1);
+        tx.store.put(Record::new(
+            "/subscriptions/s",
+            "Microsoft.Resources/subscriptions",
+            json!({}),
+        ));
+        assert!(
+            tx.is_conflicted(),
+            "a group's writer does not write its subscription's own level"
+        );
+        let whole = {
+            drop(tx);
+            Tx::write(&w)
+        };
+        whole.store.put(Record::new(
+            "/subscriptions/s",
+            "Microsoft.Resources/subscriptions",
+            json!({}),
+        ));
+        whole.store.put(Record::new(
+            format!("{g2}/providers/X.Y/things/b"),
+            "X.Y/things",
+            json!({}),
+        ));
+        assert!(!whole.is_conflicted());
+        whole.commit();
+        assert_eq!(w.read().store.below("/", None).len(), 2);
+    }
+
+    #[test]
+    fn creation_numbers_follow_commit_order() {
+        let w = world();
+        let a = Tx::write_in(&w, "/subscriptions/s/resourceGroups/a");
+        let b = Tx::write_in(&w, "/subscriptions/s/resourceGroups/b");
+        a.store.put(Record::new(
+            "/subscriptions/s/resourceGroups/a/providers/X.Y/things/first",
+            "X.Y/things",
+            json!({}),
+        ));
+        b.store.put(Record::new(
+            "/subscriptions/s/resourceGroups/b/providers/X.Y/things/second",
+            "X.Y/things",
+            json!({}),
+        ));
+        b.commit();
+        a.commit();
+        let all = w.read().store.of_kind("X.Y/things");
+        let names: Vec<&str> = all.iter().map(|r| r.id.rsplit('/').next().unwrap()).collect();
+        assert_eq!(
+            names,
+            ["second", "first"],
+            "a reader paging by creation number skips neither"
         );
     }
 
