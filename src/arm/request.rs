@@ -72,6 +72,9 @@ impl Request {
     }
 }
 
+/// The content type of every JSON answer.
+pub(crate) const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
 /// What a handler answers.
 #[derive(Debug, Clone)]
 pub(crate) struct Response {
@@ -84,8 +87,9 @@ pub(crate) struct Response {
 pub(crate) enum Body {
     Empty,
     Json(Value),
-    /// Raw bytes with their content type (kubeconfig downloads, PEM files).
-    Raw(Vec<u8>, String),
+    /// Raw bytes with their content type (kubeconfig downloads, PEM files, JSON already
+    /// written as text).
+    Raw(Vec<u8>, std::borrow::Cow<'static, str>),
 }
 
 impl Response {
@@ -111,18 +115,23 @@ impl Response {
 
     /// A JSON body serialized straight from a borrowed value (no copy of the value).
     pub(crate) fn json_of(status: u16, value: &Value) -> Response {
-        Self::raw(
-            status,
-            serde_json::to_vec(value).unwrap_or_default(),
-            "application/json; charset=utf-8",
-        )
+        Self::json_text(status, serde_json::to_vec(value).unwrap_or_default())
     }
 
-    pub(crate) fn raw(status: u16, bytes: Vec<u8>, content_type: &str) -> Response {
+    /// A JSON body already written as compact text (a stored record's body).
+    pub(crate) fn json_text(status: u16, text: Vec<u8>) -> Response {
+        Self::raw(status, text, JSON_CONTENT_TYPE)
+    }
+
+    pub(crate) fn raw(
+        status: u16,
+        bytes: Vec<u8>,
+        content_type: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Response {
         Response {
             status,
             headers: Vec::new(),
-            body: Body::Raw(bytes, content_type.to_string()),
+            body: Body::Raw(bytes, content_type.into()),
         }
     }
 

@@ -382,7 +382,7 @@ fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> 
             let _ = serde_json::to_writer(&mut b, &v);
             (b, Some(JSON))
         }
-        Body::Raw(b, ct) if ct == "application/json; charset=utf-8" => (b, Some(JSON)),
+        Body::Raw(b, ct) if ct == crate::arm::request::JSON_CONTENT_TYPE => (b, Some(JSON)),
         Body::Raw(b, ct) => (b, HeaderValue::from_str(&ct).ok()),
     };
     if method == "HEAD" {

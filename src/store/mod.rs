@@ -44,6 +44,7 @@
 //! waits long for a writer, nor a writer for a long listing.
 
 use crate::arm::id;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -124,6 +125,27 @@ impl Kept {
             Kept::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
             Kept::Parsed(v) => v.clone(),
         }
+    }
+
+    /// The value as compact JSON text: the kept text itself, not parsed and written again
+    /// (what `serde_json::to_vec(&self.value())` gives).
+    fn json(&self) -> Vec<u8> {
+        match self {
+            Kept::Null => b"null".to_vec(),
+            Kept::Text(t) => t.as_bytes().to_vec(),
+            Kept::Parsed(v) => serde_json::to_vec(v).unwrap_or_default(),
+        }
+    }
+
+    /// The part of the value `T` names, read straight from the text (no [`Value`] is built;
+    /// fields `T` does not name are skipped). `T::default()` when the value does not fit `T`.
+    fn read<T: DeserializeOwned + Default>(&self) -> T {
+        match self {
+            Kept::Null => T::deserialize(&Value::Null),
+            Kept::Text(t) => serde_json::from_str(t),
+            Kept::Parsed(v) => T::deserialize(v),
+        }
+        .unwrap_or_default()
     }
 }
 
@@ -311,6 +333,18 @@ impl Store {
     /// Reads a record (outside the store's lock).
     pub(crate) fn with<R>(&self, resource_id: &str, f: impl FnOnce(&Record) -> R) -> Option<R> {
         self.get(resource_id).map(|r| f(&r))
+    }
+
+    /// A record's body as compact JSON text, as stored: what `serde_json::to_vec(&body)`
+    /// gives, without parsing it (a GET answering a record unchanged serves this).
+    pub(crate) fn body_json(&self, resource_id: &str) -> Option<Vec<u8>> {
+        self.shared(resource_id).map(|r| r.body.json())
+    }
+
+    /// The part of a record's body `T` names (its other fields are skipped, not parsed);
+    /// `T::default()` when the body does not fit `T`. For checks that read a field or two.
+    pub(crate) fn read_body<T: DeserializeOwned + Default>(&self, resource_id: &str) -> Option<T> {
+        self.shared(resource_id).map(|r| r.body.read())
     }
 
     pub(crate) fn contains(&self, resource_id: &str) -> bool {

@@ -95,7 +95,7 @@ fn csp(extra_style: &str) -> String {
 fn asset(name: &str) -> Option<Response> {
     let (_, ct, bytes) = ASSETS.iter().find(|(n, _, _)| *n == name)?;
     Some(
-        Response::raw(200, bytes.to_vec(), ct)
+        Response::raw(200, bytes.to_vec(), *ct)
             .header("X-Content-Type-Options", "nosniff")
             .header("Content-Security-Policy", csp("")),
     )

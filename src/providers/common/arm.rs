@@ -12,13 +12,17 @@ pub(crate) const RESOURCE_GROUP_KIND: &str = "Microsoft.Resources/resourceGroups
 /// ACR login servers are `{registry}.{ACR_SUFFIX}`.
 pub(crate) const ACR_SUFFIX: &str = "azurecr.io";
 
-/// The tenant a subscription belongs to.
+/// The tenant a subscription belongs to. Every ARM call checks its token against it, so only
+/// `tenantId` is read from the body.
 pub(crate) fn tenant_of(w: &Tx, subscription_id: &str) -> Option<String> {
+    #[derive(serde::Deserialize, Default)]
+    struct TenantId {
+        #[serde(rename = "tenantId")]
+        tenant_id: Option<String>,
+    }
     w.store
-        .with(&format!("/subscriptions/{subscription_id}"), |r| {
-            r.body["tenantId"].as_str().map(str::to_string)
-        })
-        .flatten()
+        .read_body::<TenantId>(&format!("/subscriptions/{subscription_id}"))
+        .and_then(|t| t.tenant_id)
 }
 
 /// Creates a resource group on behalf of a provider (AKS's node resource group).
