@@ -49,12 +49,32 @@ pub(crate) fn segments(id: &str) -> Vec<String> {
 
 /// The lookup key of an id: lower case, normalized, never decoded.
 pub(crate) fn key(id: &str) -> String {
-    let clean = id.starts_with('/') && !id.contains("//") && (id.len() == 1 || !id.ends_with('/'));
-    if clean {
+    if is_clean(id) {
         id.to_ascii_lowercase()
     } else {
         normalize_path(id).to_ascii_lowercase()
     }
+}
+
+/// True when an id is already normalized (its key is its lower case).
+fn is_clean(id: &str) -> bool {
+    id.starts_with('/') && !id.contains("//") && (id.len() == 1 || !id.ends_with('/'))
+}
+
+/// Calls `f` with [`key`]`(id)`, lower-cased on the stack when the id is normalized and at
+/// most 256 bytes (every look-up a request makes), so a look-up allocates nothing.
+pub(crate) fn with_key<R>(id: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 256];
+    if id.len() <= buf.len() && is_clean(id) {
+        let b = &mut buf[..id.len()];
+        b.copy_from_slice(id.as_bytes());
+        b.make_ascii_lowercase();
+        // ASCII lower-casing keeps UTF-8 valid.
+        if let Ok(k) = std::str::from_utf8(b) {
+            return f(k);
+        }
+    }
+    f(&key(id))
 }
 
 /// True when `scope` is `id` itself or one of its ancestors (`/` is above everything).
@@ -150,6 +170,16 @@ impl<'a> ScopeRef<'a> {
     }
 }
 
+impl ScopeRef<'_> {
+    pub(crate) fn is_subscription(&self) -> bool {
+        self.subscription.is_some() && self.resource_group.is_none() && !self.is_resource
+    }
+
+    pub(crate) fn is_resource_group(&self) -> bool {
+        self.resource_group.is_some() && !self.is_resource
+    }
+}
+
 impl ScopeParts {
     pub(crate) fn is_subscription(&self) -> bool {
         self.subscription.is_some() && self.resource_group.is_none() && !self.is_resource
@@ -191,6 +221,21 @@ mod tests {
         assert_eq!(path, "/a/%61/b c");
         assert_ne!(key(&path), key("/a/a/b c"));
         assert_eq!(name_of("/x/%61"), "%61");
+    }
+
+    #[test]
+    fn a_key_on_the_stack_is_the_key() {
+        let long = format!("/subscriptions/S/resourceGroups/{}", "Rg".repeat(200));
+        for id in [
+            "/",
+            "/subscriptions/ABC/resourceGroups/Rg",
+            "/subscriptions/abc//resourceGroups/RG/",
+            "subscriptions/X",
+            "/subscriptions/X/resourceGroups/Grüße-ÄÖ",
+            long.as_str(),
+        ] {
+            assert_eq!(with_key(id, str::to_string), key(id), "{id}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `api-version`, existence of the subscription and resource group, RBAC, and the headers
 //! every ARM response carries.
 
-use crate::arm::id::{self, ScopeParts};
+use crate::arm::id::{self, ScopeRef};
 use crate::arm::{api_version, ArmError, ArmResult, Request, Response};
 use crate::entra::{self, Caller};
 use crate::providers::hooks;
@@ -218,7 +218,7 @@ struct Matched<'r> {
 /// finds first.
 struct RouteIndex {
     /// Namespaces the table names (`""`: core paths).
-    named: std::collections::HashMap<&'static str, Vec<Vec<&'static routing::Route>>>,
+    named: std::collections::HashMap<&'static str, Vec<Vec<&'static routing::Route>>, foldhash::fast::RandomState>,
     /// For any other namespace: the `*` routes.
     any: Vec<Vec<&'static routing::Route>>,
 }
@@ -233,7 +233,7 @@ impl RouteIndex {
             lists[n].push(route);
         }
         let routes: Vec<&'static routing::Route> = hooks::route_table().flat_map(|g| g.iter()).collect();
-        let mut named = std::collections::HashMap::new();
+        let mut named = std::collections::HashMap::with_hasher(foldhash::fast::RandomState::default());
         for r in &routes {
             if r.namespace != "*" {
                 named.entry(r.namespace).or_insert_with(Vec::new);
@@ -367,7 +367,7 @@ pub(crate) fn pipeline(tx: &Tx, req: &Request) -> ArmResult<Response> {
 /// The tenant (`""`), a subscription or a resource group: the scopes a provider's own
 /// (non-extension) types live in.
 fn is_plain_scope(scope: &str) -> bool {
-    let parts = ScopeParts::parse(scope);
+    let parts = ScopeRef::parse(scope);
     scope.is_empty() || parts.is_subscription() || parts.is_resource_group()
 }
 
@@ -389,10 +389,10 @@ fn unknown_route(req: &Request, namespace: &str, rest: &[String]) -> ArmError {
 /// `InvalidAuthenticationTokenTenant`).
 fn check_token_tenant(w: &Tx, caller: Option<&Caller>, path: &str) -> ArmResult<()> {
     let Some(caller) = caller else { return Ok(()) };
-    let Some(sub) = ScopeParts::parse(path).subscription else {
+    let Some(sub) = ScopeRef::parse(path).subscription else {
         return Ok(());
     };
-    let Some(tenant) = hooks::subscription_tenant(w, &sub) else {
+    let Some(tenant) = hooks::subscription_tenant(w, sub) else {
         return Ok(());
     };
     if caller.tenant_id.is_empty() || caller.tenant_id.eq_ignore_ascii_case(&tenant) {
@@ -417,7 +417,7 @@ fn check_registered(w: &Tx, scope: &str, namespace: &str, route: &routing::Route
     let always = route.namespace == "*"
         || namespace.eq_ignore_ascii_case("Microsoft.Resources")
         || namespace.eq_ignore_ascii_case("Microsoft.Authorization");
-    match id::ScopeRef::parse(scope).subscription {
+    match ScopeRef::parse(scope).subscription {
         Some(sub) if !always => hooks::ensure_registered(w, sub, namespace),
         _ => Ok(()),
     }
@@ -426,7 +426,7 @@ fn check_registered(w: &Tx, scope: &str, namespace: &str, route: &routing::Route
 /// The subscription (and resource group) a path lives in must exist. `inside` is true when
 /// the path names something inside the scope (a provider path), not the scope itself.
 fn check_scope_exists(w: &Tx, path: &str, inside: bool, writes: bool) -> ArmResult<()> {
-    let parts = id::ScopeRef::parse(path);
+    let parts = ScopeRef::parse(path);
     let Some(sub) = parts.subscription else { return Ok(()) };
     if !id::is_guid(sub) {
         return Err(ArmError::bad_request(

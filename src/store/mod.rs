@@ -137,6 +137,16 @@ impl Kept {
         }
     }
 
+    /// The top-level field `name` of an object value, when present and a `T`. From text, the
+    /// value is read only up to that field: what follows is not looked at.
+    fn field<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        match self {
+            Kept::Null => None,
+            Kept::Text(t) => field_of_text(t, name),
+            Kept::Parsed(v) => v.get(name).and_then(|x| T::deserialize(x).ok()),
+        }
+    }
+
     /// The part of the value `T` names, read straight from the text (no [`Value`] is built;
     /// fields `T` does not name are skipped). `T::default()` when the value does not fit `T`.
     fn read<T: DeserializeOwned + Default>(&self) -> T {
@@ -147,6 +157,65 @@ impl Kept {
         }
         .unwrap_or_default()
     }
+}
+
+/// The top-level field `name` of the JSON object `text`, read up to that field only (the
+/// store writes each key once, so the first is the only one).
+fn field_of_text<T: DeserializeOwned>(text: &str, name: &str) -> Option<T> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+    use std::fmt;
+
+    /// Deserializes a key to whether it is the one looked for.
+    struct IsKey<'n>(&'n str);
+    impl<'de> DeserializeSeed<'de> for IsKey<'_> {
+        type Value = bool;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    impl Visitor<'_> for IsKey<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+            Ok(key == self.0)
+        }
+    }
+
+    /// Walks the object's keys until `name`, keeping its value in `found`.
+    struct Find<'n, T> {
+        name: &'n str,
+        found: &'n mut Option<T>,
+    }
+    impl<'de, T: DeserializeOwned> Visitor<'de> for Find<'_, T> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(is_it) = map.next_key_seed(IsKey(self.name))? {
+                if is_it {
+                    *self.found = map.next_value::<T>().ok();
+                    // Stops here: the parser then reports the rest unread, which is ignored.
+                    return Ok(());
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let _ = serde::Deserializer::deserialize_map(
+        &mut de,
+        Find {
+            name,
+            found: &mut found,
+        },
+    );
+    found
 }
 
 /// A record as the store keeps it.
@@ -323,7 +392,7 @@ impl Store {
     }
 
     fn shared(&self, resource_id: &str) -> Option<Arc<Stored>> {
-        self.read().records.get(id::key(resource_id).as_str()).cloned()
+        id::with_key(resource_id, |k| self.read().records.get(k).cloned())
     }
 
     pub(crate) fn get(&self, resource_id: &str) -> Option<Record> {
@@ -341,6 +410,12 @@ impl Store {
         self.shared(resource_id).map(|r| r.body.json())
     }
 
+    /// A top-level field of a record's body: `Some(None)` when the record has no such field
+    /// or it is not a `T`. Only the text up to the field is read.
+    pub(crate) fn body_field<T: DeserializeOwned>(&self, resource_id: &str, name: &str) -> Option<Option<T>> {
+        self.shared(resource_id).map(|r| r.body.field(name))
+    }
+
     /// The part of a record's body `T` names (its other fields are skipped, not parsed);
     /// `T::default()` when the body does not fit `T`. For checks that read a field or two.
     pub(crate) fn read_body<T: DeserializeOwned + Default>(&self, resource_id: &str) -> Option<T> {
@@ -348,7 +423,7 @@ impl Store {
     }
 
     pub(crate) fn contains(&self, resource_id: &str) -> bool {
-        self.read().records.contains_key(id::key(resource_id).as_str())
+        id::with_key(resource_id, |k| self.read().records.contains_key(k))
     }
 
     #[cfg(test)]
@@ -508,6 +583,60 @@ mod tests {
         ));
         let r = s.get("/SUBSCRIPTIONS/s/resourcegroups/myrg").unwrap();
         assert_eq!(r.id, "/subscriptions/S/resourceGroups/MyRG");
+    }
+
+    /// The readers that skip parsing answer what the parsed body says.
+    #[test]
+    fn fields_and_text_read_without_parsing_agree_with_the_parsed_body() {
+        #[derive(Deserialize, Default, Debug, PartialEq)]
+        struct State {
+            properties: Option<Props>,
+        }
+        #[derive(Deserialize, Default, Debug, PartialEq)]
+        struct Props {
+            #[serde(rename = "provisioningState")]
+            state: Option<String>,
+        }
+        let deep = (0..TEXT_DEPTH + 5).fold(json!("x"), |v, _| json!([v]));
+        let bodies = [
+            json!({ "managedByTenants": [{ "tenantId": "nested" }], "tenantId": "T1", "after": [1, 2.5, "é\n"] }),
+            json!({ "quo\"ted\n": "escaped key", "properties": { "provisioningState": "Deleting" } }),
+            json!({ "tenantId": 7, "properties": "not an object" }),
+            json!({ "other": { "tenantId": "nested only" } }),
+            json!(["not", "an", "object"]),
+            json!({ "tenantId": "deep", "x": deep }),
+            Value::Null,
+        ];
+        let s = Store::default();
+        for (i, body) in bodies.iter().enumerate() {
+            let id = format!("/subscriptions/S{i}");
+            s.put(Record::new(&id, "t", body.clone()));
+            let parsed = s.get(&id).unwrap().body;
+            assert_eq!(&parsed, body);
+            assert_eq!(
+                s.body_json(&id).unwrap(),
+                serde_json::to_vec(&parsed).unwrap(),
+                "{body}"
+            );
+            assert_eq!(
+                s.body_field::<String>(&id, "tenantId").unwrap(),
+                parsed["tenantId"].as_str().map(str::to_string),
+                "{body}"
+            );
+            let state = s.read_body::<State>(&id).unwrap();
+            assert_eq!(
+                state.properties.and_then(|p| p.state).as_deref(),
+                parsed["properties"]["provisioningState"].as_str(),
+                "{body}"
+            );
+        }
+        // A key written with escapes is found by its name.
+        assert_eq!(
+            s.body_field::<String>("/subscriptions/S1", "quo\"ted\n"),
+            Some(Some("escaped key".to_string()))
+        );
+        assert_eq!(s.body_json("/subscriptions/none"), None);
+        assert_eq!(s.body_field::<String>("/subscriptions/none", "tenantId"), None);
     }
 
     #[test]

@@ -135,6 +135,19 @@ impl TxStore<'_> {
         }
     }
 
+    /// A top-level field of a record's body (`Some(None)`: absent, or not a `T`), read
+    /// without parsing the rest ([`Store::body_field`](crate::store::Store::body_field)).
+    pub(crate) fn body_field<T: serde::de::DeserializeOwned>(
+        &self,
+        resource_id: &str,
+        name: &str,
+    ) -> Option<Option<T>> {
+        match self.staged_for(resource_id) {
+            Some(v) => v.map(|r| r.body.get(name).and_then(|x| T::deserialize(x).ok())),
+            None => self.base.body_field(resource_id, name),
+        }
+    }
+
     /// The part of a record's body `T` names, `T::default()` when the body does not fit it
     /// ([`Store::read_body`](crate::store::Store::read_body)).
     pub(crate) fn read_body<T: serde::de::DeserializeOwned + Default>(&self, resource_id: &str) -> Option<T> {

@@ -188,7 +188,7 @@ fn aks_view(w: &Tx, req: &Request, segs: &[&str], query: Vec<(String, String)>) 
             .map(str::to_string)
             .collect(),
         query,
-        headers: Vec::new(),
+        headers: Default::default(),
         body: Vec::new(),
         base_url: req.base_url.clone(),
     };

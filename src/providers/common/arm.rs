@@ -15,14 +15,10 @@ pub(crate) const ACR_SUFFIX: &str = "azurecr.io";
 /// The tenant a subscription belongs to. Every ARM call checks its token against it, so only
 /// `tenantId` is read from the body.
 pub(crate) fn tenant_of(w: &Tx, subscription_id: &str) -> Option<String> {
-    #[derive(serde::Deserialize, Default)]
-    struct TenantId {
-        #[serde(rename = "tenantId")]
-        tenant_id: Option<String>,
-    }
-    w.store
-        .read_body::<TenantId>(&format!("/subscriptions/{subscription_id}"))
-        .and_then(|t| t.tenant_id)
+    let mut key = String::with_capacity(15 + subscription_id.len());
+    key.push_str("/subscriptions/");
+    key.push_str(subscription_id);
+    w.store.body_field::<String>(&key, "tenantId").flatten()
 }
 
 /// Creates a resource group on behalf of a provider (AKS's node resource group).
