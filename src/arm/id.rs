@@ -37,7 +37,13 @@ pub(crate) fn path_and_segments(raw: &str) -> (String, Vec<String>) {
     let segs: Vec<String> = raw
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            if s.contains('%') {
+                percent_decode_str(s).decode_utf8_lossy().into_owned()
+            } else {
+                s.to_string()
+            }
+        })
         .collect();
     (join(&segs), segs)
 }
@@ -192,7 +198,13 @@ impl ScopeParts {
 
 /// `/subscriptions/{sub}/resourceGroups/{rg}`.
 pub(crate) fn resource_group_id(sub: &str, rg: &str) -> String {
-    format!("/subscriptions/{sub}/resourceGroups/{rg}")
+    // Built by hand: every call inside a group makes one, and `format!` costs several times this.
+    let mut id = String::with_capacity(31 + sub.len() + rg.len());
+    id.push_str("/subscriptions/");
+    id.push_str(sub);
+    id.push_str("/resourceGroups/");
+    id.push_str(rg);
+    id
 }
 
 /// The last segment of an id (its name).

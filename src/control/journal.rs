@@ -29,9 +29,9 @@ struct Entry {
     sequence: u64,
     time: i64,
     method: &'static str,
-    /// The path, the correlation id and the api-version, back to back: one allocation to
-    /// make and, when the entry is dropped thousands of requests later, one to free.
-    text: Box<str>,
+    /// The path, the correlation id and the api-version, back to back in one buffer, taken
+    /// over from the entry it pushes out when that one fits (no allocation, nothing freed).
+    text: String,
     path_end: usize,
     correlation_end: usize,
     has_api_version: bool,
@@ -180,8 +180,10 @@ impl Journal {
             .collect()
     }
 
-    fn push(&self, mut entry: Entry, max_bytes: usize) {
-        let mut weight = entry.weight();
+    /// Appends `entry` with its text made of `parts` (path, correlation id, api-version).
+    fn push(&self, mut entry: Entry, parts: [&str; 3], max_bytes: usize) {
+        let text_len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut weight = entry.weight() + text_len;
         if weight > max_bytes {
             // Even alone it would not fit: keep the call, not its bodies.
             if let Some(w) = entry.write.as_mut() {
@@ -190,7 +192,7 @@ impl Journal {
                 w.before = Kept::None;
                 w.after = Kept::None;
             }
-            weight = entry.weight();
+            weight = entry.weight() + text_len;
         }
         // Entries pushed out are dropped after the lock is released (usually one per push).
         let mut evicted = None;
@@ -207,6 +209,21 @@ impl Journal {
                 }
             }
         }
+        // A buffer with at most this much room to spare is reused (the weight counts the text,
+        // so the slack is bounded).
+        const SLACK: usize = 64;
+        let reused = evicted.as_mut().and_then(|e| {
+            let room = e.text.capacity();
+            (room >= text_len && room <= text_len + SLACK).then(|| std::mem::take(&mut e.text))
+        });
+        let mut text = reused.unwrap_or_else(|| String::with_capacity(text_len));
+        text.clear();
+        text.push_str(parts[0]);
+        entry.path_end = text.len();
+        text.push_str(parts[1]);
+        entry.correlation_end = text.len();
+        text.push_str(parts[2]);
+        entry.text = text;
         g.bytes += weight;
         g.queue.push_back((weight, entry));
         drop(g);
@@ -286,25 +303,20 @@ pub(crate) fn record(
     });
     let method = static_method(&req.method);
     let api_version = req.api_version();
-    let mut text = String::with_capacity(req.path.len() + correlation_id.len() + api_version.map_or(0, str::len));
-    text.push_str(&req.path);
-    let path_end = text.len();
-    text.push_str(&correlation_id);
-    let correlation_end = text.len();
-    text.push_str(api_version.unwrap_or(""));
     let entry = Entry {
         sequence: 0,
         time: w.now(),
         method,
-        text: text.into_boxed_str(),
-        path_end,
-        correlation_end,
+        text: String::new(),
+        path_end: 0,
+        correlation_end: 0,
         has_api_version: api_version.is_some(),
         status,
         duration_ms: (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0,
         write,
     };
-    super::harness(w).journal.push(entry, w.config.journal_max_bytes);
+    let parts = [req.path.as_str(), correlation_id.as_str(), api_version.unwrap_or("")];
+    super::harness(w).journal.push(entry, parts, w.config.journal_max_bytes);
 }
 
 /// GUID strings in `v` with the JSON path that reaches them (simple keys only).

@@ -217,8 +217,9 @@ struct Matched<'r> {
 /// routes — in table order, so the first that matches is the one a scan of the whole table
 /// finds first.
 struct RouteIndex {
-    /// Namespaces the table names (`""`: core paths).
-    named: std::collections::HashMap<&'static str, Vec<Vec<&'static routing::Route>>, foldhash::fast::RandomState>,
+    /// Namespaces the table names (`""`: core paths), in table order; a handful, so a scan
+    /// beats hashing.
+    named: Vec<(&'static str, Vec<Vec<&'static routing::Route>>)>,
     /// For any other namespace: the `*` routes.
     any: Vec<Vec<&'static routing::Route>>,
 }
@@ -233,10 +234,10 @@ impl RouteIndex {
             lists[n].push(route);
         }
         let routes: Vec<&'static routing::Route> = hooks::route_table().flat_map(|g| g.iter()).collect();
-        let mut named = std::collections::HashMap::with_hasher(foldhash::fast::RandomState::default());
+        let mut named: Vec<(&'static str, Vec<Vec<&'static routing::Route>>)> = Vec::new();
         for r in &routes {
-            if r.namespace != "*" {
-                named.entry(r.namespace).or_insert_with(Vec::new);
+            if r.namespace != "*" && !named.iter().any(|(ns, _)| *ns == r.namespace) {
+                named.push((r.namespace, Vec::new()));
             }
         }
         let mut any = Vec::new();
@@ -249,7 +250,7 @@ impl RouteIndex {
                         add(lists, r);
                     }
                 }
-            } else if let Some(lists) = named.get_mut(r.namespace) {
+            } else if let Some((_, lists)) = named.iter_mut().find(|(ns, _)| *ns == r.namespace) {
                 add(lists, r);
             }
         }
@@ -258,7 +259,11 @@ impl RouteIndex {
 
     /// The routes that may serve `len` segments after `ns_lower` (lower case), in table order.
     fn candidates(&self, ns_lower: &str, len: usize) -> &[&'static routing::Route] {
-        let lists = self.named.get(ns_lower).unwrap_or(&self.any);
+        let lists = self
+            .named
+            .iter()
+            .find(|(ns, _)| *ns == ns_lower)
+            .map_or(&self.any, |(_, lists)| lists);
         lists.get(len).map_or(&[], Vec::as_slice)
     }
 }

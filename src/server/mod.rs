@@ -252,18 +252,14 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     let (parts, body) = req.into_parts();
     let correlation_id = parts
         .headers
-        .get("x-ms-correlation-request-id")
+        .get(&CORRELATION_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| world.ids.guid());
     let request_id = world.ids.guid();
     let raw_path = parts.uri.path().to_string();
-    let query: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+    let query = parts.uri.query().map(parse_query).unwrap_or_default();
     // hyper's header names are already lower case.
     let bytes = parts
         .headers
@@ -345,6 +341,23 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     }
     crate::control::journal::record(world, request, status, correlation_id, started.elapsed(), before);
     encoded
+}
+
+/// The query's pairs, decoded as `application/x-www-form-urlencoded` (what
+/// `form_urlencoded::parse` gives); a pair with nothing to decode is copied as is.
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            if pair.contains(['%', '+']) {
+                let mut decoded = form_urlencoded::parse(pair.as_bytes()).into_owned();
+                decoded.next().unwrap_or_default()
+            } else {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (k.to_string(), v.to_string())
+            }
+        })
+        .collect()
 }
 
 /// Dispatches one request; a panic inside it (a bug) answers this request 500
@@ -449,4 +462,22 @@ fn encode(r: Response, method: &str, request_id: String, correlation_id: &str) -
         }
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_query_reads_as_form_urlencoded_parses_it() {
+        for q in [
+            "",
+            "api-version=2024-11-01",
+            "api-version=2024-11-01&$top=1&&$filter=name%20eq%20'a+b'",
+            "a&b=&=c&d==e",
+            "%zz=%41%42&x=%E2%82%AC&y=%FF",
+            "+=+&k=v+w",
+        ] {
+            let expected: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+            assert_eq!(super::parse_query(q), expected, "{q}");
+        }
+    }
 }
