@@ -325,12 +325,13 @@ pub(crate) fn pipeline(tx: &Tx, req: &Request) -> ArmResult<Response> {
         check_api_version(m.namespace, rest, api_version)?;
     }
     let writes = creates_or_changes(req);
-    if m.namespace.is_empty() {
-        check_scope_exists(tx, &req.path, false, writes)?;
+    let tenant = if m.namespace.is_empty() {
+        check_scope_exists(tx, &req.path, false, writes)?
     } else {
-        check_scope_exists(tx, m.scope, true, writes)?;
+        let tenant = check_scope_exists(tx, m.scope, true, writes)?;
         check_registered(tx, m.scope, m.namespace, m.route)?;
-    }
+        tenant
+    };
     let caller = tx.caller();
     let correlation_id = tx.correlation_id();
     let ctx = Ctx {
@@ -342,11 +343,7 @@ pub(crate) fn pipeline(tx: &Tx, req: &Request) -> ArmResult<Response> {
         api_version,
         correlation_id: &correlation_id,
     };
-    check_token_tenant(
-        tx,
-        caller.as_ref(),
-        if m.namespace.is_empty() { &req.path } else { m.scope },
-    )?;
+    check_token_tenant(tx, caller.as_ref(), tenant.as_deref())?;
     // With --enforce-rbac, a list the caller may not read as a whole is filtered to the items
     // it may read, as ARM does; anything else it may not do is refused.
     let mut filter_list = false;
@@ -391,16 +388,13 @@ fn unknown_route(req: &Request, namespace: &str, rest: &[String]) -> ArmError {
 }
 
 /// A token is good for the subscriptions of its own tenant only (ARM's 401
-/// `InvalidAuthenticationTokenTenant`).
-fn check_token_tenant(w: &Tx, caller: Option<&Caller>, path: &str) -> ArmResult<()> {
-    let Some(caller) = caller else { return Ok(()) };
-    let Some(sub) = ScopeRef::parse(path).subscription else {
+/// `InvalidAuthenticationTokenTenant`). `tenant`: that of the subscription the request is
+/// in, read by [`check_scope_exists`].
+fn check_token_tenant(w: &Tx, caller: Option<&Caller>, tenant: Option<&str>) -> ArmResult<()> {
+    let (Some(caller), Some(tenant)) = (caller, tenant) else {
         return Ok(());
     };
-    let Some(tenant) = hooks::subscription_tenant(w, sub) else {
-        return Ok(());
-    };
-    if caller.tenant_id.is_empty() || caller.tenant_id.eq_ignore_ascii_case(&tenant) {
+    if caller.tenant_id.is_empty() || caller.tenant_id.eq_ignore_ascii_case(tenant) {
         return Ok(());
     }
     Err(ArmError::new(
@@ -430,9 +424,11 @@ fn check_registered(w: &Tx, scope: &str, namespace: &str, route: &routing::Route
 
 /// The subscription (and resource group) a path lives in must exist. `inside` is true when
 /// the path names something inside the scope (a provider path), not the scope itself.
-fn check_scope_exists(w: &Tx, path: &str, inside: bool, writes: bool) -> ArmResult<()> {
+/// Answers the subscription's tenant (read in the same look-up), when the path is in one that
+/// names it.
+fn check_scope_exists(w: &Tx, path: &str, inside: bool, writes: bool) -> ArmResult<Option<String>> {
     let parts = ScopeRef::parse(path);
-    let Some(sub) = parts.subscription else { return Ok(()) };
+    let Some(sub) = parts.subscription else { return Ok(None) };
     if !id::is_guid(sub) {
         return Err(ArmError::bad_request(
             "InvalidSubscriptionId",
@@ -442,29 +438,24 @@ fn check_scope_exists(w: &Tx, path: &str, inside: bool, writes: bool) -> ArmResu
     let mut key = String::with_capacity(path.len() + 16);
     key.push_str("/subscriptions/");
     key.push_str(sub);
-    if !w.store.contains(&key) {
+    let Some(tenant) = w.store.body_field::<String>(&key, "tenantId") else {
         return Err(ArmError::subscription_not_found(sub));
-    }
+    };
     if let Some(rg) = parts.resource_group {
         // The resource group's own path is answered by its handler (PUT creates it).
         if parts.is_resource || inside {
             key.push_str("/resourceGroups/");
             key.push_str(rg);
-            // Read on every call inside a group: only the state is read from the body.
-            #[derive(serde::Deserialize, Default)]
-            struct Group {
-                properties: Option<GroupProperties>,
-            }
-            #[derive(serde::Deserialize, Default)]
+            // Read on every call inside a group: only its properties are read from the body.
+            #[derive(serde::Deserialize)]
             struct GroupProperties {
                 #[serde(rename = "provisioningState")]
                 provisioning_state: Option<String>,
             }
             let deleting = w
                 .store
-                .read_body::<Group>(&key)
+                .body_field::<GroupProperties>(&key, "properties")
                 .ok_or_else(|| ArmError::resource_group_not_found(rg))?
-                .properties
                 .and_then(|p| p.provisioning_state)
                 .is_some_and(|s| s == "Deleting");
             if deleting && writes {
@@ -472,7 +463,7 @@ fn check_scope_exists(w: &Tx, path: &str, inside: bool, writes: bool) -> ArmResu
             }
         }
     }
-    Ok(())
+    Ok(tenant)
 }
 
 /// Whether a request creates or changes something (a list or credential POST does not;

@@ -146,22 +146,130 @@ impl Kept {
             Kept::Parsed(v) => v.get(name).and_then(|x| T::deserialize(x).ok()),
         }
     }
-
-    /// The part of the value `T` names, read straight from the text (no [`Value`] is built;
-    /// fields `T` does not name are skipped). `T::default()` when the value does not fit `T`.
-    fn read<T: DeserializeOwned + Default>(&self) -> T {
-        match self {
-            Kept::Null => T::deserialize(&Value::Null),
-            Kept::Text(t) => serde_json::from_str(t),
-            Kept::Parsed(v) => T::deserialize(v),
-        }
-        .unwrap_or_default()
-    }
 }
 
 /// The top-level field `name` of the JSON object `text`, read up to that field only (the
 /// store writes each key once, so the first is the only one).
 fn field_of_text<T: DeserializeOwned>(text: &str, name: &str) -> Option<T> {
+    match scan::member(text, name) {
+        Ok(Some(value)) => serde_json::from_str(value).ok(),
+        Ok(None) => None,
+        Err(scan::Unread) => field_by_serde(text, name),
+    }
+}
+
+/// A reader of the JSON the store writes that finds a top-level member by skipping over the
+/// others byte by byte (no value is built; a check reads one field of a body on every call).
+/// Anything it does not expect is [`scan::Unread`], and serde reads the text instead.
+mod scan {
+    pub(super) struct Unread;
+
+    fn skip_ws(b: &[u8], mut i: usize) -> usize {
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    }
+
+    /// Where the string starting at `b[i] == '"'` ends (after its closing quote).
+    fn string_end(b: &[u8], mut i: usize) -> Result<usize, Unread> {
+        i += 1;
+        loop {
+            match b.get(i) {
+                Some(b'"') => return Ok(i + 1),
+                Some(b'\\') => i += 2,
+                Some(_) => i += 1,
+                None => return Err(Unread),
+            }
+        }
+    }
+
+    /// Where the value starting at `b[i]` ends.
+    fn value_end(b: &[u8], i: usize) -> Result<usize, Unread> {
+        match b.get(i) {
+            Some(b'"') => string_end(b, i),
+            Some(b'{' | b'[') => {
+                let (mut depth, mut j) = (0usize, i);
+                loop {
+                    match b.get(j) {
+                        Some(b'"') => {
+                            j = string_end(b, j)?;
+                            continue;
+                        }
+                        Some(b'{' | b'[') => depth += 1,
+                        Some(b'}' | b']') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Ok(j + 1);
+                            }
+                        }
+                        Some(_) => {}
+                        None => return Err(Unread),
+                    }
+                    j += 1;
+                }
+            }
+            Some(_) => {
+                let mut j = i;
+                while b
+                    .get(j)
+                    .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+                {
+                    j += 1;
+                }
+                if j == i {
+                    return Err(Unread);
+                }
+                Ok(j)
+            }
+            None => Err(Unread),
+        }
+    }
+
+    /// The text of the value of the top-level member `name` of the object `text`; `None`
+    /// when the object has no such member.
+    pub(super) fn member<'t>(text: &'t str, name: &str) -> Result<Option<&'t str>, Unread> {
+        let b = text.as_bytes();
+        let mut i = skip_ws(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return Err(Unread);
+        }
+        i = skip_ws(b, i + 1);
+        if b.get(i) == Some(&b'}') {
+            return Ok(None);
+        }
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return Err(Unread);
+            }
+            let key_end = string_end(b, i)?;
+            let raw_key = &text[i + 1..key_end - 1];
+            let is_it = if raw_key.contains('\\') {
+                serde_json::from_str::<String>(&text[i..key_end]).map_err(|_| Unread)? == name
+            } else {
+                raw_key == name
+            };
+            i = skip_ws(b, key_end);
+            if b.get(i) != Some(&b':') {
+                return Err(Unread);
+            }
+            i = skip_ws(b, i + 1);
+            let end = value_end(b, i)?;
+            if is_it {
+                return Ok(Some(&text[i..end]));
+            }
+            i = skip_ws(b, end);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(b, i + 1),
+                Some(b'}') => return Ok(None),
+                _ => return Err(Unread),
+            }
+        }
+    }
+}
+
+/// [`field_of_text`] by serde, for text the byte reader leaves unread.
+fn field_by_serde<T: DeserializeOwned>(text: &str, name: &str) -> Option<T> {
     use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
     use std::fmt;
 
@@ -416,12 +524,6 @@ impl Store {
         self.shared(resource_id).map(|r| r.body.field(name))
     }
 
-    /// The part of a record's body `T` names (its other fields are skipped, not parsed);
-    /// `T::default()` when the body does not fit `T`. For checks that read a field or two.
-    pub(crate) fn read_body<T: DeserializeOwned + Default>(&self, resource_id: &str) -> Option<T> {
-        self.shared(resource_id).map(|r| r.body.read())
-    }
-
     pub(crate) fn contains(&self, resource_id: &str) -> bool {
         id::with_key(resource_id, |k| self.read().records.contains_key(k))
     }
@@ -588,11 +690,7 @@ mod tests {
     /// The readers that skip parsing answer what the parsed body says.
     #[test]
     fn fields_and_text_read_without_parsing_agree_with_the_parsed_body() {
-        #[derive(Deserialize, Default, Debug, PartialEq)]
-        struct State {
-            properties: Option<Props>,
-        }
-        #[derive(Deserialize, Default, Debug, PartialEq)]
+        #[derive(Deserialize, Debug, PartialEq)]
         struct Props {
             #[serde(rename = "provisioningState")]
             state: Option<String>,
@@ -623,9 +721,9 @@ mod tests {
                 parsed["tenantId"].as_str().map(str::to_string),
                 "{body}"
             );
-            let state = s.read_body::<State>(&id).unwrap();
+            let state = s.body_field::<Props>(&id, "properties").unwrap();
             assert_eq!(
-                state.properties.and_then(|p| p.state).as_deref(),
+                state.and_then(|p| p.state).as_deref(),
                 parsed["properties"]["provisioningState"].as_str(),
                 "{body}"
             );
@@ -637,6 +735,48 @@ mod tests {
         );
         assert_eq!(s.body_json("/subscriptions/none"), None);
         assert_eq!(s.body_field::<String>("/subscriptions/none", "tenantId"), None);
+    }
+
+    /// The byte reader finds what serde finds, on the store's compact text and on others.
+    #[test]
+    fn the_member_reader_agrees_with_serde() {
+        let texts = [
+            r#"{"id":"/x","managedByTenants":[{"tenantId":"nested"}],"tenantId":"T1","z":1}"#,
+            r#"{"a":"}]\"{[","tenantId":"after tricky string"}"#,
+            r#"{"a":{"b":[1,{"c":"}"}]},"tenantId":"after nesting","tenantId":"second"}"#,
+            r#"{"te\u006eantId":"escaped key"}"#,
+            r#" { "tenantId" : "spaced" , "x" : [ ] } "#,
+            r#"{"n":-1.5e3,"t":true,"f":false,"z":null,"tenantId":42}"#,
+            r#"{"tenantId":null}"#,
+            r#"{"tenantId":"last"}"#,
+            r#"{}"#,
+            r#"[{"tenantId":"in an array"}]"#,
+            r#"{"tenantId":"unterminated"#,
+            r#"{"x":"#,
+            r#""#,
+            r#"{"a":1 "tenantId":"missing comma"}"#,
+        ];
+        for t in texts {
+            assert_eq!(
+                field_of_text::<String>(t, "tenantId"),
+                field_by_serde::<String>(t, "tenantId"),
+                "{t}"
+            );
+            assert_eq!(
+                field_of_text::<Value>(t, "tenantId"),
+                field_by_serde::<Value>(t, "tenantId"),
+                "{t}"
+            );
+        }
+        assert_eq!(field_of_text::<String>(texts[0], "tenantId").as_deref(), Some("T1"));
+        assert_eq!(
+            field_of_text::<String>(texts[3], "tenantId").as_deref(),
+            Some("escaped key")
+        );
+        assert_eq!(
+            field_of_text::<Value>(texts[2], "a"),
+            Some(json!({"b": [1, {"c": "}"}]}))
+        );
     }
 
     #[test]

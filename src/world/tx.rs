@@ -148,15 +148,6 @@ impl TxStore<'_> {
         }
     }
 
-    /// The part of a record's body `T` names, `T::default()` when the body does not fit it
-    /// ([`Store::read_body`](crate::store::Store::read_body)).
-    pub(crate) fn read_body<T: serde::de::DeserializeOwned + Default>(&self, resource_id: &str) -> Option<T> {
-        match self.staged_for(resource_id) {
-            Some(v) => v.map(|r| T::deserialize(&r.body).unwrap_or_default()),
-            None => self.base.read_body(resource_id),
-        }
-    }
-
     pub(crate) fn contains(&self, resource_id: &str) -> bool {
         match self.staged_for(resource_id) {
             Some(v) => v.is_some(),
