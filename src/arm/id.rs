@@ -45,7 +45,13 @@ pub(crate) fn path_and_segments(raw: &str) -> (String, Vec<String>) {
             }
         })
         .collect();
-    (join(&segs), segs)
+    // A clean path without escapes is its own normalized form.
+    let path = if !raw.contains('%') && is_clean(raw) && raw.len() > 1 {
+        raw.to_string()
+    } else {
+        join(&segs)
+    };
+    (path, segs)
 }
 
 /// The non-empty segments of an id (or of an already decoded path).
@@ -233,6 +239,24 @@ mod tests {
         assert_eq!(path, "/a/%61/b c");
         assert_ne!(key(&path), key("/a/a/b c"));
         assert_eq!(name_of("/x/%61"), "%61");
+    }
+
+    #[test]
+    fn a_clean_path_is_its_own_normalized_form() {
+        for raw in [
+            "/",
+            "//",
+            "/a",
+            "/a/b",
+            "/a//b",
+            "/a/b/",
+            "a/b",
+            "/a%2Fb/c",
+            "/Sub/RG name/x",
+        ] {
+            let (path, segs) = path_and_segments(raw);
+            assert_eq!(path, join(&segs), "{raw}");
+        }
     }
 
     #[test]

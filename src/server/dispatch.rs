@@ -262,7 +262,7 @@ impl RouteIndex {
         let lists = self
             .named
             .iter()
-            .find(|(ns, _)| *ns == ns_lower)
+            .find(|(ns, _)| ns.len() == ns_lower.len() && *ns == ns_lower)
             .map_or(&self.any, |(_, lists)| lists);
         lists.get(len).map_or(&[], Vec::as_slice)
     }
