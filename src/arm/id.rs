@@ -37,9 +37,21 @@ pub(crate) fn path_and_segments(raw: &str) -> (String, Vec<String>) {
     let segs: Vec<String> = raw
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            if s.contains('%') {
+                percent_decode_str(s).decode_utf8_lossy().into_owned()
+            } else {
+                s.to_string()
+            }
+        })
         .collect();
-    (join(&segs), segs)
+    // A clean path without escapes is its own normalized form.
+    let path = if !raw.contains('%') && is_clean(raw) && raw.len() > 1 {
+        raw.to_string()
+    } else {
+        join(&segs)
+    };
+    (path, segs)
 }
 
 /// The non-empty segments of an id (or of an already decoded path).
@@ -49,12 +61,32 @@ pub(crate) fn segments(id: &str) -> Vec<String> {
 
 /// The lookup key of an id: lower case, normalized, never decoded.
 pub(crate) fn key(id: &str) -> String {
-    let clean = id.starts_with('/') && !id.contains("//") && (id.len() == 1 || !id.ends_with('/'));
-    if clean {
+    if is_clean(id) {
         id.to_ascii_lowercase()
     } else {
         normalize_path(id).to_ascii_lowercase()
     }
+}
+
+/// True when an id is already normalized (its key is its lower case).
+fn is_clean(id: &str) -> bool {
+    id.starts_with('/') && !id.contains("//") && (id.len() == 1 || !id.ends_with('/'))
+}
+
+/// Calls `f` with [`key`]`(id)`, lower-cased on the stack when the id is normalized and at
+/// most 256 bytes (every look-up a request makes), so a look-up allocates nothing.
+pub(crate) fn with_key<R>(id: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 256];
+    if id.len() <= buf.len() && is_clean(id) {
+        let b = &mut buf[..id.len()];
+        b.copy_from_slice(id.as_bytes());
+        b.make_ascii_lowercase();
+        // ASCII lower-casing keeps UTF-8 valid.
+        if let Ok(k) = std::str::from_utf8(b) {
+            return f(k);
+        }
+    }
+    f(&key(id))
 }
 
 /// True when `scope` is `id` itself or one of its ancestors (`/` is above everything).
@@ -150,6 +182,16 @@ impl<'a> ScopeRef<'a> {
     }
 }
 
+impl ScopeRef<'_> {
+    pub(crate) fn is_subscription(&self) -> bool {
+        self.subscription.is_some() && self.resource_group.is_none() && !self.is_resource
+    }
+
+    pub(crate) fn is_resource_group(&self) -> bool {
+        self.resource_group.is_some() && !self.is_resource
+    }
+}
+
 impl ScopeParts {
     pub(crate) fn is_subscription(&self) -> bool {
         self.subscription.is_some() && self.resource_group.is_none() && !self.is_resource
@@ -162,7 +204,13 @@ impl ScopeParts {
 
 /// `/subscriptions/{sub}/resourceGroups/{rg}`.
 pub(crate) fn resource_group_id(sub: &str, rg: &str) -> String {
-    format!("/subscriptions/{sub}/resourceGroups/{rg}")
+    // Built by hand: every call inside a group makes one, and `format!` costs several times this.
+    let mut id = String::with_capacity(31 + sub.len() + rg.len());
+    id.push_str("/subscriptions/");
+    id.push_str(sub);
+    id.push_str("/resourceGroups/");
+    id.push_str(rg);
+    id
 }
 
 /// The last segment of an id (its name).
@@ -191,6 +239,39 @@ mod tests {
         assert_eq!(path, "/a/%61/b c");
         assert_ne!(key(&path), key("/a/a/b c"));
         assert_eq!(name_of("/x/%61"), "%61");
+    }
+
+    #[test]
+    fn a_clean_path_is_its_own_normalized_form() {
+        for raw in [
+            "/",
+            "//",
+            "/a",
+            "/a/b",
+            "/a//b",
+            "/a/b/",
+            "a/b",
+            "/a%2Fb/c",
+            "/Sub/RG name/x",
+        ] {
+            let (path, segs) = path_and_segments(raw);
+            assert_eq!(path, join(&segs), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_key_on_the_stack_is_the_key() {
+        let long = format!("/subscriptions/S/resourceGroups/{}", "Rg".repeat(200));
+        for id in [
+            "/",
+            "/subscriptions/ABC/resourceGroups/Rg",
+            "/subscriptions/abc//resourceGroups/RG/",
+            "subscriptions/X",
+            "/subscriptions/X/resourceGroups/Grüße-ÄÖ",
+            long.as_str(),
+        ] {
+            assert_eq!(with_key(id, str::to_string), key(id), "{id}");
+        }
     }
 
     #[test]

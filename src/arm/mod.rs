@@ -15,4 +15,4 @@ pub(crate) mod request;
 pub(crate) mod time;
 
 pub(crate) use error::{ArmError, ArmResult};
-pub(crate) use request::{Body, Request, Response};
+pub(crate) use request::{Body, Headers, Request, Response};

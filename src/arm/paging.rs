@@ -156,7 +156,7 @@ mod tests {
                 ("$top".into(), usize::MAX.to_string()),
                 ("$skipToken".into(), encode_token(usize::MAX - 1)),
             ],
-            headers: Vec::new(),
+            headers: Default::default(),
             body: Vec::new(),
             base_url: "https://127.0.0.1".into(),
         };

@@ -15,7 +15,7 @@ pub(crate) struct Request {
     /// Query pairs in order, decoded.
     pub(crate) query: Vec<(String, String)>,
     /// Headers with lower-case names.
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Headers,
     pub(crate) body: Vec<u8>,
     /// The advertised base URL (`https://127.0.0.1:8443`), for links in responses.
     pub(crate) base_url: std::sync::Arc<str>,
@@ -31,10 +31,7 @@ impl Request {
     }
 
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 
     pub(crate) fn api_version(&self) -> Option<&str> {
@@ -72,6 +69,52 @@ impl Request {
     }
 }
 
+/// A request's headers, names lower case, in the order sent: kept in one string (two
+/// allocations per request, not two per header).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Headers {
+    /// Names and values back to back.
+    text: String,
+    /// Per header, where its name and its value end in `text`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Headers {
+    /// Room for `count` headers of `bytes` bytes in all.
+    pub(crate) fn with_capacity(count: usize, bytes: usize) -> Headers {
+        Headers {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
+    }
+
+    /// Adds a header; `name` must be lower case.
+    pub(crate) fn push(&mut self, name: &str, value: &str) {
+        self.text.push_str(name);
+        let name_end = self.text.len();
+        self.text.push_str(value);
+        self.ends.push((name_end, self.text.len()));
+    }
+
+    /// The headers in order, as (name, value).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, end)| {
+            let pair = (&self.text[start..name_end], &self.text[name_end..end]);
+            start = end;
+            pair
+        })
+    }
+
+    /// The first header named `name` (matched case-insensitively).
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    }
+}
+
+/// The content type of every JSON answer.
+pub(crate) const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
 /// What a handler answers.
 #[derive(Debug, Clone)]
 pub(crate) struct Response {
@@ -84,8 +127,9 @@ pub(crate) struct Response {
 pub(crate) enum Body {
     Empty,
     Json(Value),
-    /// Raw bytes with their content type (kubeconfig downloads, PEM files).
-    Raw(Vec<u8>, String),
+    /// Raw bytes with their content type (kubeconfig downloads, PEM files, JSON already
+    /// written as text).
+    Raw(Vec<u8>, std::borrow::Cow<'static, str>),
 }
 
 impl Response {
@@ -111,18 +155,23 @@ impl Response {
 
     /// A JSON body serialized straight from a borrowed value (no copy of the value).
     pub(crate) fn json_of(status: u16, value: &Value) -> Response {
-        Self::raw(
-            status,
-            serde_json::to_vec(value).unwrap_or_default(),
-            "application/json; charset=utf-8",
-        )
+        Self::json_text(status, serde_json::to_vec(value).unwrap_or_default())
     }
 
-    pub(crate) fn raw(status: u16, bytes: Vec<u8>, content_type: &str) -> Response {
+    /// A JSON body already written as compact text (a stored record's body).
+    pub(crate) fn json_text(status: u16, text: Vec<u8>) -> Response {
+        Self::raw(status, text, JSON_CONTENT_TYPE)
+    }
+
+    pub(crate) fn raw(
+        status: u16,
+        bytes: Vec<u8>,
+        content_type: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Response {
         Response {
             status,
             headers: Vec::new(),
-            body: Body::Raw(bytes, content_type.to_string()),
+            body: Body::Raw(bytes, content_type.into()),
         }
     }
 
@@ -137,5 +186,33 @@ impl From<ArmError> for Response {
         let mut r = Response::json(e.status, e.to_json());
         r.headers.extend(e.headers.iter().cloned());
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_keep_order_and_match_names_in_any_case() {
+        let mut h = Headers::with_capacity(0, 0);
+        h.push("host", "127.0.0.1:1");
+        h.push("x-empty", "");
+        h.push("accept", "application/json");
+        h.push("accept", "text/plain");
+        let all: Vec<(&str, &str)> = h.iter().collect();
+        assert_eq!(
+            all,
+            [
+                ("host", "127.0.0.1:1"),
+                ("x-empty", ""),
+                ("accept", "application/json"),
+                ("accept", "text/plain")
+            ]
+        );
+        assert_eq!(h.get("Accept"), Some("application/json"));
+        assert_eq!(h.get("X-EMPTY"), Some(""));
+        assert_eq!(h.get("missing"), None);
+        assert_eq!(Headers::default().get("host"), None);
     }
 }

@@ -29,10 +29,13 @@ struct Entry {
     sequence: u64,
     time: i64,
     method: &'static str,
-    path: String,
-    api_version: Option<String>,
+    /// The path, the correlation id and the api-version, back to back in one buffer, taken
+    /// over from the entry it pushes out when that one fits (no allocation, nothing freed).
+    text: String,
+    path_end: usize,
+    correlation_end: usize,
+    has_api_version: bool,
     status: u16,
-    correlation_id: String,
     duration_ms: f64,
     /// For writes: the request body, and the resource before and after.
     write: Option<Box<Write>>,
@@ -83,11 +86,21 @@ impl Kept {
 }
 
 impl Entry {
+    fn path(&self) -> &str {
+        &self.text[..self.path_end]
+    }
+
+    fn correlation_id(&self) -> &str {
+        &self.text[self.path_end..self.correlation_end]
+    }
+
+    fn api_version(&self) -> Option<&str> {
+        self.has_api_version.then(|| &self.text[self.correlation_end..])
+    }
+
     fn weight(&self) -> usize {
         ENTRY_OVERHEAD
-            + self.path.len()
-            + self.correlation_id.len()
-            + self.api_version.as_ref().map_or(0, String::len)
+            + self.text.len()
             + self
                 .write
                 .as_ref()
@@ -99,10 +112,10 @@ impl Entry {
             "sequence": self.sequence,
             "time": rfc3339(self.time),
             "method": self.method,
-            "path": self.path,
-            "apiVersion": self.api_version,
+            "path": self.path(),
+            "apiVersion": self.api_version(),
             "status": self.status,
-            "correlationId": self.correlation_id,
+            "correlationId": self.correlation_id(),
             "durationMs": self.duration_ms,
         });
         if let Some(w) = &self.write {
@@ -160,15 +173,17 @@ impl Journal {
             .iter()
             .map(|(_, e)| e)
             .filter(|e| method.is_none_or(|m| e.method.eq_ignore_ascii_case(m)))
-            .filter(|e| path.as_ref().is_none_or(|p| e.path.to_ascii_lowercase().contains(p)))
+            .filter(|e| path.as_ref().is_none_or(|p| e.path().to_ascii_lowercase().contains(p)))
             .filter(|e| status.is_none_or(|s| e.status == s))
             .filter(|e| since.is_none_or(|s| e.sequence > s))
             .map(Entry::to_json)
             .collect()
     }
 
-    fn push(&self, mut entry: Entry, max_bytes: usize) {
-        let mut weight = entry.weight();
+    /// Appends `entry` with its text made of `parts` (path, correlation id, api-version).
+    fn push(&self, mut entry: Entry, parts: [&str; 3], max_bytes: usize) {
+        let text_len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut weight = entry.weight() + text_len;
         if weight > max_bytes {
             // Even alone it would not fit: keep the call, not its bodies.
             if let Some(w) = entry.write.as_mut() {
@@ -177,18 +192,43 @@ impl Journal {
                 w.before = Kept::None;
                 w.after = Kept::None;
             }
-            weight = entry.weight();
+            weight = entry.weight() + text_len;
         }
+        // Entries pushed out are dropped after the lock is released (usually one per push).
+        let mut evicted = None;
+        let mut more_evicted = Vec::new();
         let mut g = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         g.sequence += 1;
         entry.sequence = g.sequence;
         while !g.queue.is_empty() && (g.queue.len() >= CAPACITY || g.bytes + weight > max_bytes) {
-            if let Some((w, _)) = g.queue.pop_front() {
+            if let Some((w, old)) = g.queue.pop_front() {
                 g.bytes -= w;
+                match evicted {
+                    None => evicted = Some(old),
+                    Some(_) => more_evicted.push(old),
+                }
             }
         }
+        // A buffer with at most this much room to spare is reused (the weight counts the text,
+        // so the slack is bounded).
+        const SLACK: usize = 64;
+        let reused = evicted.as_mut().and_then(|e| {
+            let room = e.text.capacity();
+            (room >= text_len && room <= text_len + SLACK).then(|| std::mem::take(&mut e.text))
+        });
+        let mut text = reused.unwrap_or_else(|| String::with_capacity(text_len));
+        text.clear();
+        text.push_str(parts[0]);
+        entry.path_end = text.len();
+        text.push_str(parts[1]);
+        entry.correlation_end = text.len();
+        text.push_str(parts[2]);
+        entry.text = text;
         g.bytes += weight;
         g.queue.push_back((weight, entry));
+        drop(g);
+        drop(evicted);
+        drop(more_evicted);
     }
 }
 
@@ -262,23 +302,21 @@ pub(crate) fn record(
         })
     });
     let method = static_method(&req.method);
-    let api_version = req
-        .query
-        .into_iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("api-version"))
-        .map(|(_, v)| v);
+    let api_version = req.api_version();
     let entry = Entry {
         sequence: 0,
         time: w.now(),
         method,
-        path: req.path,
-        api_version,
+        text: String::new(),
+        path_end: 0,
+        correlation_end: 0,
+        has_api_version: api_version.is_some(),
         status,
-        correlation_id,
         duration_ms: (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0,
         write,
     };
-    super::harness(w).journal.push(entry, w.config.journal_max_bytes);
+    let parts = [req.path.as_str(), correlation_id.as_str(), api_version.unwrap_or("")];
+    super::harness(w).journal.push(entry, parts, w.config.journal_max_bytes);
 }
 
 /// GUID strings in `v` with the JSON path that reaches them (simple keys only).

@@ -32,12 +32,25 @@ pub(crate) struct Verified {
     pub(crate) expires_s: i64,
 }
 
-/// What azemu reads from a bearer token.
+/// What azemu reads from a bearer token. Shared: every request of a remembered token gets
+/// the same one, and a clone (one per request and transaction) copies no string.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Caller {
+pub(crate) struct Caller(Arc<CallerIds>);
+
+/// The ids a [`Caller`] carries (its fields read through it: `caller.tenant_id`).
+#[derive(Debug, PartialEq)]
+pub(crate) struct CallerIds {
     pub(crate) object_id: String,
     pub(crate) tenant_id: String,
     pub(crate) app_id: String,
+}
+
+impl std::ops::Deref for Caller {
+    type Target = CallerIds;
+
+    fn deref(&self) -> &CallerIds {
+        &self.0
+    }
 }
 
 impl Signer {
@@ -155,7 +168,7 @@ pub(crate) fn decode_claims(token: &str) -> Option<Value> {
 
 impl Caller {
     pub(crate) fn from_claims(c: &Value) -> Option<Caller> {
-        Some(Caller {
+        Some(Caller(Arc::new(CallerIds {
             object_id: c["oid"].as_str()?.to_string(),
             tenant_id: c["tid"].as_str().unwrap_or_default().to_string(),
             app_id: c["appid"]
@@ -163,7 +176,7 @@ impl Caller {
                 .or_else(|| c["azp"].as_str())
                 .unwrap_or_default()
                 .to_string(),
-        })
+        })))
     }
 }
 

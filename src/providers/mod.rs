@@ -79,7 +79,6 @@ pub(crate) mod hooks {
     pub(crate) use super::authorization::definitions::{find as find_role, guid_of as role_guid};
     pub(crate) use super::authorization::enforce::{check_request as enforce_rbac, is_list, readable_only};
     pub(crate) use super::authorization::engine::check as authorize;
-    pub(crate) use super::common::arm::tenant_of as subscription_tenant;
     pub(crate) use super::common::lro::parse_spec as parse_lro_spec;
     pub(crate) use super::container_service::control::{get as provider_view, write as provider_action};
     pub(crate) use super::container_service::imds::token as imds_token;

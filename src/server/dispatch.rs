@@ -2,7 +2,7 @@
 //! `api-version`, existence of the subscription and resource group, RBAC, and the headers
 //! every ARM response carries.
 
-use crate::arm::id::{self, ScopeParts};
+use crate::arm::id::{self, ScopeRef};
 use crate::arm::{api_version, ArmError, ArmResult, Request, Response};
 use crate::entra::{self, Caller};
 use crate::providers::hooks;
@@ -235,33 +235,101 @@ fn write(
 struct Matched<'r> {
     route: &'static routing::Route,
     names: Vec<&'r str>,
-    scope: String,
-    namespace: String,
+    scope: &'r str,
+    namespace: &'r str,
+}
+
+/// The routing table indexed by lower-case namespace and number of segments after it: each
+/// list holds the routes that can serve such a path — the namespace's own and the `*`
+/// routes — in table order, so the first that matches is the one a scan of the whole table
+/// finds first.
+struct RouteIndex {
+    /// Namespaces the table names (`""`: core paths), in table order; a handful, so a scan
+    /// beats hashing.
+    named: Vec<(&'static str, Vec<Vec<&'static routing::Route>>)>,
+    /// For any other namespace: the `*` routes.
+    any: Vec<Vec<&'static routing::Route>>,
+}
+
+impl RouteIndex {
+    fn build() -> RouteIndex {
+        fn add(lists: &mut Vec<Vec<&'static routing::Route>>, route: &'static routing::Route) {
+            let n = route.pattern.len();
+            if lists.len() <= n {
+                lists.resize_with(n + 1, Vec::new);
+            }
+            lists[n].push(route);
+        }
+        let routes: Vec<&'static routing::Route> = hooks::route_table().flat_map(|g| g.iter()).collect();
+        let mut named: Vec<(&'static str, Vec<Vec<&'static routing::Route>>)> = Vec::new();
+        for r in &routes {
+            if r.namespace != "*" && !named.iter().any(|(ns, _)| *ns == r.namespace) {
+                named.push((r.namespace, Vec::new()));
+            }
+        }
+        let mut any = Vec::new();
+        for &r in &routes {
+            if r.namespace == "*" {
+                add(&mut any, r);
+                // A `*` route serves every named namespace but the core paths' `""`.
+                for (ns, lists) in named.iter_mut() {
+                    if !ns.is_empty() {
+                        add(lists, r);
+                    }
+                }
+            } else if let Some((_, lists)) = named.iter_mut().find(|(ns, _)| *ns == r.namespace) {
+                add(lists, r);
+            }
+        }
+        RouteIndex { named, any }
+    }
+
+    /// The routes that may serve `len` segments after `ns_lower` (lower case), in table order.
+    fn candidates(&self, ns_lower: &str, len: usize) -> &[&'static routing::Route] {
+        let lists = self
+            .named
+            .iter()
+            .find(|(ns, _)| ns.len() == ns_lower.len() && *ns == ns_lower)
+            .map_or(&self.any, |(_, lists)| lists);
+        lists.get(len).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn route_index() -> &'static RouteIndex {
+    static INDEX: std::sync::OnceLock<RouteIndex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(RouteIndex::build)
 }
 
 fn find_route<'r>(req: &'r Request, split: &'r Option<id::ProviderPath>) -> ArmResult<Matched<'r>> {
-    let (scope, namespace, rest): (String, String, &[String]) = match split {
-        Some(p) => (p.scope.clone(), p.namespace.clone(), &p.rest[..]),
-        None => (String::new(), String::new(), &req.segments[..]),
+    let (scope, namespace, rest): (&str, &str, &[String]) = match split {
+        Some(p) => (&p.scope, &p.namespace, &p.rest[..]),
+        None => ("", "", &req.segments[..]),
     };
-    let ns_lower = namespace.to_ascii_lowercase();
-    for group in hooks::route_table() {
-        for route in group.iter() {
-            let ns_ok = route.namespace == ns_lower || (route.namespace == "*" && !ns_lower.is_empty());
-            if let Some(names) = ns_ok.then(|| route.matches(rest)).flatten() {
-                if !route.methods.contains(&req.method.as_str()) {
-                    return Err(method_not_allowed(req, route.methods));
-                }
-                return Ok(Matched {
-                    route,
-                    names,
-                    scope,
-                    namespace,
-                });
+    let mut buf = [0u8; 64];
+    let owned;
+    let ns_lower = if namespace.len() <= buf.len() {
+        let b = &mut buf[..namespace.len()];
+        b.copy_from_slice(namespace.as_bytes());
+        b.make_ascii_lowercase();
+        std::str::from_utf8(b).unwrap_or_default()
+    } else {
+        owned = namespace.to_ascii_lowercase();
+        owned.as_str()
+    };
+    for &route in route_index().candidates(ns_lower, rest.len()) {
+        if let Some(names) = route.matches(rest) {
+            if !route.methods.contains(&req.method.as_str()) {
+                return Err(method_not_allowed(req, route.methods));
             }
+            return Ok(Matched {
+                route,
+                names,
+                scope,
+                namespace,
+            });
         }
     }
-    Err(unknown_route(req, &namespace, rest))
+    Err(unknown_route(req, namespace, rest))
 }
 
 /// Answers an ARM request inside `tx`: routing, `api-version`, the subscription and
@@ -274,38 +342,35 @@ pub(crate) fn pipeline(tx: &Tx, req: &Request) -> ArmResult<Response> {
         Some(p) => &p.rest[..],
         None => &req.segments[..],
     };
-    if !hooks::is_extension(&m.namespace) && !is_plain_scope(&m.scope) {
+    if !hooks::is_extension(m.namespace) && !is_plain_scope(m.scope) {
         // A provider's own types live in a subscription or resource group; under another
         // resource they do not exist (only extension types, such as role assignments, do).
-        return Err(unknown_route(req, &m.namespace, rest));
+        return Err(unknown_route(req, m.namespace, rest));
     }
     let api_version = api_version::require(req)?;
     if tx.config.strict_api_versions {
-        check_api_version(&m.namespace, rest, api_version)?;
+        check_api_version(m.namespace, rest, api_version)?;
     }
     let writes = creates_or_changes(req);
-    if m.namespace.is_empty() {
-        check_scope_exists(tx, &req.path, false, writes)?;
+    let tenant = if m.namespace.is_empty() {
+        check_scope_exists(tx, &req.path, false, writes)?
     } else {
-        check_scope_exists(tx, &m.scope, true, writes)?;
-        check_registered(tx, &m.scope, &m.namespace, m.route)?;
-    }
+        let tenant = check_scope_exists(tx, m.scope, true, writes)?;
+        check_registered(tx, m.scope, m.namespace, m.route)?;
+        tenant
+    };
     let caller = tx.caller();
     let correlation_id = tx.correlation_id();
     let ctx = Ctx {
         req,
         caller: caller.as_ref(),
-        scope: &m.scope,
-        namespace: &m.namespace,
+        scope: m.scope,
+        namespace: m.namespace,
         names: m.names,
         api_version,
         correlation_id: &correlation_id,
     };
-    check_token_tenant(
-        tx,
-        caller.as_ref(),
-        if m.namespace.is_empty() { &req.path } else { &m.scope },
-    )?;
+    check_token_tenant(tx, caller.as_ref(), tenant.as_deref())?;
     // With --enforce-rbac, a list the caller may not read as a whole is filtered to the items
     // it may read, as ARM does; anything else it may not do is refused.
     let mut filter_list = false;
@@ -331,7 +396,7 @@ pub(crate) fn pipeline(tx: &Tx, req: &Request) -> ArmResult<Response> {
 /// The tenant (`""`), a subscription or a resource group: the scopes a provider's own
 /// (non-extension) types live in.
 fn is_plain_scope(scope: &str) -> bool {
-    let parts = ScopeParts::parse(scope);
+    let parts = ScopeRef::parse(scope);
     scope.is_empty() || parts.is_subscription() || parts.is_resource_group()
 }
 
@@ -350,16 +415,13 @@ fn unknown_route(req: &Request, namespace: &str, rest: &[String]) -> ArmError {
 }
 
 /// A token is good for the subscriptions of its own tenant only (ARM's 401
-/// `InvalidAuthenticationTokenTenant`).
-fn check_token_tenant(w: &Tx, caller: Option<&Caller>, path: &str) -> ArmResult<()> {
-    let Some(caller) = caller else { return Ok(()) };
-    let Some(sub) = ScopeParts::parse(path).subscription else {
+/// `InvalidAuthenticationTokenTenant`). `tenant`: that of the subscription the request is
+/// in, read by [`check_scope_exists`].
+fn check_token_tenant(w: &Tx, caller: Option<&Caller>, tenant: Option<&str>) -> ArmResult<()> {
+    let (Some(caller), Some(tenant)) = (caller, tenant) else {
         return Ok(());
     };
-    let Some(tenant) = hooks::subscription_tenant(w, &sub) else {
-        return Ok(());
-    };
-    if caller.tenant_id.is_empty() || caller.tenant_id.eq_ignore_ascii_case(&tenant) {
+    if caller.tenant_id.is_empty() || caller.tenant_id.eq_ignore_ascii_case(tenant) {
         return Ok(());
     }
     Err(ArmError::new(
@@ -381,7 +443,7 @@ fn check_registered(w: &Tx, scope: &str, namespace: &str, route: &routing::Route
     let always = route.namespace == "*"
         || namespace.eq_ignore_ascii_case("Microsoft.Resources")
         || namespace.eq_ignore_ascii_case("Microsoft.Authorization");
-    match id::ScopeRef::parse(scope).subscription {
+    match ScopeRef::parse(scope).subscription {
         Some(sub) if !always => hooks::ensure_registered(w, sub, namespace),
         _ => Ok(()),
     }
@@ -389,9 +451,11 @@ fn check_registered(w: &Tx, scope: &str, namespace: &str, route: &routing::Route
 
 /// The subscription (and resource group) a path lives in must exist. `inside` is true when
 /// the path names something inside the scope (a provider path), not the scope itself.
-fn check_scope_exists(w: &Tx, path: &str, inside: bool, writes: bool) -> ArmResult<()> {
-    let parts = id::ScopeRef::parse(path);
-    let Some(sub) = parts.subscription else { return Ok(()) };
+/// Answers the subscription's tenant (read in the same look-up), when the path is in one that
+/// names it.
+fn check_scope_exists(w: &Tx, path: &str, inside: bool, writes: bool) -> ArmResult<Option<String>> {
+    let parts = ScopeRef::parse(path);
+    let Some(sub) = parts.subscription else { return Ok(None) };
     if !id::is_guid(sub) {
         return Err(ArmError::bad_request(
             "InvalidSubscriptionId",
@@ -401,24 +465,32 @@ fn check_scope_exists(w: &Tx, path: &str, inside: bool, writes: bool) -> ArmResu
     let mut key = String::with_capacity(path.len() + 16);
     key.push_str("/subscriptions/");
     key.push_str(sub);
-    if !w.store.contains(&key) {
+    let Some(tenant) = w.store.body_field::<String>(&key, "tenantId") else {
         return Err(ArmError::subscription_not_found(sub));
-    }
+    };
     if let Some(rg) = parts.resource_group {
         // The resource group's own path is answered by its handler (PUT creates it).
         if parts.is_resource || inside {
             key.push_str("/resourceGroups/");
             key.push_str(rg);
+            // Read on every call inside a group: only its properties are read from the body.
+            #[derive(serde::Deserialize)]
+            struct GroupProperties {
+                #[serde(rename = "provisioningState")]
+                provisioning_state: Option<String>,
+            }
             let deleting = w
                 .store
-                .with(&key, |r| r.body["properties"]["provisioningState"] == "Deleting")
-                .ok_or_else(|| ArmError::resource_group_not_found(rg))?;
+                .body_field::<GroupProperties>(&key, "properties")
+                .ok_or_else(|| ArmError::resource_group_not_found(rg))?
+                .and_then(|p| p.provisioning_state)
+                .is_some_and(|s| s == "Deleting");
             if deleting && writes {
                 return Err(resource_group_being_deleted(rg));
             }
         }
     }
-    Ok(())
+    Ok(tenant)
 }
 
 /// Whether a request creates or changes something (a list or credential POST does not;
@@ -464,4 +536,61 @@ fn check_api_version(namespace: &str, rest: &[String], version: &str) -> ArmResu
         }
     };
     api_version::check_strict(version, list, owner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The route a scan of the whole table finds first: what the index must find.
+    fn scanned<'s>(ns: &str, segs: &'s [String]) -> Option<(&'static routing::Route, Vec<&'s str>)> {
+        let ns_lower = ns.to_ascii_lowercase();
+        hooks::route_table().flat_map(|g| g.iter()).find_map(|route| {
+            let ns_ok = route.namespace == ns_lower || (route.namespace == "*" && !ns_lower.is_empty());
+            ns_ok.then(|| route.matches(segs)).flatten().map(|names| (route, names))
+        })
+    }
+
+    /// Every route's own paths (names filled in, literals in two casings) under its namespace,
+    /// another served namespace and one no route names: the index answers what the scan does.
+    #[test]
+    fn route_index_finds_what_a_scan_of_the_table_finds() {
+        let namespaces = [
+            "",
+            "Microsoft.Resources",
+            "microsoft.managedidentity",
+            "MICROSOFT.AUTHORIZATION",
+            "Contoso.Unknown",
+            "*",
+        ];
+        let mut checked = 0;
+        for route in hooks::route_table().flat_map(|g| g.iter()) {
+            for upper in [false, true] {
+                let segs: Vec<String> = route
+                    .pattern
+                    .iter()
+                    .map(|p| match *p {
+                        "*" => "name1".to_string(),
+                        lit if upper => lit.to_ascii_uppercase(),
+                        lit => lit.to_string(),
+                    })
+                    .collect();
+                let own = [route.namespace];
+                for ns in namespaces.iter().chain(own.iter()) {
+                    let indexed = route_index()
+                        .candidates(&ns.to_ascii_lowercase(), segs.len())
+                        .iter()
+                        .find_map(|r| r.matches(&segs).map(|n| (*r, n)));
+                    let expected = scanned(ns, &segs);
+                    assert_eq!(
+                        indexed.as_ref().map(|(r, n)| (*r as *const routing::Route, n.clone())),
+                        expected.as_ref().map(|(r, n)| (*r as *const routing::Route, n.clone())),
+                        "namespace {ns:?}, segments {segs:?}"
+                    );
+                    checked += usize::from(expected.is_some());
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} paths matched a route");
+    }
 }

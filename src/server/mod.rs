@@ -8,7 +8,7 @@ pub(crate) mod dispatch;
 pub(crate) mod guard;
 pub(crate) mod tls;
 
-use crate::arm::{id, Body, Request, Response};
+use crate::arm::{id, Body, Headers, Request, Response};
 use crate::config::Config;
 use crate::entra::Signer;
 use crate::world::World;
@@ -252,28 +252,30 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     let (parts, body) = req.into_parts();
     let correlation_id = parts
         .headers
-        .get("x-ms-correlation-request-id")
+        .get(&CORRELATION_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| world.ids.guid());
     let request_id = world.ids.guid();
     let raw_path = parts.uri.path().to_string();
-    let query: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+    let query = parts.uri.query().map(parse_query).unwrap_or_default();
     // hyper's header names are already lower case.
-    let mut headers: Vec<(String, String)> = parts
+    let bytes = parts
         .headers
         .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
-        .collect();
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum::<usize>();
+    let mut headers = Headers::with_capacity(parts.headers.len() + 1, bytes + 64);
+    for (k, v) in &parts.headers {
+        if let Ok(v) = v.to_str() {
+            headers.push(k.as_str(), v);
+        }
+    }
     // HTTP/2 carries the host as the `:authority` pseudo-header, not `Host`.
     if !parts.headers.contains_key(hyper::header::HOST) {
         if let Some(a) = parts.uri.authority() {
-            headers.push(("host".to_string(), a.as_str().to_string()));
+            headers.push("host", a.as_str());
         }
     }
     let method = parts.method.as_str().to_ascii_uppercase();
@@ -330,7 +332,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
-    let mut encoded = encode(response, &request.method, &request_id, &correlation_id);
+    let mut encoded = encode(response, &request.method, request_id, &correlation_id);
     if world.config.seed.is_some() {
         // Under --seed the clock is virtual: `Date` follows it, not the wall clock.
         if let Ok(v) = hyper::header::HeaderValue::from_str(&crate::arm::time::http_date(world.now())) {
@@ -339,6 +341,23 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     }
     crate::control::journal::record(world, request, status, correlation_id, started.elapsed(), before);
     encoded
+}
+
+/// The query's pairs, decoded as `application/x-www-form-urlencoded` (what
+/// `form_urlencoded::parse` gives); a pair with nothing to decode is copied as is.
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            if pair.contains(['%', '+']) {
+                let mut decoded = form_urlencoded::parse(pair.as_bytes()).into_owned();
+                decoded.next().unwrap_or_default()
+            } else {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (k.to_string(), v.to_string())
+            }
+        })
+        .collect()
 }
 
 /// Dispatches one request; a panic inside it (a bug) answers this request 500
@@ -365,25 +384,52 @@ fn handle_catching_panics(world: &World, request: &Request, correlation_id: &str
     }
 }
 
-fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> hyper::Response<bytes_body::Full> {
+/// The headers every ARM answer carries, in the order they are sent, for reads (`[0]`) and
+/// writes (`[1]`): built once, cloned per answer. The two ids are placeholders each answer
+/// replaces in place; `Content-Type` comes last so an answer without one drops it in place.
+fn header_templates() -> &'static [hyper::HeaderMap; 2] {
     use hyper::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, EXPIRES, PRAGMA};
-    const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+    static TEMPLATES: std::sync::OnceLock<[hyper::HeaderMap; 2]> = std::sync::OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        let build = |limit: &'static str, remaining: &'static str| {
+            // Room for the handler's own headers without growing the index.
+            let mut h = hyper::HeaderMap::with_capacity(16);
+            h.insert(REQUEST_ID, HeaderValue::from_static("-"));
+            h.insert(CORRELATION_ID, HeaderValue::from_static("-"));
+            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+            h.insert(EXPIRES, HeaderValue::from_static("-1"));
+            h.insert(HeaderName::from_static(limit), HeaderValue::from_static(remaining));
+            h.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(crate::arm::request::JSON_CONTENT_TYPE),
+            );
+            h
+        };
+        [
+            build("x-ms-ratelimit-remaining-subscription-reads", "11999"),
+            build("x-ms-ratelimit-remaining-subscription-writes", "1199"),
+        ]
+    })
+}
+
+const REQUEST_ID: hyper::header::HeaderName = hyper::header::HeaderName::from_static("x-ms-request-id");
+const CORRELATION_ID: hyper::header::HeaderName = hyper::header::HeaderName::from_static("x-ms-correlation-request-id");
+
+fn encode(r: Response, method: &str, request_id: String, correlation_id: &str) -> hyper::Response<bytes_body::Full> {
+    use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
     let read = method == "GET" || method == "HEAD";
-    let limit = if read {
-        HeaderName::from_static("x-ms-ratelimit-remaining-subscription-reads")
-    } else {
-        HeaderName::from_static("x-ms-ratelimit-remaining-subscription-writes")
-    };
     let Response { status, headers, body } = r;
+    // `None`: the JSON type of the template; `Some(None)`: no content type.
     let (mut bytes, content_type) = match body {
-        Body::Empty => (Vec::new(), None),
+        Body::Empty => (Vec::new(), Some(None)),
         Body::Json(v) => {
             let mut b = Vec::with_capacity(512);
             let _ = serde_json::to_writer(&mut b, &v);
-            (b, Some(JSON))
+            (b, None)
         }
-        Body::Raw(b, ct) if ct == "application/json; charset=utf-8" => (b, Some(JSON)),
-        Body::Raw(b, ct) => (b, HeaderValue::from_str(&ct).ok()),
+        Body::Raw(b, ct) if ct == crate::arm::request::JSON_CONTENT_TYPE => (b, None),
+        Body::Raw(b, ct) => (b, Some(HeaderValue::from_str(&ct).ok())),
     };
     if method == "HEAD" {
         bytes.clear();
@@ -391,19 +437,23 @@ fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> 
     let mut resp = hyper::Response::new(full(bytes));
     *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
-    h.reserve(12);
-    let value = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("invalid"));
-    h.insert(HeaderName::from_static("x-ms-request-id"), value(request_id));
+    *h = header_templates()[usize::from(!read)].clone();
+    let invalid = || HeaderValue::from_static("invalid");
+    // The request id is a fresh GUID: its bytes become the header value without a copy.
+    let rid = HeaderValue::from_maybe_shared(hyper::body::Bytes::from(request_id)).unwrap_or_else(|_| invalid());
+    h.insert(REQUEST_ID, rid);
     h.insert(
-        HeaderName::from_static("x-ms-correlation-request-id"),
-        value(correlation_id),
+        CORRELATION_ID,
+        HeaderValue::from_str(correlation_id).unwrap_or_else(|_| invalid()),
     );
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    h.insert(EXPIRES, HeaderValue::from_static("-1"));
-    h.insert(limit, HeaderValue::from_static(if read { "11999" } else { "1199" }));
-    if let Some(ct) = content_type {
-        h.insert(CONTENT_TYPE, ct);
+    match content_type {
+        None => {}
+        Some(Some(ct)) => {
+            h.insert(CONTENT_TYPE, ct);
+        }
+        Some(None) => {
+            h.remove(CONTENT_TYPE);
+        }
     }
     // Handler headers last: they win over the defaults (a throttled answer's rate limit is 0).
     for (k, v) in &headers {
@@ -412,4 +462,22 @@ fn encode(r: Response, method: &str, request_id: &str, correlation_id: &str) -> 
         }
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_query_reads_as_form_urlencoded_parses_it() {
+        for q in [
+            "",
+            "api-version=2024-11-01",
+            "api-version=2024-11-01&$top=1&&$filter=name%20eq%20'a+b'",
+            "a&b=&=c&d==e",
+            "%zz=%41%42&x=%E2%82%AC&y=%FF",
+            "+=+&k=v+w",
+        ] {
+            let expected: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+            assert_eq!(super::parse_query(q), expected, "{q}");
+        }
+    }
 }

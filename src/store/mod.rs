@@ -44,6 +44,7 @@
 //! waits long for a writer, nor a writer for a long listing.
 
 use crate::arm::id;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -125,6 +126,204 @@ impl Kept {
             Kept::Parsed(v) => v.clone(),
         }
     }
+
+    /// The value as compact JSON text: the kept text itself, not parsed and written again
+    /// (what `serde_json::to_vec(&self.value())` gives).
+    fn json(&self) -> Vec<u8> {
+        match self {
+            Kept::Null => b"null".to_vec(),
+            Kept::Text(t) => t.as_bytes().to_vec(),
+            Kept::Parsed(v) => serde_json::to_vec(v).unwrap_or_default(),
+        }
+    }
+
+    /// The top-level field `name` of an object value, when present and a `T`. From text, the
+    /// value is read only up to that field: what follows is not looked at.
+    fn field<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        match self {
+            Kept::Null => None,
+            Kept::Text(t) => field_of_text(t, name),
+            Kept::Parsed(v) => v.get(name).and_then(|x| T::deserialize(x).ok()),
+        }
+    }
+}
+
+/// The top-level field `name` of the JSON object `text`, read up to that field only (the
+/// store writes each key once, so the first is the only one).
+fn field_of_text<T: DeserializeOwned>(text: &str, name: &str) -> Option<T> {
+    match scan::member(text, name) {
+        Ok(Some(value)) => serde_json::from_str(value).ok(),
+        Ok(None) => None,
+        Err(scan::Unread) => field_by_serde(text, name),
+    }
+}
+
+/// A reader of the JSON the store writes that finds a top-level member by skipping over the
+/// others byte by byte (no value is built; a check reads one field of a body on every call).
+/// Anything it does not expect is [`scan::Unread`], and serde reads the text instead.
+mod scan {
+    pub(super) struct Unread;
+
+    fn skip_ws(b: &[u8], mut i: usize) -> usize {
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    }
+
+    /// Where the string starting at `b[i] == '"'` ends (after its closing quote).
+    fn string_end(b: &[u8], mut i: usize) -> Result<usize, Unread> {
+        i += 1;
+        loop {
+            match b.get(i) {
+                Some(b'"') => return Ok(i + 1),
+                Some(b'\\') => i += 2,
+                Some(_) => i += 1,
+                None => return Err(Unread),
+            }
+        }
+    }
+
+    /// Where the value starting at `b[i]` ends.
+    fn value_end(b: &[u8], i: usize) -> Result<usize, Unread> {
+        match b.get(i) {
+            Some(b'"') => string_end(b, i),
+            Some(b'{' | b'[') => {
+                let (mut depth, mut j) = (0usize, i);
+                loop {
+                    match b.get(j) {
+                        Some(b'"') => {
+                            j = string_end(b, j)?;
+                            continue;
+                        }
+                        Some(b'{' | b'[') => depth += 1,
+                        Some(b'}' | b']') => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Ok(j + 1);
+                            }
+                        }
+                        Some(_) => {}
+                        None => return Err(Unread),
+                    }
+                    j += 1;
+                }
+            }
+            Some(_) => {
+                let mut j = i;
+                while b
+                    .get(j)
+                    .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+                {
+                    j += 1;
+                }
+                if j == i {
+                    return Err(Unread);
+                }
+                Ok(j)
+            }
+            None => Err(Unread),
+        }
+    }
+
+    /// The text of the value of the top-level member `name` of the object `text`; `None`
+    /// when the object has no such member.
+    pub(super) fn member<'t>(text: &'t str, name: &str) -> Result<Option<&'t str>, Unread> {
+        let b = text.as_bytes();
+        let mut i = skip_ws(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return Err(Unread);
+        }
+        i = skip_ws(b, i + 1);
+        if b.get(i) == Some(&b'}') {
+            return Ok(None);
+        }
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return Err(Unread);
+            }
+            let key_end = string_end(b, i)?;
+            let raw_key = &text[i + 1..key_end - 1];
+            let is_it = if raw_key.contains('\\') {
+                serde_json::from_str::<String>(&text[i..key_end]).map_err(|_| Unread)? == name
+            } else {
+                raw_key == name
+            };
+            i = skip_ws(b, key_end);
+            if b.get(i) != Some(&b':') {
+                return Err(Unread);
+            }
+            i = skip_ws(b, i + 1);
+            let end = value_end(b, i)?;
+            if is_it {
+                return Ok(Some(&text[i..end]));
+            }
+            i = skip_ws(b, end);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(b, i + 1),
+                Some(b'}') => return Ok(None),
+                _ => return Err(Unread),
+            }
+        }
+    }
+}
+
+/// [`field_of_text`] by serde, for text the byte reader leaves unread.
+fn field_by_serde<T: DeserializeOwned>(text: &str, name: &str) -> Option<T> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+    use std::fmt;
+
+    /// Deserializes a key to whether it is the one looked for.
+    struct IsKey<'n>(&'n str);
+    impl<'de> DeserializeSeed<'de> for IsKey<'_> {
+        type Value = bool;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    impl Visitor<'_> for IsKey<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+            Ok(key == self.0)
+        }
+    }
+
+    /// Walks the object's keys until `name`, keeping its value in `found`.
+    struct Find<'n, T> {
+        name: &'n str,
+        found: &'n mut Option<T>,
+    }
+    impl<'de, T: DeserializeOwned> Visitor<'de> for Find<'_, T> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(is_it) = map.next_key_seed(IsKey(self.name))? {
+                if is_it {
+                    *self.found = map.next_value::<T>().ok();
+                    // Stops here: the parser then reports the rest unread, which is ignored.
+                    return Ok(());
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let _ = serde::Deserializer::deserialize_map(
+        &mut de,
+        Find {
+            name,
+            found: &mut found,
+        },
+    );
+    found
 }
 
 /// A record as the store keeps it.
@@ -301,7 +500,7 @@ impl Store {
     }
 
     fn shared(&self, resource_id: &str) -> Option<Arc<Stored>> {
-        self.read().records.get(id::key(resource_id).as_str()).cloned()
+        id::with_key(resource_id, |k| self.read().records.get(k).cloned())
     }
 
     pub(crate) fn get(&self, resource_id: &str) -> Option<Record> {
@@ -313,8 +512,20 @@ impl Store {
         self.get(resource_id).map(|r| f(&r))
     }
 
+    /// A record's body as compact JSON text, as stored: what `serde_json::to_vec(&body)`
+    /// gives, without parsing it (a GET answering a record unchanged serves this).
+    pub(crate) fn body_json(&self, resource_id: &str) -> Option<Vec<u8>> {
+        self.shared(resource_id).map(|r| r.body.json())
+    }
+
+    /// A top-level field of a record's body: `Some(None)` when the record has no such field
+    /// or it is not a `T`. Only the text up to the field is read.
+    pub(crate) fn body_field<T: DeserializeOwned>(&self, resource_id: &str, name: &str) -> Option<Option<T>> {
+        self.shared(resource_id).map(|r| r.body.field(name))
+    }
+
     pub(crate) fn contains(&self, resource_id: &str) -> bool {
-        self.read().records.contains_key(id::key(resource_id).as_str())
+        id::with_key(resource_id, |k| self.read().records.contains_key(k))
     }
 
     #[cfg(test)]
@@ -481,6 +692,98 @@ mod tests {
         ));
         let r = s.get("/SUBSCRIPTIONS/s/resourcegroups/myrg").unwrap();
         assert_eq!(r.id, "/subscriptions/S/resourceGroups/MyRG");
+    }
+
+    /// The readers that skip parsing answer what the parsed body says.
+    #[test]
+    fn fields_and_text_read_without_parsing_agree_with_the_parsed_body() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Props {
+            #[serde(rename = "provisioningState")]
+            state: Option<String>,
+        }
+        let deep = (0..TEXT_DEPTH + 5).fold(json!("x"), |v, _| json!([v]));
+        let bodies = [
+            json!({ "managedByTenants": [{ "tenantId": "nested" }], "tenantId": "T1", "after": [1, 2.5, "é\n"] }),
+            json!({ "quo\"ted\n": "escaped key", "properties": { "provisioningState": "Deleting" } }),
+            json!({ "tenantId": 7, "properties": "not an object" }),
+            json!({ "other": { "tenantId": "nested only" } }),
+            json!(["not", "an", "object"]),
+            json!({ "tenantId": "deep", "x": deep }),
+            Value::Null,
+        ];
+        let s = Store::default();
+        for (i, body) in bodies.iter().enumerate() {
+            let id = format!("/subscriptions/S{i}");
+            s.put(Record::new(&id, "t", body.clone()));
+            let parsed = s.get(&id).unwrap().body;
+            assert_eq!(&parsed, body);
+            assert_eq!(
+                s.body_json(&id).unwrap(),
+                serde_json::to_vec(&parsed).unwrap(),
+                "{body}"
+            );
+            assert_eq!(
+                s.body_field::<String>(&id, "tenantId").unwrap(),
+                parsed["tenantId"].as_str().map(str::to_string),
+                "{body}"
+            );
+            let state = s.body_field::<Props>(&id, "properties").unwrap();
+            assert_eq!(
+                state.and_then(|p| p.state).as_deref(),
+                parsed["properties"]["provisioningState"].as_str(),
+                "{body}"
+            );
+        }
+        // A key written with escapes is found by its name.
+        assert_eq!(
+            s.body_field::<String>("/subscriptions/S1", "quo\"ted\n"),
+            Some(Some("escaped key".to_string()))
+        );
+        assert_eq!(s.body_json("/subscriptions/none"), None);
+        assert_eq!(s.body_field::<String>("/subscriptions/none", "tenantId"), None);
+    }
+
+    /// The byte reader finds what serde finds, on the store's compact text and on others.
+    #[test]
+    fn the_member_reader_agrees_with_serde() {
+        let texts = [
+            r#"{"id":"/x","managedByTenants":[{"tenantId":"nested"}],"tenantId":"T1","z":1}"#,
+            r#"{"a":"}]\"{[","tenantId":"after tricky string"}"#,
+            r#"{"a":{"b":[1,{"c":"}"}]},"tenantId":"after nesting","tenantId":"second"}"#,
+            r#"{"te\u006eantId":"escaped key"}"#,
+            r#" { "tenantId" : "spaced" , "x" : [ ] } "#,
+            r#"{"n":-1.5e3,"t":true,"f":false,"z":null,"tenantId":42}"#,
+            r#"{"tenantId":null}"#,
+            r#"{"tenantId":"last"}"#,
+            r#"{}"#,
+            r#"[{"tenantId":"in an array"}]"#,
+            r#"{"tenantId":"unterminated"#,
+            r#"{"x":"#,
+            r#""#,
+            r#"{"a":1 "tenantId":"missing comma"}"#,
+        ];
+        for t in texts {
+            assert_eq!(
+                field_of_text::<String>(t, "tenantId"),
+                field_by_serde::<String>(t, "tenantId"),
+                "{t}"
+            );
+            assert_eq!(
+                field_of_text::<Value>(t, "tenantId"),
+                field_by_serde::<Value>(t, "tenantId"),
+                "{t}"
+            );
+        }
+        assert_eq!(field_of_text::<String>(texts[0], "tenantId").as_deref(), Some("T1"));
+        assert_eq!(
+            field_of_text::<String>(texts[3], "tenantId").as_deref(),
+            Some("escaped key")
+        );
+        assert_eq!(
+            field_of_text::<Value>(texts[2], "a"),
+            Some(json!({"b": [1, {"c": "}"}]}))
+        );
     }
 
     #[test]

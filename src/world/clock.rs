@@ -2,21 +2,21 @@
 //! moves when told (`POST /_azemu/clock`) when azemu runs with `--seed`.
 
 use crate::arm::time::{in_range, Millis};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where a seeded (virtual) clock starts: 2026-01-01T00:00:00Z.
 pub(crate) const VIRTUAL_EPOCH: Millis = 1_767_225_600_000;
 
+/// Read on every request (several times), set rarely: readers load one number, writers take
+/// a lock among themselves so a read-modify-write (`advance`) is never lost.
 pub(crate) struct Clock {
-    state: Mutex<State>,
-}
-
-struct State {
-    /// `Some` for a virtual clock: the current time.
-    fixed: Option<Millis>,
-    /// Added to the wall clock.
-    offset: Millis,
+    /// A virtual clock stands still between changes; a wall clock runs.
+    fixed: bool,
+    /// A virtual clock's time, or what is added to the wall clock.
+    value: AtomicI64,
+    writers: Mutex<()>,
 }
 
 fn wall() -> Millis {
@@ -27,49 +27,47 @@ fn wall() -> Millis {
 }
 
 impl Clock {
-    /// The state, even after a panic elsewhere poisoned the lock (it holds plain numbers).
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    /// The writers' lock, even after a panic elsewhere poisoned it (it guards no data).
+    fn writing(&self) -> MutexGuard<'_, ()> {
+        self.writers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn wall() -> Clock {
         Clock {
-            state: Mutex::new(State { fixed: None, offset: 0 }),
+            fixed: false,
+            value: AtomicI64::new(0),
+            writers: Mutex::new(()),
         }
     }
 
     pub(crate) fn virtual_at(t: Millis) -> Clock {
         Clock {
-            state: Mutex::new(State {
-                fixed: Some(t),
-                offset: 0,
-            }),
+            fixed: true,
+            value: AtomicI64::new(t),
+            writers: Mutex::new(()),
         }
     }
 
     pub(crate) fn now(&self) -> Millis {
-        let s = self.state();
-        match s.fixed {
-            Some(t) => t,
-            None => wall().saturating_add(s.offset),
+        let v = self.value.load(Ordering::SeqCst);
+        if self.fixed {
+            v
+        } else {
+            wall().saturating_add(v)
         }
     }
 
     pub(crate) fn is_virtual(&self) -> bool {
-        self.state().fixed.is_some()
+        self.fixed
     }
 
     /// Moves the clock forward by `by`; refused (`false`, nothing changes) when the time would
     /// leave the range azemu represents ([`crate::arm::time::MAX_TIME`]).
     pub(crate) fn advance(&self, by: Millis) -> bool {
-        let mut s = self.state();
-        let now = match s.fixed {
-            Some(t) => t,
-            None => wall().saturating_add(s.offset),
-        };
-        match now.checked_add(by).filter(|t| in_range(*t)) {
+        let _w = self.writing();
+        match self.now().checked_add(by).filter(|t| in_range(*t)) {
             Some(to) => {
-                Self::set_locked(&mut s, to);
+                self.set_locked(to);
                 true
             }
             None => false,
@@ -82,15 +80,15 @@ impl Clock {
         if !in_range(to) {
             return false;
         }
-        Self::set_locked(&mut self.state(), to);
+        let _w = self.writing();
+        self.set_locked(to);
         true
     }
 
-    fn set_locked(s: &mut State, to: Millis) {
-        match s.fixed.as_mut() {
-            Some(t) => *t = to,
-            // Both are in range, so the difference fits easily.
-            None => s.offset = to - wall(),
-        }
+    /// Called holding the writers' lock.
+    fn set_locked(&self, to: Millis) {
+        // Both are in range, so the difference fits easily.
+        let v = if self.fixed { to } else { to - wall() };
+        self.value.store(v, Ordering::SeqCst);
     }
 }

@@ -127,6 +127,28 @@ impl TxStore<'_> {
         }
     }
 
+    /// A record's body as compact JSON text (`serde_json::to_vec(&body)`); a committed one
+    /// is not parsed ([`Store::body_json`](crate::store::Store::body_json)).
+    pub(crate) fn body_json(&self, resource_id: &str) -> Option<Vec<u8>> {
+        match self.staged_for(resource_id) {
+            Some(v) => v.map(|r| serde_json::to_vec(&r.body).unwrap_or_default()),
+            None => self.base.body_json(resource_id),
+        }
+    }
+
+    /// A top-level field of a record's body (`Some(None)`: absent, or not a `T`), read
+    /// without parsing the rest ([`Store::body_field`](crate::store::Store::body_field)).
+    pub(crate) fn body_field<T: serde::de::DeserializeOwned>(
+        &self,
+        resource_id: &str,
+        name: &str,
+    ) -> Option<Option<T>> {
+        match self.staged_for(resource_id) {
+            Some(v) => v.map(|r| r.body.get(name).and_then(|x| T::deserialize(x).ok())),
+            None => self.base.body_field(resource_id, name),
+        }
+    }
+
     pub(crate) fn contains(&self, resource_id: &str) -> bool {
         match self.staged_for(resource_id) {
             Some(v) => v.is_some(),

@@ -95,7 +95,7 @@ fn csp(extra_style: &str) -> String {
 fn asset(name: &str) -> Option<Response> {
     let (_, ct, bytes) = ASSETS.iter().find(|(n, _, _)| *n == name)?;
     Some(
-        Response::raw(200, bytes.to_vec(), ct)
+        Response::raw(200, bytes.to_vec(), *ct)
             .header("X-Content-Type-Options", "nosniff")
             .header("Content-Security-Policy", csp("")),
     )
@@ -188,7 +188,7 @@ fn aks_view(w: &Tx, req: &Request, segs: &[&str], query: Vec<(String, String)>) 
             .map(str::to_string)
             .collect(),
         query,
-        headers: Vec::new(),
+        headers: Default::default(),
         body: Vec::new(),
         base_url: req.base_url.clone(),
     };

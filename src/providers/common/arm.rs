@@ -12,13 +12,13 @@ pub(crate) const RESOURCE_GROUP_KIND: &str = "Microsoft.Resources/resourceGroups
 /// ACR login servers are `{registry}.{ACR_SUFFIX}`.
 pub(crate) const ACR_SUFFIX: &str = "azurecr.io";
 
-/// The tenant a subscription belongs to.
+/// The tenant a subscription belongs to. Every ARM call checks its token against it, so only
+/// `tenantId` is read from the body.
 pub(crate) fn tenant_of(w: &Tx, subscription_id: &str) -> Option<String> {
-    w.store
-        .with(&format!("/subscriptions/{subscription_id}"), |r| {
-            r.body["tenantId"].as_str().map(str::to_string)
-        })
-        .flatten()
+    let mut key = String::with_capacity(15 + subscription_id.len());
+    key.push_str("/subscriptions/");
+    key.push_str(subscription_id);
+    w.store.body_field::<String>(&key, "tenantId").flatten()
 }
 
 /// Creates a resource group on behalf of a provider (AKS's node resource group).

@@ -63,7 +63,8 @@ fn method_not_allowed(ctx: &Ctx) -> ArmResult<Response> {
 
 fn get(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     w.store
-        .with(&group_id(ctx), |r| Response::json_of(200, &r.body))
+        .body_json(&group_id(ctx))
+        .map(|body| Response::json_text(200, body))
         .ok_or_else(|| ArmError::resource_group_not_found(ctx.name(1)))
 }
 

@@ -60,7 +60,11 @@ pub(super) fn arm_call(
         segments,
         path,
         query: vec![("api-version".to_string(), api_version.to_string())],
-        headers: vec![("content-type".to_string(), "application/json".to_string())],
+        headers: {
+            let mut h = crate::arm::Headers::default();
+            h.push("content-type", "application/json");
+            h
+        },
         body: body
             .map(|b| serde_json::to_vec(b).unwrap_or_default())
             .unwrap_or_default(),
