@@ -289,7 +289,9 @@ impl RouteIndex {
         let lists = self
             .named
             .iter()
-            .find(|(ns, _)| ns.len() == ns_lower.len() && *ns == ns_lower)
+            // Lengths first: most namespaces differ in length, and `""` (core paths) needs no
+            // byte comparison at all.
+            .find(|(ns, _)| ns.len() == ns_lower.len() && (ns.is_empty() || *ns == ns_lower))
             .map_or(&self.any, |(_, lists)| lists);
         lists.get(len).map_or(&[], Vec::as_slice)
     }

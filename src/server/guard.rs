@@ -40,6 +40,9 @@ pub(crate) fn too_large(limit: usize) -> ArmError {
 /// otherwise make one name two segments of an id (no Azure name may contain `/`:
 /// learn.microsoft.com, "Naming rules and restrictions for Azure resources").
 pub(crate) fn check_path(raw_path: &str) -> Result<(), ArmError> {
+    if !raw_path.contains('%') {
+        return Ok(());
+    }
     let lower = raw_path.to_ascii_lowercase();
     if lower.contains("%25") {
         return Err(ArmError::bad_request(

@@ -258,7 +258,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         .map(str::to_string)
         .unwrap_or_else(|| world.ids.guid());
     let request_id = world.ids.guid();
-    let raw_path = parts.uri.path().to_string();
+    let raw_path = parts.uri.path();
     let query = parts.uri.query().map(parse_query).unwrap_or_default();
     // hyper's header names are already lower case.
     let bytes = parts
@@ -280,7 +280,7 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
     }
     let method = parts.method.as_str().to_ascii_uppercase();
 
-    let limit = guard::body_limit(&method, &raw_path);
+    let limit = guard::body_limit(&method, raw_path);
     let declared_len = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)
@@ -288,11 +288,11 @@ async fn serve(world: &World, req: hyper::Request<Incoming>) -> hyper::Response<
         .and_then(|v| v.parse::<usize>().ok());
     let body_bytes = read_body(body, limit, declared_len).await;
 
-    let (path, segments) = id::path_and_segments(&raw_path);
+    let (path, segments) = id::path_and_segments(raw_path);
     let refused = if body_bytes.is_err() {
         Some(guard::too_large(limit))
     } else {
-        guard::check_path(&raw_path).err()
+        guard::check_path(raw_path).err()
     };
     let before = (refused.is_none() && matches!(method.as_str(), "PUT" | "PATCH" | "DELETE"))
         .then(|| world.read().store.get(&path).map(|r| r.body))
