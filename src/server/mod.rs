@@ -102,8 +102,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let (tx, rx) = watch::channel(false);
     let ca_path = tls.as_ref().map(|t| t.ca_path.clone());
     let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
-    tokio::spawn(crate::control::state::save_periodically(world.clone(), rx.clone()));
-    let task = tokio::spawn(accept_loop(listener, acceptor, world.clone(), rx));
+    let saver = tokio::spawn(crate::control::state::save_periodically(world.clone(), rx.clone()));
+    let task = tokio::spawn(accept_loop(listener, acceptor, world.clone(), rx, saver));
     Ok(Running {
         addr,
         url,
@@ -119,6 +119,7 @@ async fn accept_loop(
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     world: Arc<World>,
     mut shutdown: watch::Receiver<bool>,
+    saver: tokio::task::JoinHandle<()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let idle = Duration::from_millis(world.config.idle_timeout_ms.max(1));
@@ -179,6 +180,8 @@ async fn accept_loop(
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(Duration::from_secs(5)) => {}
     }
+    // A periodic save under way finishes (its temporary file renamed) before the last one.
+    let _ = saver.await;
     crate::control::state::save_at_stop(&world);
 }
 

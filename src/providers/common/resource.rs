@@ -2,7 +2,7 @@
 //! location and tags checks, `systemData`, and listings by subscription or resource group.
 
 use crate::arm::id::{self, ScopeParts};
-use crate::arm::{paging, ArmError, ArmResult};
+use crate::arm::{paging, ArmError, ArmResult, Response};
 use crate::routing::Ctx;
 use crate::store::{Record, Scope};
 use crate::world::Tx;
@@ -178,6 +178,15 @@ pub(crate) fn page_below(
 /// The record of a tracked resource or a 404 in ARM's words.
 pub(crate) fn get_or_404(w: &Tx, ctx: &Ctx, id_: &str, type_path: &str, name: &str) -> ArmResult<Record> {
     w.store.get(id_).ok_or_else(|| not_found(ctx, type_path, name))
+}
+
+/// A tracked resource's GET: its stored body as it is (the stored JSON text, not parsed and
+/// written again), or a 404 in ARM's words.
+pub(crate) fn get_response_or_404(w: &Tx, ctx: &Ctx, id_: &str, type_path: &str, name: &str) -> ArmResult<Response> {
+    w.store
+        .body_json(id_)
+        .map(|text| Response::json_text(200, text))
+        .ok_or_else(|| not_found(ctx, type_path, name))
 }
 
 /// A tracked resource cannot change region: ARM answers 409 `InvalidResourceLocation`.

@@ -101,7 +101,7 @@ fn handle(w: &Tx, ctx: &Ctx) -> ArmResult<Response> {
     let name = ctx.name(0);
     let rid = resource::tracked_id(&parent, NAMESPACE, "registries", name);
     match ctx.method() {
-        "GET" => Ok(Response::ok(resource::get_or_404(w, ctx, &rid, KIND, name)?.body)),
+        "GET" => resource::get_response_or_404(w, ctx, &rid, KIND, name),
         "PUT" => put(w, ctx, &parent, &rid, name),
         "PATCH" => patch(w, ctx, &rid, name),
         _ => Ok(match w.store.remove_tree(&rid).into_iter().last() {
