@@ -230,3 +230,34 @@ async fn a_template_for_another_scope_and_a_bad_deployment_name_are_refused() {
     assert_eq!(r.code(), "InvalidDeploymentName");
     assert_eq!(identity_names(&s, "rg").await, Vec::<String>::new());
 }
+
+/// `reference()` reads a resource the deployment created, and an output built from it is what
+/// a GET of that resource shows (the seed template reads its identities' principal ids so).
+#[tokio::test]
+async fn reference_reads_what_the_deployment_created() {
+    let s = TestServer::start().await;
+    s.create_rg("rg", LOC).await;
+    let mut template = identities_template(&["kubelet"]);
+    template["outputs"] = json!({
+        "principalId": {
+            "type": "string",
+            "value": "[reference(resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'kubelet')).principalId]"
+        },
+        "full": {
+            "type": "object",
+            "value": "[reference(resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'kubelet'), '2023-01-31', 'Full')]"
+        }
+    });
+    let op = deploy(&s, "rg", "refs", body(template, "Incremental")).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let identity = s.get(&s.identity_id("rg", "kubelet")).await.json;
+    let outputs = s.get(&deployment(&s, "rg", "refs")).await.json["properties"]["outputs"].clone();
+    assert_eq!(
+        outputs["principalId"]["value"], identity["properties"]["principalId"],
+        "{outputs}"
+    );
+    assert_eq!(
+        outputs["full"]["value"]["properties"], identity["properties"],
+        "{outputs}"
+    );
+}

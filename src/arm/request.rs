@@ -132,6 +132,18 @@ pub(crate) enum Body {
     Raw(Vec<u8>, std::borrow::Cow<'static, str>),
 }
 
+impl Body {
+    /// The body as a JSON value: JSON bodies, and JSON already written as text (a stored
+    /// record served as it is); `None` for anything else.
+    pub(crate) fn into_json(self) -> Option<Value> {
+        match self {
+            Body::Json(v) => Some(v),
+            Body::Raw(b, _) => serde_json::from_slice(&b).ok(),
+            Body::Empty => None,
+        }
+    }
+}
+
 impl Response {
     pub(crate) fn json(status: u16, body: Value) -> Response {
         Response {

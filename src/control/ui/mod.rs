@@ -193,11 +193,7 @@ fn aks_view(w: &Tx, req: &Request, segs: &[&str], query: Vec<(String, String)>) 
         base_url: req.base_url.clone(),
     };
     match hooks::provider_view(w, &sub, segs)? {
-        Ok(r) => match r.body {
-            crate::arm::Body::Json(v) => Some(v),
-            crate::arm::Body::Raw(b, _) => serde_json::from_slice(&b).ok(),
-            crate::arm::Body::Empty => None,
-        },
+        Ok(r) => r.body.into_json(),
         Err(e) => Some(json!({ "error": e.inner_json() })),
     }
 }

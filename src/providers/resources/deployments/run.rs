@@ -97,10 +97,7 @@ pub(super) struct TxEnv<'t, 'w> {
 }
 
 fn body_of(r: Response) -> Value {
-    match r.body {
-        crate::arm::request::Body::Json(v) => v,
-        _ => Value::Null,
-    }
+    r.body.into_json().unwrap_or(Value::Null)
 }
 
 impl Env for TxEnv<'_, '_> {
