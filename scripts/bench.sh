@@ -3,7 +3,8 @@
 #   exec-to-ready < 20 ms, idle RSS < 15 MB; GET resource-group throughput with a real bearer
 #   token over HTTP (>= 0.85 x a bare hyper server) and HTTPS; identity PUTs from 32 clients
 #   into 32 groups and into one (>= 20,000/s); the seed flow over REST (< 20 ms) and a
-#   200-identity template deployment (< 1 s) as wall time; RSS after the flows.
+#   200-identity template deployment (< 1 s) as wall time; identity PUTs into one group
+#   beside what-ifs (long writes) in another, against the same PUTs alone; RSS after the flows.
 #
 #   scripts/bench.sh [--json] [bench options...]     e.g.  scripts/bench.sh --rounds 5 --duration 5
 #

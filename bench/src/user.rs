@@ -9,6 +9,8 @@
 //! - the seed's flow over REST (group, two identities, Managed Identity Operator, cluster create
 //!   with `x-azemu-lro: immediate`, kubelet identity update, credentials, delete) as wall time;
 //! - a 200-identity template deployment (copy loop), PUT plus one poll, as wall time;
+//! - writes beside a long write: the latency of identity PUTs into one group, alone and while
+//!   a client keeps running what-ifs of that template (a long write) in another group;
 //! - RSS after the flows.
 
 use super::*;
@@ -37,6 +39,7 @@ pub(crate) struct UserResults {
     writes_32_groups: f64,
     writes_one_group: f64,
     writes: usize,
+    beside: Beside,
     flow_ms: Vec<f64>,
     deploy_ms: Vec<f64>,
     rss_before_flow_kib: u64,
@@ -46,6 +49,118 @@ pub(crate) struct UserResults {
     connections: usize,
     rounds: usize,
     duration_s: u64,
+}
+
+/// Identity PUT latencies (ms) into one group, alone and beside long writes in another.
+struct Beside {
+    alone_ms: Vec<f64>,
+    busy_ms: Vec<f64>,
+    what_ifs: usize,
+}
+
+/// PUTs alone in the beside-long-writes measurement.
+const BESIDE_PUTS: usize = 2000;
+/// What-ifs the PUTs beside them span.
+const BESIDE_WHAT_IFS: usize = 40;
+
+fn template_body() -> Value {
+    json!({ "properties": {
+        "mode": "Incremental",
+        "template": {
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "resources": [{
+                "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+                "apiVersion": IDENTITY_API,
+                "name": "[concat('id-', copyIndex())]",
+                "location": LOCATION,
+                "copy": { "name": "ids", "count": TEMPLATE_COPIES },
+            }],
+        },
+    }})
+}
+
+/// [`BESIDE_PUTS`] identity PUTs, one at a time, into `side-b` alone; then PUTs while another
+/// client asks for [`BESIDE_WHAT_IFS`] what-ifs of the [`TEMPLATE_COPIES`]-identity template in
+/// `side-a`, one after another (each one a long write: the deployment runs for real in a
+/// scratch transaction).
+async fn beside_long_writes(ep: &Endpoint) -> Res<Beside> {
+    put_group(ep, "side-a").await?;
+    put_group(ep, "side-b").await?;
+    let mut s = connect_to(ep).await?;
+    let body = json!({ "location": LOCATION }).to_string();
+    let put = |i: usize| {
+        let path = with_api(
+            &format!(
+                "{}/resourceGroups/side-b/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i:05}",
+                sub()
+            ),
+            IDENTITY_API,
+        );
+        (path, body.clone())
+    };
+    let mut alone_ms = Vec::with_capacity(BESIDE_PUTS);
+    for i in 0..BESIDE_PUTS {
+        let (path, body) = put(i);
+        let t0 = Instant::now();
+        let (status, text) = send_to(&mut s, ep, Method::PUT, &path, Some(&body), &[]).await?;
+        alone_ms.push(ms(t0.elapsed()));
+        if status != StatusCode::CREATED {
+            return Err(format!("PUT {path}: {status}: {}", String::from_utf8_lossy(&text)).into());
+        }
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = Arc::new(AtomicUsize::new(0));
+    let looper = {
+        let (ep, stop, done) = (ep.clone(), stop.clone(), done.clone());
+        let path = with_api(
+            &format!(
+                "{}/resourceGroups/side-a/providers/Microsoft.Resources/deployments/bench/whatIf",
+                sub()
+            ),
+            DEPLOYMENT_API,
+        );
+        let body = template_body().to_string();
+        tokio::spawn(async move {
+            let mut w = connect_to(&ep).await?;
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) && n < BESIDE_WHAT_IFS {
+                let (status, text) = send_to(&mut w, &ep, Method::POST, &path, Some(&body), &[]).await?;
+                if status != StatusCode::OK {
+                    return Err::<usize, BoxError>(
+                        format!("what-if: {status}: {}", String::from_utf8_lossy(&text)).into(),
+                    );
+                }
+                n += 1;
+                done.store(n, Ordering::Relaxed);
+            }
+            Ok(n)
+        })
+    };
+    // Let the what-ifs start.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut busy_ms = Vec::with_capacity(BESIDE_PUTS);
+    // Until the what-ifs are done (at most 100 times as many PUTs as alone).
+    for i in BESIDE_PUTS..101 * BESIDE_PUTS {
+        if done.load(Ordering::Relaxed) >= BESIDE_WHAT_IFS || looper.is_finished() {
+            break;
+        }
+        let (path, body) = put(i);
+        let t0 = Instant::now();
+        let (status, text) = send_to(&mut s, ep, Method::PUT, &path, Some(&body), &[]).await?;
+        busy_ms.push(ms(t0.elapsed()));
+        if status != StatusCode::CREATED {
+            stop.store(true, Ordering::Relaxed);
+            return Err(format!("PUT {path}: {status}: {}", String::from_utf8_lossy(&text)).into());
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let what_ifs = looper.await??;
+    Ok(Beside {
+        alone_ms,
+        busy_ms,
+        what_ifs,
+    })
 }
 
 fn guid(n: u64) -> String {
@@ -357,21 +472,7 @@ async fn deploy(ep: &Endpoint, rg: &str) -> Res<Duration> {
         ),
         DEPLOYMENT_API,
     );
-    let body = json!({ "properties": {
-        "mode": "Incremental",
-        "template": {
-            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-            "contentVersion": "1.0.0.0",
-            "resources": [{
-                "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
-                "apiVersion": IDENTITY_API,
-                "name": "[concat('id-', copyIndex())]",
-                "location": LOCATION,
-                "copy": { "name": "ids", "count": TEMPLATE_COPIES },
-            }],
-        },
-    }})
-    .to_string();
+    let body = template_body().to_string();
     let t0 = Instant::now();
     let req = Request::builder()
         .method(Method::PUT)
@@ -526,12 +627,19 @@ pub(crate) fn run(o: &Options, rt: &tokio::runtime::Runtime, tmp: &Path) -> Res<
     let writes_one_group = rt
         .block_on(writes(&plain, "w1", 1, o.writes))
         .map_err(|e| format!("writes: {e}{}", plain_srv.log_tail()))?;
+    progress(&format!(
+        "writes beside long writes: {BESIDE_PUTS} identity PUTs alone, then beside what-ifs of {TEMPLATE_COPIES} identities in another group"
+    ));
+    let beside = rt
+        .block_on(beside_long_writes(&plain))
+        .map_err(|e| format!("writes beside long writes: {e}{}", plain_srv.log_tail()))?;
     let rss_after_all_kib = plain_srv.rss_kib()?;
     Ok(UserResults {
         get,
         writes_32_groups,
         writes_one_group,
         writes: o.writes,
+        beside,
         flow_ms,
         deploy_ms,
         rss_before_flow_kib,
@@ -598,6 +706,13 @@ impl UserResults {
                 "runs": self.deploy_ms.len(),
                 "target_below": TARGET_DEPLOY_MS,
                 "pass": median(&self.deploy_ms) < TARGET_DEPLOY_MS,
+            },
+            "writes_beside_long_writes": {
+                "puts_alone": BESIDE_PUTS,
+                "puts_beside": self.beside.busy_ms.len(),
+                "alone_ms": { "p50": round(percentile(&self.beside.alone_ms, 0.50), 3), "p90": round(percentile(&self.beside.alone_ms, 0.90), 3), "p99": round(percentile(&self.beside.alone_ms, 0.99), 3) },
+                "beside_what_ifs_ms": { "p50": round(percentile(&self.beside.busy_ms, 0.50), 3), "p90": round(percentile(&self.beside.busy_ms, 0.90), 3), "p99": round(percentile(&self.beside.busy_ms, 0.99), 3) },
+                "what_ifs": self.beside.what_ifs,
             },
             "rss_kib": {
                 "fresh_auth_http": self.rss_before_flow_kib,
@@ -667,6 +782,19 @@ impl UserResults {
             self.deploy_ms.len(),
             mark(d < TARGET_DEPLOY_MS)
         );
+        let (a, b) = (&self.beside.alone_ms, &self.beside.busy_ms);
+        println!(
+            "| PUT identity into one group while {} what-ifs of {TEMPLATE_COPIES} identities run in another ({} PUTs) | p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms | alone ({BESIDE_PUTS} PUTs): p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms | p99 {:.2}× | |",
+            self.beside.what_ifs,
+            b.len(),
+            percentile(b, 0.50),
+            percentile(b, 0.90),
+            percentile(b, 0.99),
+            percentile(a, 0.50),
+            percentile(a, 0.90),
+            percentile(a, 0.99),
+            percentile(b, 0.99) / percentile(a, 0.99),
+        );
         println!(
             "| RSS, azemu with auth: fresh / after the flows / after everything | {:.2} / {:.2} / {:.2} MB | bare hyper {:.2} MB | | |",
             mb(self.rss_before_flow_kib),
@@ -675,4 +803,9 @@ impl UserResults {
             mb(self.bare_rss_kib)
         );
     }
+}
+
+/// The `q` quantile of `v` (unsorted).
+fn percentile(v: &[f64], q: f64) -> f64 {
+    percentile_sorted(&sorted(v), q)
 }
