@@ -794,6 +794,20 @@ fn run(o: Options) -> Res<()> {
     Ok(())
 }
 
+/// A GUID-shaped string from a counter: distinct per call within a run, and across runs (the
+/// first part mixes in the clock).
+fn guid(n: u64) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0) as u64;
+    format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        (nanos ^ n.rotate_left(17)) as u32,
+        n & 0xffff_ffff_ffff
+    )
+}
+
 mod user;
 
 // ---------------------------------------------------------------------------------------------
@@ -821,19 +835,6 @@ mod scale {
         format!(
             "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i:07}?api-version={IDENTITY_API}",
             group()
-        )
-    }
-
-    /// A GUID-shaped string from a counter (distinct per call).
-    fn guid(n: u64) -> String {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0) as u64;
-        format!(
-            "{:08x}-0000-4000-8000-{:012x}",
-            (nanos ^ n) as u32,
-            n & 0xffff_ffff_ffff
         )
     }
 

@@ -88,31 +88,13 @@ async fn beside_long_writes(ep: &Endpoint) -> Res<Beside> {
     put_group(ep, "side-a").await?;
     put_group(ep, "side-b").await?;
     let mut s = connect_to(ep).await?;
-    let body = json!({ "location": LOCATION }).to_string();
-    let put = |i: usize| {
-        let path = with_api(
-            &format!(
-                "{}/resourceGroups/side-b/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i:05}",
-                sub()
-            ),
-            IDENTITY_API,
-        );
-        (path, body.clone())
-    };
     let mut alone_ms = Vec::with_capacity(BESIDE_PUTS);
     for i in 0..BESIDE_PUTS {
-        let (path, body) = put(i);
-        let t0 = Instant::now();
-        let (status, text) = send_to(&mut s, ep, Method::PUT, &path, Some(&body), &[]).await?;
-        alone_ms.push(ms(t0.elapsed()));
-        if status != StatusCode::CREATED {
-            return Err(format!("PUT {path}: {status}: {}", String::from_utf8_lossy(&text)).into());
-        }
+        alone_ms.push(timed_put(&mut s, ep, i).await?);
     }
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let done = Arc::new(AtomicUsize::new(0));
     let looper = {
-        let (ep, stop, done) = (ep.clone(), stop.clone(), done.clone());
+        let (ep, stop) = (ep.clone(), stop.clone());
         let path = with_api(
             &format!(
                 "{}/resourceGroups/side-a/providers/Microsoft.Resources/deployments/bench/whatIf",
@@ -132,7 +114,6 @@ async fn beside_long_writes(ep: &Endpoint) -> Res<Beside> {
                     );
                 }
                 n += 1;
-                done.store(n, Ordering::Relaxed);
             }
             Ok(n)
         })
@@ -142,16 +123,15 @@ async fn beside_long_writes(ep: &Endpoint) -> Res<Beside> {
     let mut busy_ms = Vec::with_capacity(BESIDE_PUTS);
     // Until the what-ifs are done (at most 100 times as many PUTs as alone).
     for i in BESIDE_PUTS..101 * BESIDE_PUTS {
-        if done.load(Ordering::Relaxed) >= BESIDE_WHAT_IFS || looper.is_finished() {
+        if looper.is_finished() {
             break;
         }
-        let (path, body) = put(i);
-        let t0 = Instant::now();
-        let (status, text) = send_to(&mut s, ep, Method::PUT, &path, Some(&body), &[]).await?;
-        busy_ms.push(ms(t0.elapsed()));
-        if status != StatusCode::CREATED {
-            stop.store(true, Ordering::Relaxed);
-            return Err(format!("PUT {path}: {status}: {}", String::from_utf8_lossy(&text)).into());
+        match timed_put(&mut s, ep, i).await {
+            Ok(t) => busy_ms.push(t),
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
         }
     }
     stop.store(true, Ordering::Relaxed);
@@ -163,16 +143,23 @@ async fn beside_long_writes(ep: &Endpoint) -> Res<Beside> {
     })
 }
 
-fn guid(n: u64) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0) as u64;
-    format!(
-        "{:08x}-0000-4000-8000-{:012x}",
-        (nanos ^ n.rotate_left(17)) as u32,
-        n & 0xffff_ffff_ffff
-    )
+/// PUT of identity `i` into `side-b` (it must be created); its latency in ms.
+async fn timed_put(s: &mut Sender, ep: &Endpoint, i: usize) -> Res<f64> {
+    let path = with_api(
+        &format!(
+            "{}/resourceGroups/side-b/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-{i:05}",
+            sub()
+        ),
+        IDENTITY_API,
+    );
+    let body = json!({ "location": LOCATION }).to_string();
+    let t0 = Instant::now();
+    let (status, text) = send_to(s, ep, Method::PUT, &path, Some(&body), &[]).await?;
+    let took = ms(t0.elapsed());
+    if status != StatusCode::CREATED {
+        return Err(format!("PUT {path}: {status}: {}", String::from_utf8_lossy(&text)).into());
+    }
+    Ok(took)
 }
 
 fn sub() -> String {
