@@ -205,11 +205,8 @@ fn write(
     caller: Option<Caller>,
     correlation_id: &str,
 ) -> Option<ArmResult<Response>> {
+    // Operations due by now were ended by `handle`, in a whole-world transaction of their own.
     tx.set_request(caller, correlation_id);
-    // Operations due now end before this write sees the world, in their own commit (a
-    // partition's transaction leaves that to the world's own, which `handle` ran).
-    tx.settle();
-    tx.commit();
     let before = w.config.audit_refusals.then(|| w.fingerprint());
     let answer = pipeline(&tx, req);
     if tx.is_conflicted() {

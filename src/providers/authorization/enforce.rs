@@ -101,6 +101,12 @@ pub(crate) fn is_list(route: &Route, method: &str) -> bool {
 /// Keeps the items of a list the caller may read (`{type}/read` at the item's id).
 pub(crate) fn readable_only(w: &Tx, caller: &Caller, route: &Route, mut resp: Response) -> Response {
     let action = format!("{}/read", route.action);
+    // A list written as JSON text is read like one built as a value: nothing escapes the filter.
+    if let Body::Raw(text, _) = &resp.body {
+        if let Ok(v) = serde_json::from_slice(text) {
+            resp.body = Body::Json(v);
+        }
+    }
     if let Body::Json(body) = &mut resp.body {
         if let Some(items) = body.get_mut("value").and_then(|v| v.as_array_mut()) {
             items.retain(|item| {
